@@ -1,0 +1,305 @@
+//===- GraphOps.td - The mk graph dialect: transformer ops on whole tensors ===//
+//
+// The graph dialect is what a model family's builder emits and what mk-fuse rewrites.
+// Tensors are builtin ranked tensors: activations are [rows, features] where rows are
+// the decode batch or the prefill chunk; weights come from `mkg.weight` by HF name.
+//===----------------------------------------------------------------------===//
+#ifndef MK_GRAPH_OPS
+#define MK_GRAPH_OPS
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+def MKG_Dialect : Dialect {
+  let name = "mkg";
+  let cppNamespace = "::mk::graph";
+  let summary = "Transformer operations on whole tensors";
+  let description = [{
+    The `mkg` dialect describes one forward step of a decoder-only transformer as
+    operations on whole tensors: embedding lookup, RMSNorm, linear projections,
+    rotary embeddings, KV-cache append, attention over the cache, the gated MLP and the
+    LM head with argmax. A function with attribute `mkg.program = "decode"` processes
+    one token for each of its rows (a batch of sequences); `"prefill"` processes a chunk
+    of consecutive tokens of one sequence.
+
+    `mk-fuse` rewrites the plain ops into the fused forms the megakernel executes
+    (`mkg.qkv`, `mkg.gated_mlp`, `mkg.linear` with a norm prologue or a residual
+    epilogue), and `mk-tile` lowers fused graphs to the `mkt` task dialect.
+  }];
+  let useDefaultTypePrinterParser = 1;
+}
+
+class MKG_Op<string mnemonic, list<Trait> traits = []>
+    : Op<MKG_Dialect, mnemonic, traits>;
+
+def MKG_KvCacheType : TypeDef<MKG_Dialect, "KvCache"> {
+  let mnemonic = "kv_cache";
+  let summary = "The paged KV cache of one layer, after this step's append";
+  let description = [{
+    A value of this type stands for layer `layer`'s KV cache once the current step's
+    keys and values have been appended. It orders attention after the append.
+
+    ```mlir
+    %cache = mkg.kv_append %k, %v : tensor<1x128xbf16>, tensor<1x128xbf16> -> !mkg.kv_cache<0>
+    ```
+  }];
+  let parameters = (ins "unsigned":$layer);
+  let assemblyFormat = "`<` $layer `>`";
+}
+
+//===----------------------------------------------------------------------===//
+// Plain ops (what builders emit)
+//===----------------------------------------------------------------------===//
+
+def MKG_WeightOp : MKG_Op<"weight", [Pure]> {
+  let summary = "A model weight, bound by its Hugging Face tensor name";
+  let description = [{
+    ```mlir
+    %w = mkg.weight "model.layers.0.self_attn.q_proj.weight" : tensor<4096x4096xbf16>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def MKG_EmbeddingOp : MKG_Op<"embedding", [Pure]> {
+  let summary = "Gather rows of the embedding table";
+  let description = [{
+    `result[r, :] = table[tokens[r], :]`.
+
+    ```mlir
+    %h = mkg.embedding %tokens, %table : (tensor<8xi32>, tensor<128256x4096xbf16>) -> tensor<8x4096xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$tokens, AnyRankedTensor:$table);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$tokens `,` $table attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def MKG_RmsNormOp : MKG_Op<"rms_norm", [Pure, AllTypesMatch<["x", "result"]>]> {
+  let summary = "RMSNorm over the last dimension";
+  let description = [{
+    `result = x / sqrt(mean(x^2) + eps) * weight`, statistics in fp32.
+
+    ```mlir
+    %n = mkg.rms_norm %h, %w {eps = 1.0e-05 : f32} : tensor<8x4096xbf16>, tensor<4096xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$weight, F32Attr:$eps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$x `,` $weight attr-dict `:` type($x) `,` type($weight)";
+  let hasVerifier = 1;
+}
+
+def MKG_LinearOp : MKG_Op<"linear", [Pure, AttrSizedOperandSegments]> {
+  let summary = "y = x W^T (+ bias), with an optional RMSNorm prologue and residual epilogue";
+  let description = [{
+    `x` is [rows, K], `weight` is [N, K] (the Hugging Face layout), the result is
+    [rows, N]. After `mk-fuse`, `norm` names the RMSNorm weight applied to `x` first (with
+    attribute `eps`) and `residual` a [rows, N] tensor added to the result.
+
+    ```mlir
+    %y = mkg.linear %a, %wo residual(%h : tensor<8x4096xbf16>)
+        : tensor<8x4096xbf16>, tensor<4096x4096xbf16> -> tensor<8x4096xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$weight,
+                   Optional<AnyRankedTensor>:$norm_weight,
+                   Optional<AnyRankedTensor>:$bias,
+                   Optional<AnyRankedTensor>:$residual,
+                   OptionalAttr<F32Attr>:$eps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $weight
+    (`norm` `(` $norm_weight^ `:` type($norm_weight) `)`)?
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`residual` `(` $residual^ `:` type($residual) `)`)?
+    attr-dict `:` type($x) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def MKG_HeadNormOp : MKG_Op<"head_norm", [Pure, AllTypesMatch<["x", "result"]>]> {
+  let summary = "Per-head RMSNorm (Qwen3 QK-norm)";
+  let description = [{
+    `x` is [rows, heads * head_dim]; each head's `head_dim` slice is RMS-normalized and
+    scaled by `weight` [head_dim].
+
+    ```mlir
+    %qn = mkg.head_norm %q, %w {head_dim = 128 : i64, eps = 1.0e-06 : f32}
+        : tensor<1x4096xbf16>, tensor<128xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$weight,
+                   I64Attr:$head_dim, F32Attr:$eps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$x `,` $weight attr-dict `:` type($x) `,` type($weight)";
+  let hasVerifier = 1;
+}
+
+def MKG_RopeOp : MKG_Op<"rope", [Pure, AllTypesMatch<["x", "result"]>]> {
+  let summary = "Rotary position embedding of every head";
+  let description = [{
+    Rotates each `head_dim` slice of `x` [rows, heads * head_dim] by the angle of
+    `positions[r]`. Rotate-half pairing (HF's convention) by default; `interleaved`
+    pairs (2i, 2i+1). `llama3_scaling` = [factor, low_freq_factor, high_freq_factor,
+    original_max_position_embeddings] applies Llama 3's frequency scaling.
+
+    ```mlir
+    %qr = mkg.rope %q, %pos {head_dim = 128 : i64, theta = 5.0e+05 : f32}
+        : tensor<1x4096xbf16>, tensor<1xi32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$positions,
+                   I64Attr:$head_dim, F32Attr:$theta, UnitAttr:$interleaved,
+                   OptionalAttr<DenseF32ArrayAttr>:$llama3_scaling);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$x `,` $positions attr-dict `:` type($x) `,` type($positions)";
+  let hasVerifier = 1;
+}
+
+def MKG_KvAppendOp : MKG_Op<"kv_append"> {
+  let summary = "Append this step's keys and values to a layer's paged KV cache";
+  let description = [{
+    `k` and `v` are [rows, kv_heads * head_dim]. Writes them at each row's position and
+    returns the cache for attention to read.
+
+    ```mlir
+    %c = mkg.kv_append %k, %v : tensor<1x1024xbf16>, tensor<1x1024xbf16> -> !mkg.kv_cache<0>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$k, AnyRankedTensor:$v);
+  let results = (outs MKG_KvCacheType:$cache);
+  let assemblyFormat = "$k `,` $v attr-dict `:` type($k) `,` type($v) `->` type($cache)";
+  let hasVerifier = 1;
+}
+
+def MKG_AttentionOp : MKG_Op<"attention", [Pure]> {
+  let summary = "Scaled dot-product attention over a layer's KV cache";
+  let description = [{
+    `q` is [rows, num_heads * head_dim]; GQA maps query head h to KV head
+    h / (num_heads / num_kv_heads). In a decode program each row is its own sequence;
+    in a prefill program rows are consecutive positions and attention is causal. A
+    `sliding_window` limits each query to the last `sliding_window` keys.
+
+    ```mlir
+    %a = mkg.attention %qr, %c {num_heads = 32 : i64, num_kv_heads = 8 : i64, head_dim = 128 : i64}
+        : tensor<1x4096xbf16>, !mkg.kv_cache<0> -> tensor<1x4096xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$q, MKG_KvCacheType:$cache,
+                   I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
+                   OptionalAttr<I64Attr>:$sliding_window);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$q `,` $cache attr-dict `:` type($q) `,` type($cache) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MKG_AddOp : MKG_Op<"add", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise add (residual connections)";
+  let description = [{
+    ```mlir
+    %h1 = mkg.add %h0, %o : tensor<8x4096xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def MKG_SiluMulOp : MKG_Op<"silu_mul", [Pure, SameOperandsAndResultType]> {
+  let summary = "SiLU(gate) * up";
+  let description = [{
+    ```mlir
+    %m = mkg.silu_mul %g, %u : tensor<8x14336xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$gate, AnyRankedTensor:$up);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def MKG_ArgmaxOp : MKG_Op<"argmax", [Pure]> {
+  let summary = "Greedy next token: the index of each row's largest logit";
+  let description = [{
+    Ties go to the lowest index, so the result does not depend on how the vocabulary
+    is tiled.
+
+    ```mlir
+    %t = mkg.argmax %logits : tensor<8x128256xf32> -> tensor<8xi32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$logits);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$logits attr-dict `:` type($logits) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Fused ops (what mk-fuse produces and mk-tile consumes)
+//===----------------------------------------------------------------------===//
+
+def MKG_QkvOp : MKG_Op<"qkv", [AttrSizedOperandSegments]> {
+  let summary = "RMSNorm + Q/K/V projections + bias + QK-norm + RoPE + KV append";
+  let description = [{
+    The fused attention input block. `x` is the residual stream [rows, hidden]; the
+    RMSNorm with `norm_weight` runs in the prologue of each projection tile. Q, K and V
+    use the separate HF weights `wq` [heads * head_dim, hidden], `wk` and `wv`
+    [kv_heads * head_dim, hidden], optional biases (Qwen2) and optional per-head
+    norms (Qwen3), then RoPE; K and V are appended to layer `layer`'s cache in the
+    epilogue. Results: the rotated queries and the cache.
+
+    ```mlir
+    %q, %c = mkg.qkv %h norm(%ln) weights(%wq, %wk, %wv) positions(%pos)
+        {eps = 1.0e-05 : f32, head_dim = 64 : i64, layer = 0 : i64, num_heads = 32 : i64,
+         num_kv_heads = 8 : i64, theta = 5.0e+05 : f32} : (...) -> (tensor<1x2048xbf16>, !mkg.kv_cache<0>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$norm_weight,
+                   AnyRankedTensor:$wq, AnyRankedTensor:$wk, AnyRankedTensor:$wv,
+                   Optional<AnyRankedTensor>:$bq, Optional<AnyRankedTensor>:$bk,
+                   Optional<AnyRankedTensor>:$bv,
+                   Optional<AnyRankedTensor>:$q_norm, Optional<AnyRankedTensor>:$k_norm,
+                   AnyRankedTensor:$positions,
+                   I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads,
+                   I64Attr:$head_dim, F32Attr:$eps, OptionalAttr<F32Attr>:$qk_eps,
+                   F32Attr:$theta, UnitAttr:$interleaved,
+                   OptionalAttr<DenseF32ArrayAttr>:$llama3_scaling);
+  let results = (outs AnyRankedTensor:$q, MKG_KvCacheType:$cache);
+  let assemblyFormat = [{
+    $x `norm` `(` $norm_weight `)` `weights` `(` $wq `,` $wk `,` $wv `)`
+    (`bias` `(` $bq^ `,` $bk `,` $bv `)`)?
+    (`qk_norm` `(` $q_norm^ `,` $k_norm `)`)?
+    `positions` `(` $positions `)`
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MKG_GatedMlpOp : MKG_Op<"gated_mlp", [Pure]> {
+  let summary = "RMSNorm + gate/up projections + SiLU(gate) * up";
+  let description = [{
+    `x` is the residual stream [rows, hidden]; the result is [rows, intermediate].
+
+    ```mlir
+    %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wu) {eps = 1.0e-05 : f32}
+        : (tensor<8x4096xbf16>, tensor<4096xbf16>, tensor<14336x4096xbf16>, tensor<14336x4096xbf16>) -> tensor<8x14336xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$norm_weight,
+                   AnyRankedTensor:$w_gate, AnyRankedTensor:$w_up, F32Attr:$eps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $x `norm` `(` $norm_weight `)` `weights` `(` $w_gate `,` $w_up `)`
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // MK_GRAPH_OPS

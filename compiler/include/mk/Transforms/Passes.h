@@ -1,0 +1,36 @@
+//===- Passes.h - The mk compiler passes ------------------------------------===//
+#pragma once
+
+#include "mk/Dialect/Graph/GraphDialect.h"
+#include "mk/Dialect/Task/TaskDialect.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <string>
+
+namespace mk {
+
+#define GEN_PASS_DECL
+#include "mk/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "mk/Transforms/Passes.h.inc"
+
+/// Options of the whole mkc pipeline.
+struct PipelineOptions {
+  std::string target = "host";
+  int64_t maxSeqLen = 4096;
+  int64_t kvBlockSize = 16;
+  std::string output; // plan file; empty = verify only
+  bool verifyEachPass = true;
+};
+
+/// fuse -> tile -> scoreboard -> schedule -> plan-memory -> emit-plan.
+void buildCompilePipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+
+/// Registers the dialects mk uses (and only those) into `registry`.
+void registerMkDialects(mlir::DialectRegistry &registry);
+
+} // namespace mk

@@ -1,0 +1,113 @@
+//===- Passes.td - The mk compiler pipeline -------------------------------===//
+#ifndef MK_PASSES
+#define MK_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def MkFuse : Pass<"mk-fuse", "::mlir::ModuleOp"> {
+  let summary = "Fuse graph ops into the blocks the megakernel executes";
+  let description = [{
+    Rewrites, in every function of the module:
+    - `rms_norm` feeding projections into the `norm` prologue of each projection;
+    - Q/K/V `linear`s + optional `head_norm` + `rope` + `kv_append` into one `mkg.qkv`
+      (RoPE and the KV append run in the projection epilogue);
+    - `add(linear(x), r)` into `linear(x) residual(r)` (O and down projections);
+    - gate/up `linear`s + `silu_mul` into one `mkg.gated_mlp`.
+    Ops that do not match a pattern are left alone; mk-tile rejects any that remain.
+
+    ```mlir
+    // before
+    %n = mkg.rms_norm %h, %w {eps = 1.0e-05 : f32} : tensor<1x64xbf16>, tensor<64xbf16>
+    %y = mkg.linear %n, %wl : tensor<1x64xbf16>, tensor<256x64xbf16> -> tensor<1x256xbf16>
+    // after
+    %y = mkg.linear %h, %wl norm(%w : tensor<64xbf16>) {eps = 1.0e-05 : f32} : ...
+    ```
+  }];
+  let dependentDialects = ["::mk::graph::MKGDialect"];
+}
+
+def MkTile : Pass<"mk-tile", "::mlir::ModuleOp"> {
+  let summary = "Lower fused graph functions to tile tasks for a target";
+  let description = [{
+    Each function with `mkg.program` becomes an `mkt.program`; each fused op becomes
+    tile tasks whose sizes come from the target description (worker count, shared
+    memory, bandwidth): weight-streaming projections are split so that every worker
+    gets tiles, QKV tiles hold whole heads of one KV-head group (RoPE and QK-norm need
+    whole heads), decode attention is split over KV-position blocks with a merge per
+    KV head, prefill attention is split over row blocks. Tasks record the exact boxes
+    they read and write. The function is erased.
+  }];
+  let dependentDialects = ["::mk::task::MKTDialect"];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"host\"",
+           "Target description: host, a100, h100 or h200">,
+    Option<"maxSeqLen", "max-seq-len", "int64_t", /*default=*/"4096",
+           "Longest sequence the KV cache holds">,
+    Option<"kvBlockSize", "kv-block-size", "int64_t", /*default=*/"16",
+           "Tokens per KV-cache block">,
+  ];
+}
+
+def MkScoreboard : Pass<"mk-scoreboard", "::mlir::ModuleOp"> {
+  let summary = "Derive scoreboard events and waits from tile index boxes";
+  let description = [{
+    Builds the hazard graph of every program from the boxes tasks read and write
+    (RAW, WAR and WAW on overlapping boxes of the same tensor, in task order), removes
+    transitively implied edges, and groups producers with identical consumer sets into
+    one event each (the fewest events such that every task waits exactly on what it
+    needs). Multi-step programs (decode) get the cross-step edge from the task that
+    writes the step's tokens to the tasks that read them. Fails if a task would need
+    more than four waits.
+  }];
+  let dependentDialects = ["::mk::task::MKTDialect"];
+}
+
+def MkSchedule : Pass<"mk-schedule", "::mlir::ModuleOp"> {
+  let summary = "Choose each program's queue order";
+  let description = [{
+    A topological order built by list scheduling: among the tasks whose producers are
+    all already in the queue, take the one with the longest remaining critical path
+    (cost from bytes and flops at the target's per-worker bandwidth and compute);
+    ties prefer weight-streaming tasks, so that workers claiming them start their
+    weight prefetch while the previous layer's tail still runs.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"host\"",
+           "Target description used for the cost model">,
+  ];
+}
+
+def MkPlanMemory : Pass<"mk-plan-memory", "::mlir::ModuleOp"> {
+  let summary = "Assign activation arena offsets by liveness";
+  let description = [{
+    Places every activation tensor of a program in the program's arena, first fit in
+    queue order. Two tensors may share bytes only if every task touching the first is
+    a same-step ancestor of every task writing the second (with a dynamic queue, queue
+    order alone proves nothing). Sets `offset` on tensors and `arena_bytes` on programs.
+  }];
+}
+
+def MkEmitPlan : Pass<"mk-emit-plan", "::mlir::ModuleOp"> {
+  let summary = "Serialize the module to a plan file";
+  let description = [{
+    Converts tensors, programs, events, tasks and the model metadata (module attribute
+    `mk.model`) into the binary plan, runs the plan verifier, and writes the file
+    (atomically). With no `output`, only converts and verifies.
+  }];
+  let options = [
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "Plan file to write">,
+    Option<"target", "target", "std::string", /*default=*/"\"host\"",
+           "Target recorded in the plan header">,
+  ];
+}
+
+def MkTestHazards : Pass<"mk-test-hazards", "::mlir::ModuleOp"> {
+  let summary = "Print the hazard analysis of every program (for lit tests)";
+  let description = [{
+    Prints, for every task, each task it depends on and why (RAW, WAR or WAW on which
+    tensor), before and after transitive reduction.
+  }];
+}
+
+#endif // MK_PASSES

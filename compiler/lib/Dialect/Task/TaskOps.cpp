@@ -1,0 +1,185 @@
+//===- TaskOps.cpp - Verifiers of the mk task dialect -----------------------===//
+#include "mk/Dialect/Task/TaskDialect.h"
+
+#include "mk/isa/plan.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mk::task;
+namespace mkisa = mk::isa;
+
+static constexpr llvm::StringLiteral kPlacements[] = {"weight", "activation", "kv_cache",
+                                                      "step_state"};
+
+//===----------------------------------------------------------------------===//
+// TensorOp
+//===----------------------------------------------------------------------===//
+
+uint64_t TensorOp::getByteSize() {
+  RankedTensorType type = getTensorType();
+  uint64_t bytes = (type.getElementTypeBitWidth() + 7) / 8;
+  for (int64_t d : type.getShape())
+    bytes *= static_cast<uint64_t>(d);
+  return bytes;
+}
+
+LogicalResult TensorOp::verify() {
+  if (!llvm::is_contained(kPlacements, getPlacement()))
+    return emitOpError() << "placement must be weight, activation, kv_cache or "
+                            "step_state, got '"
+                         << getPlacement() << "'";
+  RankedTensorType type = getTensorType();
+  if (!type.hasStaticShape() || type.getRank() < 1 ||
+      type.getRank() > static_cast<int64_t>(mkisa::kMaxRank))
+    return emitOpError() << "tensors are static with rank 1 to " << mkisa::kMaxRank
+                         << ", got " << type;
+  Type elem = type.getElementType();
+  if (!elem.isBF16() && !elem.isF16() && !elem.isF32() && !elem.isSignlessInteger(32))
+    return emitOpError() << "element type must be bf16, f16, f32 or i32, got " << elem;
+  if (getPlacement() == "weight" && !getWeightName())
+    return emitOpError() << "weight tensors need a weight_name";
+  if (getPlacement() == "activation" && !getProgram())
+    return emitOpError() << "activation tensors need the program that owns them";
+  if (getOffset() && !isActivation())
+    return emitOpError() << "only activation tensors have an offset";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ProgramOp / EventOp
+//===----------------------------------------------------------------------===//
+
+void ProgramOp::build(OpBuilder &builder, OperationState &state, StringRef name,
+                      StringRef kind, int64_t rows) {
+  state.addAttribute(getSymNameAttrName(state.name), builder.getStringAttr(name));
+  state.addAttribute(getKindAttrName(state.name), builder.getStringAttr(kind));
+  state.addAttribute(getRowsAttrName(state.name), builder.getI64IntegerAttr(rows));
+  Region *body = state.addRegion();
+  body->push_back(new Block());
+}
+
+RegionKind ProgramOp::getRegionKind(unsigned) { return RegionKind::Graph; }
+
+LogicalResult ProgramOp::verify() {
+  if (getKind() != "decode" && getKind() != "prefill")
+    return emitOpError() << "kind must be decode or prefill, got '" << getKind() << "'";
+  if (getRows() <= 0)
+    return emitOpError() << "rows must be positive, got " << getRows();
+  for (Operation &op : getBody().front())
+    if (!llvm::isa<TaskOp, EventOp>(op))
+      return op.emitOpError() << "is not allowed in a program (only tasks and events)";
+  return success();
+}
+
+LogicalResult EventOp::verify() {
+  if (getCount() <= 0)
+    return emitOpError() << "count must be positive, got " << getCount();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// TaskOp
+//===----------------------------------------------------------------------===//
+
+std::optional<mkisa::TaskKind> TaskOp::getTaskKind() {
+  for (uint32_t k = 0; k < mkisa::kNumTaskKinds; ++k)
+    if (getKind() == mkisa::kTaskKindInfo[k].name)
+      return static_cast<mkisa::TaskKind>(k);
+  return std::nullopt;
+}
+
+LogicalResult TaskOp::verify() {
+  std::optional<mkisa::TaskKind> kind = getTaskKind();
+  if (!kind)
+    return emitOpError() << "unknown task kind '" << getKind() << "'";
+  const mkisa::TaskKindInfo &info = mkisa::taskKindInfo(*kind);
+  if (getOperands().size() != info.numOperands)
+    return emitOpError() << "kind '" << getKind() << "' has " << info.numOperands
+                         << " operand roles, got " << getOperands().size() << " operands";
+  for (auto [i, operand] : llvm::enumerate(getOperands())) {
+    const char *role = info.operandRoles[i];
+    if (llvm::isa<UnitAttr>(operand)) {
+      if (!mkisa::roleIsOptional(role))
+        return emitOpError() << "operand role '" << role << "' of '" << getKind()
+                             << "' is required";
+      continue;
+    }
+    if (!llvm::isa<FlatSymbolRefAttr>(operand))
+      return emitOpError() << "operands are tensor symbols or unit, got " << operand;
+  }
+  ArrayRef<int64_t> tile = getTile();
+  if (tile.size() != 6)
+    return emitOpError() << "tile must hold 3 ranges [b0, e0, b1, e1, b2, e2], got "
+                         << tile.size() << " values";
+  for (unsigned d = 0; d < 3; ++d)
+    if (tile[2 * d] < 0 || tile[2 * d] > tile[2 * d + 1])
+      return emitOpError() << "tile range " << d << " [" << tile[2 * d] << ", "
+                           << tile[2 * d + 1] << ") is invalid";
+  if (getAux().size() > 2)
+    return emitOpError() << "at most 2 aux values, got " << getAux().size();
+  if (getWaits() && getWaits()->size() > mkisa::kMaxWaits)
+    return emitOpError() << "waits on " << getWaits()->size() << " events; at most "
+                         << mkisa::kMaxWaits;
+  if (getSignals() && (getSignals()->empty() || getSignals()->size() > mkisa::kMaxSignals))
+    return emitOpError() << "signals 1 or 2 events, got " << getSignals()->size();
+  if (getWrites().empty())
+    return emitOpError() << "writes nothing";
+  return success();
+}
+
+LogicalResult TaskOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  Operation *module = (*this)->getParentOp()->getParentOp();
+  auto lookupTensor = [&](FlatSymbolRefAttr ref) -> TensorOp {
+    return symbols.lookupSymbolIn<TensorOp>(module, ref);
+  };
+  for (Attribute operand : getOperands()) {
+    auto ref = dyn_cast<FlatSymbolRefAttr>(operand);
+    if (ref && !lookupTensor(ref))
+      return emitOpError() << "operand " << ref << " is not an mkt.tensor";
+  }
+  for (ArrayAttr boxes : {getReads(), getWrites()}) {
+    for (auto box : boxes.getAsRange<BoxAttr>()) {
+      TensorOp tensor = lookupTensor(box.getTensor());
+      if (!tensor)
+        return emitOpError() << "box names " << box.getTensor()
+                             << ", which is not an mkt.tensor";
+      ArrayRef<int64_t> shape = tensor.getTensorType().getShape();
+      if (box.getHi().size() != shape.size())
+        return emitOpError() << "box of " << box.getTensor() << " has rank "
+                             << box.getHi().size() << " but the tensor has rank "
+                             << shape.size();
+      for (size_t d = 0; d < shape.size(); ++d)
+        if (box.getHi()[d] > shape[d])
+          return emitOpError() << "box of " << box.getTensor() << " reaches "
+                               << box.getHi()[d] << " in dimension " << d
+                               << " but the tensor has " << shape[d];
+    }
+  }
+  for (auto box : getWrites().getAsRange<BoxAttr>())
+    if (lookupTensor(box.getTensor()).getPlacement() == "weight")
+      return emitOpError() << "writes weight " << box.getTensor();
+  Operation *program = (*this)->getParentOp();
+  if (getWaits())
+    for (auto wait : getWaits()->getAsRange<WaitAttr>()) {
+      auto event = symbols.lookupSymbolIn<EventOp>(program, wait.getEvent());
+      if (!event)
+        return emitOpError() << "waits on " << wait.getEvent() << ", which is not an event";
+      if (wait.getCount() != event.getCount())
+        return emitOpError() << "waits for " << wait.getCount() << " signals of "
+                             << wait.getEvent() << ", which has " << event.getCount()
+                             << " producers";
+      if (wait.getBack() > 1)
+        return emitOpError() << "cross-step waits reach back one step, got "
+                             << wait.getBack();
+    }
+  if (getSignals())
+    for (auto ref : getSignals()->getAsRange<FlatSymbolRefAttr>())
+      if (!symbols.lookupSymbolIn<EventOp>(program, ref))
+        return emitOpError() << "signals " << ref << ", which is not an event";
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "mk/Dialect/Task/TaskOps.cpp.inc"

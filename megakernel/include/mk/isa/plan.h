@@ -1,0 +1,116 @@
+//===- plan.h - The in-memory plan: what mkc writes and mkrun executes ----===//
+//
+// A plan is a tensor table, one or more programs (tasks, events, queue order) and
+// the model metadata the runtime needs. plan_file.h reads and writes it; plan_verify.h
+// checks every invariant the executors rely on. The *Name() functions return "invalid"
+// for values outside their enum (a plan read from disk may hold any byte).
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mk/isa/target.h"
+#include "mk/isa/task_record.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mk::isa {
+
+enum class DType : uint8_t { BF16 = 0, F16 = 1, F32 = 2, I32 = 3 };
+
+inline constexpr uint32_t dtypeSize(DType t) {
+  return t == DType::BF16 || t == DType::F16 ? 2 : 4;
+}
+const char *dtypeName(DType t);
+
+/// Where a tensor lives.
+enum class Placement : uint8_t {
+  Weight = 0,     // bound by name to a safetensors tensor (name = HF name)
+  Activation = 1, // a range [offset, offset + bytes) of the program's activation arena
+  KvCache = 2,    // paged KV cache of `layer`; the runtime allocates it
+  StepState = 3,  // per-step inputs/outputs owned by the runtime (tokens, positions, ...)
+  Comm = 4,       // symmetric communication buffer (tensor parallelism)
+};
+const char *placementName(Placement p);
+
+inline constexpr uint32_t kMaxRank = 4;
+
+struct TensorDesc {
+  std::string name;
+  DType dtype = DType::BF16;
+  Placement placement = Placement::Activation;
+  uint32_t rank = 0;
+  int64_t shape[kMaxRank] = {0, 0, 0, 0};
+  uint64_t offset = 0; // Activation: byte offset in the arena; otherwise 0
+  uint16_t layer = kNoLayer;
+  /// Activation tensors: the program that owns it (index into Plan::programs).
+  uint16_t program = 0;
+
+  uint64_t numElements() const {
+    uint64_t n = 1;
+    for (uint32_t i = 0; i < rank; ++i)
+      n *= static_cast<uint64_t>(shape[i]);
+    return n;
+  }
+  uint64_t bytes() const { return numElements() * dtypeSize(dtype); }
+};
+
+enum class ProgramKind : uint8_t { Decode = 0, Prefill = 1 };
+const char *programKindName(ProgramKind k);
+
+struct EventDesc {
+  std::string name;   // for diagnostics and traces
+  uint32_t count = 0; // producer signals per step
+};
+
+struct Program {
+  std::string name;
+  ProgramKind kind = ProgramKind::Decode;
+  uint32_t rows = 0;      // decode: batch B; prefill: chunk C
+  uint64_t arenaBytes = 0;
+  std::vector<TaskRecord> tasks;
+  std::vector<EventDesc> events;
+  std::vector<uint32_t> order; // queue order: a permutation of task indices
+};
+
+enum class RopeStyle : uint8_t { RotateHalf = 0, Interleaved = 1 };
+const char *ropeStyleName(RopeStyle s);
+
+/// What the runtime needs to know about the model without reading config.json again.
+struct ModelMeta {
+  std::string family; // llama, qwen2, qwen3, mistral
+  uint32_t vocabSize = 0;
+  uint32_t hiddenSize = 0;
+  uint32_t intermediateSize = 0;
+  uint32_t numLayers = 0;
+  uint32_t numHeads = 0;
+  uint32_t numKvHeads = 0;
+  uint32_t headDim = 0;
+  uint32_t maxSeqLen = 0;
+  uint32_t kvBlockSize = 16;
+  uint32_t slidingWindow = 0; // 0 = none
+  float rmsNormEps = 1e-5f;
+  float ropeTheta = 10000.0f;
+  RopeStyle ropeStyle = RopeStyle::RotateHalf;
+  bool ropeLlama3 = false;
+  float ropeFactor = 1.0f;
+  float ropeLowFreqFactor = 1.0f;
+  float ropeHighFreqFactor = 1.0f;
+  uint32_t ropeOriginalMaxPos = 0;
+  bool tieWordEmbeddings = false;
+  bool attentionBias = false;
+  bool qkNorm = false;
+  int32_t bosTokenId = -1;
+  std::vector<int32_t> eosTokenIds;
+  uint64_t configHash = 0; // FNV-1a 64 of the config.json bytes
+};
+
+struct Plan {
+  TargetKind target = TargetKind::Host;
+  uint32_t tensorParallel = 1;
+  ModelMeta model;
+  std::vector<TensorDesc> tensors;
+  std::vector<Program> programs;
+};
+
+} // namespace mk::isa

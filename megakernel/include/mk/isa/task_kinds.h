@@ -1,0 +1,127 @@
+//===- task_kinds.h - The task-kind table: the one list of what a task can be ===//
+//
+// Every task kind is listed here once. Adding a kind touches this table, one host
+// implementation, one CUDA implementation and one lowering pattern in mk-tile.
+//
+// Columns: X(Enum, "name", operand roles...)
+// Operand roles are positional: TaskRecord::operand[i] holds the tensor id of role i.
+// A role spelled "=name" is written by the task (all others are only read); "name?" is
+// optional and may be kNoTensor. roleName() strips the marks. Ranges are documented per kind:
+//   range[0] = rows of the token/batch dimension, range[1] and range[2] as noted.
+//
+// This header is shared by host code, CUDA code and the compiler: no STL containers, no
+// MLIR (std::string_view is used by constexpr host-side helpers only).
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+// clang-format off
+#define MK_TASK_KINDS(X)                                                          \
+  /* Gather token embeddings. range[1]: hidden columns.                        */ \
+  X(Embedding,   "embedding",   "tokens", "table", "=out")                         \
+  /* RMSNorm prologue, one of the Q/K/V projections (aux[0] = section 0/1/2),  */ \
+  /* bias, per-head QK-norm, RoPE; K/V tiles append to the paged KV cache.     */ \
+  /* range[1]: heads of that section.                                          */ \
+  X(Qkv,         "qkv",         "x", "norm_w", "w", "bias?", "head_norm_w?",     \
+                                "=out", "positions", "kv_slots")                   \
+  /* Flash-decoding partial over KV positions range[2] for KV head range[1].   */ \
+  X(AttnDecode,  "attn_decode", "q", "k_cache", "v_cache", "block_table",         \
+                                "seq_lens", "=partial_o", "=partial_lse")           \
+  /* Fixed-order merge of the KV-split partials of KV head range[1].           */ \
+  X(AttnMerge,   "attn_merge",  "partial_o", "partial_lse", "=out")                \
+  /* Causal attention of a prefill chunk for KV head range[1].                 */ \
+  X(AttnPrefill, "attn_prefill","q", "k_cache", "v_cache", "block_table",         \
+                                "positions", "=out")                               \
+  /* O projection + residual add. range[1]: output columns.                    */ \
+  X(OProj,       "o_proj",      "x", "w", "residual", "=out")                      \
+  /* RMSNorm prologue, gate and up projections, SiLU(gate) * up.               */ \
+  /* range[1]: intermediate columns.                                           */ \
+  X(GateUp,      "gate_up",     "x", "norm_w", "w_gate", "w_up", "=out")           \
+  /* Down projection + residual add. range[1]: output columns.                 */ \
+  X(DownProj,    "down_proj",   "x", "w", "residual", "=out")                      \
+  /* Final RMSNorm prologue, LM-head logits for vocab range[1], and the tile's */ \
+  /* partial argmax.                                                           */ \
+  X(LmHead,      "lm_head",     "x", "norm_w", "w", "=logits", "=partial_max")      \
+  /* Fixed-order reduction of the partial argmaxes into the next token.        */ \
+  X(Argmax,      "argmax",      "partial_max", "=tokens_out")
+// clang-format on
+
+namespace mk::isa {
+
+enum class TaskKind : uint16_t {
+#define MK_X(Enum, Name, ...) Enum,
+  MK_TASK_KINDS(MK_X)
+#undef MK_X
+      NumKinds
+};
+
+inline constexpr uint32_t kNumTaskKinds = static_cast<uint32_t>(TaskKind::NumKinds);
+
+namespace detail {
+template <typename... Roles>
+constexpr uint32_t countRoles(Roles...) {
+  return sizeof...(Roles);
+}
+} // namespace detail
+
+/// Static facts about one task kind.
+struct TaskKindInfo {
+  const char *name;
+  uint32_t numOperands;
+  const char *const *operandRoles; // numOperands entries
+};
+
+namespace detail {
+#define MK_X(Enum, Name, ...)                                                  \
+  inline constexpr const char *k##Enum##Roles[] = {__VA_ARGS__};
+MK_TASK_KINDS(MK_X)
+#undef MK_X
+} // namespace detail
+
+inline constexpr TaskKindInfo kTaskKindInfo[] = {
+#define MK_X(Enum, Name, ...)                                                  \
+  {Name, detail::countRoles(__VA_ARGS__), detail::k##Enum##Roles},
+    MK_TASK_KINDS(MK_X)
+#undef MK_X
+};
+
+constexpr const TaskKindInfo &taskKindInfo(TaskKind kind) {
+  return kTaskKindInfo[static_cast<uint32_t>(kind)];
+}
+constexpr const char *taskKindName(TaskKind kind) {
+  return taskKindInfo(kind).name;
+}
+
+constexpr bool roleIsWritten(const char *role) { return role[0] == '='; }
+constexpr bool roleIsOptional(const char *role) {
+  const char *p = role;
+  while (*p)
+    ++p;
+  return p != role && p[-1] == '?';
+}
+
+/// The role's name without its marks: "=out" -> "out", "bias?" -> "bias".
+constexpr std::string_view roleName(const char *role) {
+  std::string_view s(role);
+  if (!s.empty() && s.front() == '=')
+    s.remove_prefix(1);
+  if (!s.empty() && s.back() == '?')
+    s.remove_suffix(1);
+  return s;
+}
+
+/// Operand index of the role called `name` (marks ignored) in `kind`, or -1.
+constexpr int roleIndex(TaskKind kind, std::string_view name) {
+  const TaskKindInfo &info = taskKindInfo(kind);
+  for (uint32_t i = 0; i < info.numOperands; ++i)
+    if (roleName(info.operandRoles[i]) == name)
+      return static_cast<int>(i);
+  return -1;
+}
+
+/// Section of a Qkv task (TaskRecord::aux[0]).
+enum class QkvSection : uint32_t { Q = 0, K = 1, V = 2 };
+
+} // namespace mk::isa

@@ -1,0 +1,168 @@
+//===- decoder_builder.cpp - The decoder skeleton every family shares ------===//
+#include "decoder_builder.h"
+
+#include "mk/Transforms/ModelAttr.h"
+
+using namespace mlir;
+using namespace mk::models;
+namespace mkg = mk::graph;
+
+LogicalResult DecoderBuilder::checkSupported(Location loc) const {
+  if (config_.oProjBias)
+    return emitError(loc) << config_.sourceName
+                          << ": 'attention_bias' = true puts a bias on o_proj, which mk "
+                             "does not support yet";
+  return success();
+}
+
+Value DecoderBuilder::weight(const std::string &name, ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, b_->getBF16Type());
+  return b_->create<mkg::WeightOp>(loc_, type, b_->getStringAttr(name));
+}
+
+Value DecoderBuilder::linear(Value x, const std::string &prefix, int64_t outFeatures,
+                             bool bias) {
+  int64_t in = llvm::cast<RankedTensorType>(x.getType()).getDimSize(1);
+  Value w = weight(prefix + ".weight", {outFeatures, in});
+  Value b = bias ? weight(prefix + ".bias", {outFeatures}) : Value();
+  auto type = RankedTensorType::get({rows_, outFeatures}, b_->getBF16Type());
+  return b_->create<mkg::LinearOp>(loc_, type, x, w, /*norm_weight=*/Value(), b,
+                                   /*residual=*/Value(), /*eps=*/FloatAttr());
+}
+
+Value DecoderBuilder::rope(Value x) {
+  const RopeScaling &s = config_.ropeScaling;
+  DenseF32ArrayAttr llama3;
+  if (s.type == RopeScalingType::Llama3)
+    llama3 = b_->getDenseF32ArrayAttr(
+        {static_cast<float>(s.factor), static_cast<float>(s.lowFreqFactor),
+         static_cast<float>(s.highFreqFactor),
+         static_cast<float>(s.originalMaxPositionEmbeddings)});
+  return b_->create<mkg::RopeOp>(
+      loc_, x.getType(), x, positions_, b_->getI64IntegerAttr(config_.headDim),
+      b_->getF32FloatAttr(config_.ropeTheta),
+      options_.interleavedRope ? b_->getUnitAttr() : UnitAttr(), llama3);
+}
+
+Value DecoderBuilder::layer(Value h, int64_t i) {
+  const ModelConfig &c = config_;
+  std::string p = "model.layers." + std::to_string(i);
+  auto eps = b_->getF32FloatAttr(c.rmsNormEps);
+  int64_t hidden = c.hiddenSize;
+
+  Value ln = weight(p + ".input_layernorm.weight", {hidden});
+  Value n = b_->create<mkg::RmsNormOp>(loc_, h, ln, eps);
+  bool bias = hasQkvBias();
+  Value q = linear(n, p + ".self_attn.q_proj", c.qDim(), bias);
+  Value k = linear(n, p + ".self_attn.k_proj", c.kvDim(), bias);
+  Value v = linear(n, p + ".self_attn.v_proj", c.kvDim(), bias);
+  if (hasQkNorm()) {
+    auto hd = b_->getI64IntegerAttr(c.headDim);
+    q = b_->create<mkg::HeadNormOp>(loc_, q,
+                                    weight(p + ".self_attn.q_norm.weight", {c.headDim}),
+                                    hd, eps);
+    k = b_->create<mkg::HeadNormOp>(loc_, k,
+                                    weight(p + ".self_attn.k_norm.weight", {c.headDim}),
+                                    hd, eps);
+  }
+  q = rope(q);
+  k = rope(k);
+  auto cacheType = mkg::KvCacheType::get(b_->getContext(), i);
+  Value cache = b_->create<mkg::KvAppendOp>(loc_, cacheType, k, v);
+  std::optional<int64_t> window = slidingWindow();
+  Value attn = b_->create<mkg::AttentionOp>(
+      loc_, q.getType(), q, cache, b_->getI64IntegerAttr(c.numHeads),
+      b_->getI64IntegerAttr(c.numKvHeads), b_->getI64IntegerAttr(c.headDim),
+      window ? b_->getI64IntegerAttr(*window) : IntegerAttr());
+  Value o = linear(attn, p + ".self_attn.o_proj", hidden, false);
+  h = b_->create<mkg::AddOp>(loc_, h, o);
+
+  Value pln = weight(p + ".post_attention_layernorm.weight", {hidden});
+  Value m = b_->create<mkg::RmsNormOp>(loc_, h, pln, eps);
+  Value gate = linear(m, p + ".mlp.gate_proj", c.intermediateSize, false);
+  Value up = linear(m, p + ".mlp.up_proj", c.intermediateSize, false);
+  Value act = b_->create<mkg::SiluMulOp>(loc_, gate, up);
+  Value down = linear(act, p + ".mlp.down_proj", hidden, false);
+  return b_->create<mkg::AddOp>(loc_, h, down);
+}
+
+void DecoderBuilder::buildProgram(OpBuilder &builder, Location loc, StringRef name,
+                                  StringRef kind, int64_t rows) {
+  b_ = &builder;
+  loc_ = loc;
+  rows_ = rows;
+  const ModelConfig &c = config_;
+  auto ids = RankedTensorType::get({rows}, builder.getI32Type());
+  auto func = builder.create<func::FuncOp>(loc, name,
+                                           builder.getFunctionType({ids, ids}, {ids}));
+  func->setAttr("mkg.program", builder.getStringAttr(kind));
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(func.addEntryBlock());
+  Value tokens = func.getArgument(0);
+  positions_ = func.getArgument(1);
+
+  int64_t vocab = c.vocabSize, hidden = c.hiddenSize;
+  Value table = weight("model.embed_tokens.weight", {vocab, hidden});
+  Value h = builder.create<mkg::EmbeddingOp>(
+      loc, RankedTensorType::get({rows, hidden}, builder.getBF16Type()), tokens, table);
+  for (uint32_t i = 0; i < c.numLayers; ++i)
+    h = layer(h, i);
+  Value norm = weight("model.norm.weight", {hidden});
+  Value n = builder.create<mkg::RmsNormOp>(loc, h, norm, builder.getF32FloatAttr(c.rmsNormEps));
+  Value head = c.tieWordEmbeddings ? table : weight("lm_head.weight", {vocab, hidden});
+  Value logits = builder.create<mkg::LinearOp>(
+      loc, RankedTensorType::get({rows, vocab}, builder.getF32Type()), n, head, Value(),
+      Value(), Value(), FloatAttr());
+  Value next = builder.create<mkg::ArgmaxOp>(loc, ids, logits);
+  builder.create<func::ReturnOp>(loc, next);
+}
+
+OwningOpRef<ModuleOp> mk::models::buildModelGraph(MLIRContext &context,
+                                                  const ModelConfig &config,
+                                                  const GraphOptions &options) {
+  context.loadDialect<func::FuncDialect, mkg::MKGDialect>();
+  Location loc = FileLineColLoc::get(&context, config.sourceName, 0, 0);
+  if (options.decodeBatch < 1 || options.prefillChunk < 0) {
+    emitError(loc) << "decode batch must be >= 1 and prefill chunk >= 0, got "
+                   << options.decodeBatch << " and " << options.prefillChunk;
+    return nullptr;
+  }
+  if (options.kvBlockSize == 0 || options.maxSeqLen == 0 ||
+      options.maxSeqLen % options.kvBlockSize != 0) {
+    emitError(loc) << "max sequence length " << options.maxSeqLen
+                   << " must be a positive multiple of the KV block size "
+                   << options.kvBlockSize;
+    return nullptr;
+  }
+  std::unique_ptr<DecoderBuilder> builder;
+  switch (config.family) {
+  case Family::Llama:
+    builder = makeLlamaBuilder(config, options);
+    break;
+  case Family::Qwen2:
+    builder = makeQwen2Builder(config, options);
+    break;
+  case Family::Qwen3:
+    builder = makeQwen3Builder(config, options);
+    break;
+  case Family::Mistral:
+    builder = makeMistralBuilder(config, options);
+    break;
+  }
+  if (failed(builder->checkSupported(loc)))
+    return nullptr;
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  OpBuilder b(&context);
+  b.setInsertionPointToEnd(module->getBody());
+  builder->buildProgram(b, loc, "decode", "decode", options.decodeBatch);
+  if (options.prefillChunk > 0)
+    builder->buildProgram(b, loc, "prefill", "prefill", options.prefillChunk);
+
+  isa::ModelMeta meta = toModelMeta(config, options.maxSeqLen);
+  meta.kvBlockSize = options.kvBlockSize;
+  meta.ropeStyle = options.interleavedRope ? isa::RopeStyle::Interleaved
+                                           : isa::RopeStyle::RotateHalf;
+  (*module)->setAttr(kModelAttrName, modelMetaToAttr(&context, meta));
+  return module;
+}

@@ -1,0 +1,101 @@
+//===- toy_plan.h - Hand-built plans for the ISA tests ----------------------===//
+//
+// makeToyPlan(): one layer of a tiny Llama-like model (vocab 64, hidden 32, 4 heads,
+// 2 KV heads, head dim 8) with two programs:
+//
+//   program 0 "decode" (rows 2, several steps per launch)
+//     0 embedding --emb--> 1 qkv Q, 2 qkv K, 3 qkv V --qkv--> 4 attn_decode --attn-->
+//     5 attn_merge --merge--> 6 o_proj --o--> 7 gate_up --gu--> 8 down_proj --down-->
+//     9 lm_head [0,32), 10 lm_head [32,64) --lm--> 11 argmax --argmax--> (next step's 0)
+//   program 1 "prefill" (rows 4, one step): the same chain with attn_prefill and one
+//     lm_head tile.
+//
+// Both arenas reuse bytes (h2 over h0, mlp over q / partial_o) in the order the DAG
+// allows, so the valid plan exercises the overlap rule. Tests break one thing and check
+// the verifier's message.
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mk/isa/plan.h"
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mk::isa::test {
+
+// Decode program tasks and events (program 0).
+enum DecodeTask : uint32_t {
+  kDEmbed,
+  kDQ,
+  kDK,
+  kDV,
+  kDAttn,
+  kDMerge,
+  kDOProj,
+  kDGateUp,
+  kDDown,
+  kDLm0,
+  kDLm1,
+  kDArgmax,
+  kDNumTasks
+};
+enum DecodeEvent : uint32_t {
+  kEvEmb,
+  kEvQkv,
+  kEvAttn,
+  kEvMerge,
+  kEvO,
+  kEvGu,
+  kEvDown,
+  kEvLm,
+  kEvArgmax,
+  kDNumEvents
+};
+inline constexpr uint32_t kDecode = 0;
+inline constexpr uint32_t kPrefill = 1;
+
+struct WaitSpec {
+  uint32_t event;
+  uint8_t stepBack = 0;
+};
+
+/// Appends tensors, programs, events and tasks; finish() fills event and wait counts
+/// from the signallers and an identity order where none was given.
+class PlanBuilder {
+public:
+  Plan plan;
+
+  uint16_t tensor(std::string name, DType dtype, Placement placement,
+                  std::initializer_list<int64_t> shape, uint16_t layer = kNoLayer);
+  uint16_t activation(std::string name, uint32_t program, DType dtype,
+                      std::initializer_list<int64_t> shape, uint64_t offset,
+                      uint16_t layer = kNoLayer);
+  uint32_t program(std::string name, ProgramKind kind, uint32_t rows,
+                   uint64_t arenaBytes);
+  uint32_t event(uint32_t program, std::string name);
+  uint32_t task(uint32_t program, TaskKind kind, uint16_t layer,
+                std::initializer_list<uint16_t> operands, Range rows, Range r1, Range r2,
+                std::initializer_list<WaitSpec> waits,
+                std::initializer_list<uint32_t> signals, uint32_t aux0 = 0);
+  void finish();
+};
+
+Plan makeToyPlan();
+
+/// A Llama-3-8B-shaped decode plan (batch 1): ~536 tasks per layer plus the LM head,
+/// events per KV head; ~17.7k tasks for 32 layers. For the verifier speed test.
+Plan makeLargePlan(uint32_t layers);
+
+/// Index of the tensor called `name`; aborts the test binary if there is none.
+uint16_t tensorId(const Plan &plan, std::string_view name);
+
+/// Field-by-field EXPECT_EQ of two plans (task records compared byte for byte).
+void expectPlansEqual(const Plan &a, const Plan &b);
+
+/// verifyPlan() fails with exactly `expected`, and verifyPlanAll() lists it first.
+void expectFirstViolation(const Plan &plan, const std::string &expected);
+
+} // namespace mk::isa::test

@@ -1,0 +1,99 @@
+//===- inspect.cpp - mkc inspect / verify -------------------------------------===//
+#include "inspect.h"
+
+#include "mk/isa/plan_file.h"
+#include "mk/isa/plan_stats.h"
+#include "mk/isa/plan_verify.h"
+
+#include <fmt/format.h>
+
+using namespace mk::isa;
+
+namespace {
+
+std::string bytesString(uint64_t b) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024.0 && u < 4) {
+    v /= 1024.0;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.2f} {}", v, units[u]);
+}
+
+const char *targetName(TargetKind kind) {
+  const TargetDesc *t = findTarget(kind);
+  return t ? t->name : "?";
+}
+
+} // namespace
+
+int mk::mkc::runInspect(const std::string &path, bool listCriticalPath) {
+  Plan plan;
+  if (Status s = readPlanFile(path, plan); !s) {
+    fmt::print(stderr, "mkc: error: {}\n", s.message());
+    return 1;
+  }
+  std::vector<std::string> problems = verifyPlanAll(plan);
+  const ModelMeta &m = plan.model;
+  fmt::print("plan {}: target {}, tensor parallel {}\n", path, targetName(plan.target),
+             plan.tensorParallel);
+  fmt::print("model {}: {} layers, hidden {}, heads {}/{} x {}, ffn {}, vocab {}, "
+             "max_seq_len {}, kv block {}, config {:016x}\n",
+             m.family, m.numLayers, m.hiddenSize, m.numHeads, m.numKvHeads, m.headDim,
+             m.intermediateSize, m.vocabSize, m.maxSeqLen, m.kvBlockSize, m.configHash);
+  if (!problems.empty()) {
+    fmt::print("verified: NO ({} problem(s)); first: {}\n", problems.size(), problems[0]);
+    return 1;
+  }
+  PlanStats stats = computePlanStats(plan);
+  fmt::print("tensors: {} weights ({}), {} KV caches ({}), {} activations, {} step state\n",
+             stats.numWeights, bytesString(stats.weightBytes), stats.numKvCaches,
+             bytesString(stats.kvCacheBytes), stats.numActivations, stats.numStepState);
+  for (size_t i = 0; i < plan.programs.size(); ++i) {
+    const Program &p = plan.programs[i];
+    const ProgramStats &s = stats.programs[i];
+    fmt::print("program {} ({}, {} rows): {} tasks, {} events, {} waits (+{} cross-step), "
+               "at most {} waits per task\n",
+               p.name, p.kind == ProgramKind::Decode ? "decode" : "prefill", p.rows,
+               s.numTasks, s.numEvents, s.numWaits, s.numCrossStepWaits, s.maxWaitsPerTask);
+    std::string kinds;
+    for (uint32_t k = 0; k < kNumTaskKinds; ++k)
+      if (s.tasksByKind[k])
+        kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ",
+                             kTaskKindInfo[k].name, s.tasksByKind[k]);
+    fmt::print("  tasks by kind: {}\n", kinds);
+    fmt::print("  critical path: {} tasks, {} moved, {:.1f} us on {} (all tasks: {} moved, "
+               "bandwidth floor {:.1f} us)\n",
+               s.criticalPath.size(), bytesString(s.criticalPathBytes), s.criticalPathUs,
+               targetName(plan.target), bytesString(s.totalBytes), s.bandwidthFloorUs);
+    if (listCriticalPath)
+      for (uint32_t t : s.criticalPath) {
+        const TaskRecord &r = p.tasks[t];
+        fmt::print("    task {} {} layer {} range [{}, {}) bytes {}\n", t,
+                   kTaskKindInfo[r.kind].name,
+                   r.layer == kNoLayer ? std::string("-") : std::to_string(r.layer),
+                   r.range[1].begin, r.range[1].end, r.costBytes);
+      }
+    fmt::print("  activation arena: {}\n", bytesString(p.arenaBytes));
+  }
+  fmt::print("verified: yes\n");
+  return 0;
+}
+
+int mk::mkc::runVerify(const std::string &path) {
+  Plan plan;
+  if (Status s = readPlanFile(path, plan); !s) {
+    fmt::print(stderr, "mkc: error: {}\n", s.message());
+    return 1;
+  }
+  std::vector<std::string> problems = verifyPlanAll(plan);
+  for (const std::string &p : problems)
+    fmt::print(stderr, "mkc: error: {}: {}\n", path, p);
+  if (!problems.empty())
+    return 1;
+  fmt::print("{}: verified ({} programs, {} tensors)\n", path, plan.programs.size(),
+             plan.tensors.size());
+  return 0;
+}
