@@ -545,7 +545,9 @@ LogicalResult ProgramLowering::run() {
   valueTensor_[body.getArgument(0)] = tokens_;
   valueTensor_[body.getArgument(1)] = positions_;
 
-  OpBuilder moduleBuilder(func_);
+  // Tensors go at the start of the module, programs at its end.
+  OpBuilder moduleBuilder(func_.getContext());
+  moduleBuilder.setInsertionPointToEnd(tensors_.module.getBody());
   program_ = moduleBuilder.create<ProgramOp>(func_.getLoc(), name_, kind_, rows_);
 
   for (Operation &op : body) {
