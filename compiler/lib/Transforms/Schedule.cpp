@@ -52,6 +52,9 @@ struct MkSchedulePass : mk::impl::MkScheduleBase<MkSchedulePass> {
     FailureOr<TaskGraph> graph = TaskGraph::fromProgram(program, tasks);
     if (failed(graph))
       return failure();
+    // (The critical path below is the maximum over the tasks: there must be one.)
+    if (tasks.empty())
+      return program.emitOpError() << "mk-schedule: program has no tasks";
     FailureOr<std::vector<unsigned>> topo = graph->topologicalOrder();
     if (failed(topo))
       return program.emitOpError() << "mk-schedule: the task graph has a cycle";

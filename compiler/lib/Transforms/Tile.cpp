@@ -581,10 +581,19 @@ struct MkTilePass : mk::impl::MkTileBase<MkTilePass> {
                          << "' (known: host, a100, h100, h200)";
       return signalPassFailure();
     }
+    // Options given explicitly win; otherwise the model metadata the builder recorded
+    // (so `mk-opt -mk-tile` on a builder's graph tiles for the model's real limits).
+    if (auto model = module->getAttrOfType<DictionaryAttr>("mk.model")) {
+      if (auto v = model.getAs<IntegerAttr>("max_seq_len"); v && !maxSeqLen.hasValue())
+        maxSeqLen = v.getInt();
+      if (auto v = model.getAs<IntegerAttr>("kv_block_size"); v && !kvBlockSize.hasValue())
+        kvBlockSize = v.getInt();
+    }
     if (maxSeqLen <= 0 || kvBlockSize <= 0 || maxSeqLen % kvBlockSize != 0) {
-      module.emitError() << "mk-tile: max-seq-len (" << maxSeqLen
+      // Cast: streamed as pass options, they print as a char.
+      module.emitError() << "mk-tile: max-seq-len (" << static_cast<int64_t>(maxSeqLen)
                          << ") must be a positive multiple of kv-block-size ("
-                         << kvBlockSize << ")";
+                         << static_cast<int64_t>(kvBlockSize) << ")";
       return signalPassFailure();
     }
     TileSizer sizer(*desc);

@@ -42,9 +42,10 @@ def MkTile : Pass<"mk-tile", "::mlir::ModuleOp"> {
     Option<"target", "target", "std::string", /*default=*/"\"host\"",
            "Target description: host, a100, h100 or h200">,
     Option<"maxSeqLen", "max-seq-len", "int64_t", /*default=*/"4096",
-           "Longest sequence the KV cache holds">,
+           "Longest sequence the KV cache holds (default: the module's "
+           "mk.model.max_seq_len, else 4096)">,
     Option<"kvBlockSize", "kv-block-size", "int64_t", /*default=*/"16",
-           "Tokens per KV-cache block">,
+           "Tokens per KV-cache block (default: mk.model.kv_block_size, else 16)">,
   ];
 }
 
@@ -105,8 +106,9 @@ def MkEmitPlan : Pass<"mk-emit-plan", "::mlir::ModuleOp"> {
 def MkTestHazards : Pass<"mk-test-hazards", "::mlir::ModuleOp"> {
   let summary = "Print the hazard analysis of every program (for lit tests)";
   let description = [{
-    Prints, for every task, each task it depends on and why (RAW, WAR or WAW on which
-    tensor), before and after transitive reduction.
+    Prints, for every task, each earlier task it conflicts with and why (RAW, WAR or
+    WAW, on which tensor), before transitive reduction, then the loop-carried reads of
+    step state (what becomes the cross-step wait).
   }];
 }
 

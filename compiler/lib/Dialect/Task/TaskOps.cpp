@@ -44,6 +44,13 @@ LogicalResult TensorOp::verify() {
     return emitOpError() << "activation tensors need the program that owns them";
   if (getOffset() && !isActivation())
     return emitOpError() << "only activation tensors have an offset";
+  if (getPlacement() == "kv_cache" && !getLayer())
+    return emitOpError() << "kv_cache tensors need the layer they cache";
+  // Read signed: the I64Attr getters are unsigned, so -1 would pass as 2^64 - 1.
+  if (getLayerAttr() && getLayerAttr().getInt() < 0)
+    return emitOpError() << "layer must be non-negative, got " << getLayerAttr().getInt();
+  if (getOffsetAttr() && getOffsetAttr().getInt() < 0)
+    return emitOpError() << "offset must be non-negative, got " << getOffsetAttr().getInt();
   return success();
 }
 
@@ -65,8 +72,10 @@ RegionKind ProgramOp::getRegionKind(unsigned) { return RegionKind::Graph; }
 LogicalResult ProgramOp::verify() {
   if (getKind() != "decode" && getKind() != "prefill")
     return emitOpError() << "kind must be decode or prefill, got '" << getKind() << "'";
-  if (getRows() <= 0)
-    return emitOpError() << "rows must be positive, got " << getRows();
+  // Read signed: the I64Attr getter is unsigned and would let rows(-1) through.
+  int64_t rows = getRowsAttr().getInt();
+  if (rows <= 0)
+    return emitOpError() << "rows must be positive, got " << rows;
   for (Operation &op : getBody().front())
     if (!llvm::isa<TaskOp, EventOp>(op))
       return op.emitOpError() << "is not allowed in a program (only tasks and events)";
@@ -74,8 +83,9 @@ LogicalResult ProgramOp::verify() {
 }
 
 LogicalResult EventOp::verify() {
-  if (getCount() <= 0)
-    return emitOpError() << "count must be positive, got " << getCount();
+  int64_t count = getCountAttr().getInt(); // signed, as for ProgramOp rows
+  if (count <= 0)
+    return emitOpError() << "count must be positive, got " << count;
   return success();
 }
 

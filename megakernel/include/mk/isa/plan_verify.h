@@ -21,8 +21,13 @@
 //   e. the same-step DAG (signaller of e -> waiter of e with stepBack 0) is acyclic.
 //   f. the queue order is a permutation of the tasks and every same-step edge goes
 //      forward in it.
-//   g. step isolation, for programs with a stepBack-1 wait (several steps per launch).
-//   h. arena: Activation tensors whose bytes overlap are ordered by the same-step DAG.
+//   g. step isolation, for programs with a stepBack-1 wait (several steps per launch,
+//      events never reset): every task descends (same step) from a task with a
+//      cross-step wait, and for each event waited on across steps every task is an
+//      ancestor of, or is, one of its producers (plan_verify_graph.cpp says why).
+//   h. arena: Activation tensors of a program whose bytes overlap (and that some task
+//      accesses) are ordered by the same-step DAG: every task accessing one strictly
+//      precedes every task writing the other, or the other way round.
 //
 // Messages are one line: what, where (program / task / event / tensor with index and
 // name), expected vs got.
@@ -41,7 +46,9 @@ namespace mk::isa {
 /// The first violation, or ok.
 Status verifyPlan(const Plan &plan);
 
-/// Every violation found, up to `limit` messages (empty = valid plan).
+/// Every violation found, in the order above, up to `limit` (at least 1) messages;
+/// empty for a valid plan. Rules e-h are skipped for a program whose waits or signals
+/// name missing events, and e's cycle stops f's edge check and g, h.
 std::vector<std::string> verifyPlanAll(const Plan &plan, size_t limit = 50);
 
 } // namespace mk::isa
