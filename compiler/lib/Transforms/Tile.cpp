@@ -277,10 +277,11 @@ LogicalResult ProgramLowering::lowerQkv(mkg::QkvOp op) {
                                 : sec.id == isa::QkvSection::K ? kc
                                                                : vc;
         s.operands = {*x, *norm, *w, operandOrUnit(op, sec.bias),
-                      operandOrUnit(op, sec.headNorm), out, positions_, kvSlots_};
+                      operandOrUnit(op, sec.headNorm), out, positions_, kvSlots_,
+                      blockTable_};
         s.reads = {box(*x, {0, 0}, {rows_, hidden}), whole(*norm),
                    box(*w, {h0 * hd, 0}, {h1 * hd, hidden}), box(positions_, {0}, {rows_}),
-                   box(kvSlots_, {0}, {rows_})};
+                   box(kvSlots_, {0}, {rows_}), whole(blockTable_)};
         if (sec.bias)
           s.reads.push_back(box(llvm::cast<FlatSymbolRefAttr>(s.operands[3]), {h0 * hd},
                                 {h1 * hd}));

@@ -103,35 +103,35 @@ mkt.program @decode "decode" rows(1) {
       reads = [#mkt.box<@decode.tokens [0] to [1]>, #mkt.box<@w.embed [0, 0] to [64, 128]>],
       writes = [#mkt.box<@decode.h0 [0, 0] to [1, 128]>]}
   mkt.task @l0.qkv.q.g0.0 "qkv" layer(0) tile [0, 1, 0, 2, 0, 0] {aux = array<i64: 0>, cost_bytes = 8512 : i64, cost_flops = 8192 : i64,
-      operands = [@decode.h0, @w.ln, @w.wq, unit, unit, @decode.l0.q, @decode.positions, @decode.kv_slots],
+      operands = [@decode.h0, @w.ln, @w.wq, unit, unit, @decode.l0.q, @decode.positions, @decode.kv_slots, @decode.block_table],
       reads = [#mkt.box<@decode.h0 [0, 0] to [1, 128]>, #mkt.box<@w.ln [0] to [128]>, #mkt.box<@w.wq [0, 0] to [32, 128]>, #mkt.box<@decode.positions [0] to [1]>, #mkt.box<@decode.kv_slots [0] to [1]>],
       writes = [#mkt.box<@decode.l0.q [0, 0] to [1, 32]>]}
   mkt.task @l0.qkv.q.g0.1 "qkv" layer(0) tile [0, 1, 2, 4, 0, 0] {aux = array<i64: 0>, cost_bytes = 8512 : i64, cost_flops = 8192 : i64,
-      operands = [@decode.h0, @w.ln, @w.wq, unit, unit, @decode.l0.q, @decode.positions, @decode.kv_slots],
+      operands = [@decode.h0, @w.ln, @w.wq, unit, unit, @decode.l0.q, @decode.positions, @decode.kv_slots, @decode.block_table],
       reads = [#mkt.box<@decode.h0 [0, 0] to [1, 128]>, #mkt.box<@w.ln [0] to [128]>, #mkt.box<@w.wq [32, 0] to [64, 128]>, #mkt.box<@decode.positions [0] to [1]>, #mkt.box<@decode.kv_slots [0] to [1]>],
       writes = [#mkt.box<@decode.l0.q [0, 32] to [1, 64]>]}
   mkt.task @l0.qkv.k.g0.0 "qkv" layer(0) tile [0, 1, 0, 1, 0, 0] {aux = array<i64: 1>, cost_bytes = 4384 : i64, cost_flops = 4096 : i64,
-      operands = [@decode.h0, @w.ln, @w.wk, unit, unit, @kv.l0.k, @decode.positions, @decode.kv_slots],
+      operands = [@decode.h0, @w.ln, @w.wk, unit, unit, @kv.l0.k, @decode.positions, @decode.kv_slots, @decode.block_table],
       reads = [#mkt.box<@decode.h0 [0, 0] to [1, 128]>, #mkt.box<@w.ln [0] to [128]>, #mkt.box<@w.wk [0, 0] to [16, 128]>, #mkt.box<@decode.positions [0] to [1]>, #mkt.box<@decode.kv_slots [0] to [1]>],
       writes = [#mkt.box<@kv.l0.k [0, 0, 0, 0] to [4, 16, 1, 16]>]}
   mkt.task @l0.qkv.v.g0.0 "qkv" layer(0) tile [0, 1, 0, 1, 0, 0] {aux = array<i64: 2>, cost_bytes = 4384 : i64, cost_flops = 4096 : i64,
-      operands = [@decode.h0, @w.ln, @w.wv, unit, unit, @kv.l0.v, @decode.positions, @decode.kv_slots],
+      operands = [@decode.h0, @w.ln, @w.wv, unit, unit, @kv.l0.v, @decode.positions, @decode.kv_slots, @decode.block_table],
       reads = [#mkt.box<@decode.h0 [0, 0] to [1, 128]>, #mkt.box<@w.ln [0] to [128]>, #mkt.box<@w.wv [0, 0] to [16, 128]>, #mkt.box<@decode.positions [0] to [1]>, #mkt.box<@decode.kv_slots [0] to [1]>],
       writes = [#mkt.box<@kv.l0.v [0, 0, 0, 0] to [4, 16, 1, 16]>]}
   mkt.task @l0.qkv.q.g1.0 "qkv" layer(0) tile [0, 1, 4, 6, 0, 0] {aux = array<i64: 0>, cost_bytes = 8512 : i64, cost_flops = 8192 : i64,
-      operands = [@decode.h0, @w.ln, @w.wq, unit, unit, @decode.l0.q, @decode.positions, @decode.kv_slots],
+      operands = [@decode.h0, @w.ln, @w.wq, unit, unit, @decode.l0.q, @decode.positions, @decode.kv_slots, @decode.block_table],
       reads = [#mkt.box<@decode.h0 [0, 0] to [1, 128]>, #mkt.box<@w.ln [0] to [128]>, #mkt.box<@w.wq [64, 0] to [96, 128]>, #mkt.box<@decode.positions [0] to [1]>, #mkt.box<@decode.kv_slots [0] to [1]>],
       writes = [#mkt.box<@decode.l0.q [0, 64] to [1, 96]>]}
   mkt.task @l0.qkv.q.g1.1 "qkv" layer(0) tile [0, 1, 6, 8, 0, 0] {aux = array<i64: 0>, cost_bytes = 8512 : i64, cost_flops = 8192 : i64,
-      operands = [@decode.h0, @w.ln, @w.wq, unit, unit, @decode.l0.q, @decode.positions, @decode.kv_slots],
+      operands = [@decode.h0, @w.ln, @w.wq, unit, unit, @decode.l0.q, @decode.positions, @decode.kv_slots, @decode.block_table],
       reads = [#mkt.box<@decode.h0 [0, 0] to [1, 128]>, #mkt.box<@w.ln [0] to [128]>, #mkt.box<@w.wq [96, 0] to [128, 128]>, #mkt.box<@decode.positions [0] to [1]>, #mkt.box<@decode.kv_slots [0] to [1]>],
       writes = [#mkt.box<@decode.l0.q [0, 96] to [1, 128]>]}
   mkt.task @l0.qkv.k.g1.0 "qkv" layer(0) tile [0, 1, 1, 2, 0, 0] {aux = array<i64: 1>, cost_bytes = 4384 : i64, cost_flops = 4096 : i64,
-      operands = [@decode.h0, @w.ln, @w.wk, unit, unit, @kv.l0.k, @decode.positions, @decode.kv_slots],
+      operands = [@decode.h0, @w.ln, @w.wk, unit, unit, @kv.l0.k, @decode.positions, @decode.kv_slots, @decode.block_table],
       reads = [#mkt.box<@decode.h0 [0, 0] to [1, 128]>, #mkt.box<@w.ln [0] to [128]>, #mkt.box<@w.wk [16, 0] to [32, 128]>, #mkt.box<@decode.positions [0] to [1]>, #mkt.box<@decode.kv_slots [0] to [1]>],
       writes = [#mkt.box<@kv.l0.k [0, 0, 1, 0] to [4, 16, 2, 16]>]}
   mkt.task @l0.qkv.v.g1.0 "qkv" layer(0) tile [0, 1, 1, 2, 0, 0] {aux = array<i64: 2>, cost_bytes = 4384 : i64, cost_flops = 4096 : i64,
-      operands = [@decode.h0, @w.ln, @w.wv, unit, unit, @kv.l0.v, @decode.positions, @decode.kv_slots],
+      operands = [@decode.h0, @w.ln, @w.wv, unit, unit, @kv.l0.v, @decode.positions, @decode.kv_slots, @decode.block_table],
       reads = [#mkt.box<@decode.h0 [0, 0] to [1, 128]>, #mkt.box<@w.ln [0] to [128]>, #mkt.box<@w.wv [16, 0] to [32, 128]>, #mkt.box<@decode.positions [0] to [1]>, #mkt.box<@decode.kv_slots [0] to [1]>],
       writes = [#mkt.box<@kv.l0.v [0, 0, 1, 0] to [4, 16, 2, 16]>]}
   mkt.task @l0.attn.g0.s0 "attn_decode" layer(0) tile [0, 1, 0, 1, 0, 64] {aux = array<i64: 0, 0>, cost_bytes = 4096 : i64, cost_flops = 16384 : i64,
@@ -204,6 +204,7 @@ mkt.program @decode "decode" rows(1) {
 mkt.tensor @prefill.tokens "step_state" tensor<4xi32>
 mkt.tensor @prefill.positions "step_state" tensor<4xi32>
 mkt.tensor @prefill.kv_slots "step_state" tensor<4xi32>
+mkt.tensor @prefill.block_table "step_state" tensor<1x4xi32>
 mkt.tensor @prefill.tokens_out "step_state" tensor<4xi32>
 mkt.tensor @w.embed "weight" tensor<64x64xbf16> {weight_name = "embed"}
 mkt.tensor @w.ln "weight" tensor<64xbf16> {weight_name = "ln"}
@@ -221,11 +222,11 @@ mkt.program @prefill "prefill" rows(4) {
       reads = [#mkt.box<@prefill.tokens [0] to [4]>, #mkt.box<@w.embed [0, 0] to [64, 64]>],
       writes = [#mkt.box<@prefill.h0 [0, 0] to [4, 64]>]}
   mkt.task @l0.qkv.k.g0.0 "qkv" layer(0) tile [0, 4, 0, 1, 0, 0] {aux = array<i64: 1>, cost_bytes = 2688 : i64, cost_flops = 8192 : i64,
-      operands = [@prefill.h0, @w.ln, @w.wk, unit, unit, @kv.l0.k, @prefill.positions, @prefill.kv_slots],
+      operands = [@prefill.h0, @w.ln, @w.wk, unit, unit, @kv.l0.k, @prefill.positions, @prefill.kv_slots, @prefill.block_table],
       reads = [#mkt.box<@prefill.h0 [0, 0] to [4, 64]>, #mkt.box<@w.ln [0] to [64]>, #mkt.box<@w.wk [0, 0] to [16, 64]>, #mkt.box<@prefill.positions [0] to [4]>, #mkt.box<@prefill.kv_slots [0] to [4]>],
       writes = [#mkt.box<@kv.l0.k [0, 0, 0, 0] to [4, 16, 1, 16]>]}
   mkt.task @l0.qkv.v.g0.0 "qkv" layer(0) tile [0, 4, 0, 1, 0, 0] {aux = array<i64: 2>, cost_bytes = 2688 : i64, cost_flops = 8192 : i64,
-      operands = [@prefill.h0, @w.ln, @w.wv, unit, unit, @kv.l0.v, @prefill.positions, @prefill.kv_slots],
+      operands = [@prefill.h0, @w.ln, @w.wv, unit, unit, @kv.l0.v, @prefill.positions, @prefill.kv_slots, @prefill.block_table],
       reads = [#mkt.box<@prefill.h0 [0, 0] to [4, 64]>, #mkt.box<@w.ln [0] to [64]>, #mkt.box<@w.wv [0, 0] to [16, 64]>, #mkt.box<@prefill.positions [0] to [4]>, #mkt.box<@prefill.kv_slots [0] to [4]>],
       writes = [#mkt.box<@kv.l0.v [0, 0, 0, 0] to [4, 16, 1, 16]>]}
   mkt.task @lm_head.0 "lm_head" tile [0, 4, 0, 64, 0, 0] {aux = array<i64: 0>, cost_bytes = 9728 : i64, cost_flops = 32768 : i64,

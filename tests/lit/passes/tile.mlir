@@ -73,12 +73,12 @@
 // head of the cache. Q and K get the llama3 RoPE flag (2), V none.
 // CHECK-NEXT: mkt.task @l0.qkv.q.g0.0 "qkv" layer(0) tile [0, 2, 0, 2, 0, 0] {aux = array<i64: 0>
 // CHECK-SAME: flags = 2 : i64
-// CHECK-SAME: operands = [@decode.h0, [[LN]], [[WQ]], unit, unit, @decode.l0.q, @decode.positions, @decode.kv_slots]
+// CHECK-SAME: operands = [@decode.h0, [[LN]], [[WQ]], unit, unit, @decode.l0.q, @decode.positions, @decode.kv_slots, @decode.block_table]
 // CHECK-SAME: #mkt.box<[[WQ]][0, 0] to[32, 64]>
 // CHECK-SAME: writes = [#mkt.box<@decode.l0.q[0, 0] to[2, 32]>]}
 // CHECK-NEXT: mkt.task @l0.qkv.k.g0.0 "qkv" layer(0) tile [0, 2, 0, 1, 0, 0] {aux = array<i64: 1>
 // CHECK-SAME: flags = 2 : i64
-// CHECK-SAME: operands = [@decode.h0, [[LN]], [[WK]], unit, unit, [[KC]], @decode.positions, @decode.kv_slots]
+// CHECK-SAME: operands = [@decode.h0, [[LN]], [[WK]], unit, unit, [[KC]], @decode.positions, @decode.kv_slots, @decode.block_table]
 // CHECK-SAME: #mkt.box<[[WK]][0, 0] to[16, 64]>
 // CHECK-SAME: writes = [#mkt.box<[[KC]][0, 0, 0, 0] to[8, 16, 1, 16]>]}
 // CHECK-NEXT: mkt.task @l0.qkv.v.g0.0 "qkv" layer(0) tile [0, 2, 0, 1, 0, 0] {aux = array<i64: 2>

@@ -11,6 +11,7 @@
 // CHECK: mkt.tensor @decode.tokens "step_state" tensor<2xi32>
 // CHECK: mkt.tensor @decode.positions "step_state" tensor<2xi32>
 // CHECK: mkt.tensor @decode.kv_slots "step_state" tensor<2xi32>
+// CHECK: mkt.tensor @decode.block_table "step_state" tensor<2x4xi32>
 // CHECK: mkt.tensor @decode.h0 "activation" tensor<2x64xbf16> {offset = 256 : i64, program = @decode}
 // CHECK: mkt.tensor @decode.q "activation" tensor<2x64xbf16> {program = @decode}
 // CHECK: mkt.tensor @decode.partial "activation" tensor<2x4x2xf32> {program = @decode}
@@ -23,6 +24,7 @@ mkt.tensor @kv.l0.k "kv_cache" tensor<8x16x2x16xbf16> {layer = 0 : i64}
 mkt.tensor @decode.tokens "step_state" tensor<2xi32>
 mkt.tensor @decode.positions "step_state" tensor<2xi32>
 mkt.tensor @decode.kv_slots "step_state" tensor<2xi32>
+mkt.tensor @decode.block_table "step_state" tensor<2x4xi32>
 mkt.tensor @decode.h0 "activation" tensor<2x64xbf16> {offset = 256 : i64, program = @decode}
 mkt.tensor @decode.q "activation" tensor<2x64xbf16> {program = @decode}
 mkt.tensor @decode.partial "activation" tensor<2x4x2xf32> {program = @decode}
@@ -46,7 +48,7 @@ mkt.tensor @prefill.h0 "activation" tensor<4x64xbf16> {program = @prefill}
 // CHECK-NEXT: mkt.task @q0 "qkv" layer(0) tile [0, 2, 0, 2, 0, 0]
 // CHECK-SAME: aux = array<i64: 0>
 // CHECK-SAME: flags = 3 : i64
-// CHECK-SAME: operands = [@decode.h0, @w.embed, @w.q, unit, unit, @decode.q, @decode.positions, @decode.kv_slots]
+// CHECK-SAME: operands = [@decode.h0, @w.embed, @w.q, unit, unit, @decode.q, @decode.positions, @decode.kv_slots, @decode.block_table]
 // CHECK-SAME: order = 1 : i64
 // CHECK-SAME: signals = [@ev.q], waits = [#mkt.wait<@ev.emb, 1>]
 // CHECK-SAME: writes = [#mkt.box<@decode.q[0, 0] to[2, 32]>]
@@ -72,14 +74,14 @@ mkt.program @decode "decode" rows(2) attributes {arena_bytes = 1024 : i64} {
     writes = [#mkt.box<@decode.h0 [0, 0] to [2, 64]>]}
   mkt.task @q0 "qkv" layer(0) tile [0, 2, 0, 2, 0, 0] {
     aux = array<i64: 0>, flags = 3 : i64, cost_bytes = 4480 : i64, cost_flops = 8192 : i64,
-    operands = [@decode.h0, @w.embed, @w.q, unit, unit, @decode.q, @decode.positions, @decode.kv_slots],
+    operands = [@decode.h0, @w.embed, @w.q, unit, unit, @decode.q, @decode.positions, @decode.kv_slots, @decode.block_table],
     order = 1 : i64,
     reads = [#mkt.box<@decode.h0 [0, 0] to [2, 64]>, #mkt.box<@w.q [0, 0] to [32, 64]>],
     signals = [@ev.q], waits = [#mkt.wait<@ev.emb, 1>],
     writes = [#mkt.box<@decode.q [0, 0] to [2, 32]>]}
   mkt.task @k0 "qkv" layer(0) tile [0, 2, 0, 1, 0, 0] {
     aux = array<i64: 1>, cost_bytes = 2368 : i64, cost_flops = 4096 : i64,
-    operands = [@decode.h0, @w.embed, @w.q, unit, unit, @kv.l0.k, @decode.positions, @decode.kv_slots],
+    operands = [@decode.h0, @w.embed, @w.q, unit, unit, @kv.l0.k, @decode.positions, @decode.kv_slots, @decode.block_table],
     order = 2 : i64,
     reads = [#mkt.box<@decode.h0 [0, 0] to [2, 64]>],
     signals = [@ev.q], waits = [#mkt.wait<@ev.emb, 1>],

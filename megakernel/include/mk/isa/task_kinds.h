@@ -23,9 +23,10 @@
   X(Embedding,   "embedding",   "tokens", "table", "=out")                         \
   /* RMSNorm prologue, one of the Q/K/V projections (aux[0] = section 0/1/2),  */ \
   /* bias, per-head QK-norm, RoPE; K/V tiles append to the paged KV cache.     */ \
-  /* range[1]: heads of that section.                                          */ \
+  /* range[1]: heads of that section. block_table: decode steps > 0 derive the */ \
+  /* KV slot from it (step_state.h).                                          */ \
   X(Qkv,         "qkv",         "x", "norm_w", "w", "bias?", "head_norm_w?",     \
-                                "=out", "positions", "kv_slots")                   \
+                                "=out", "positions", "kv_slots", "block_table")    \
   /* Flash-decoding partial over KV positions range[2] for KV head range[1].   */ \
   X(AttnDecode,  "attn_decode", "q", "k_cache", "v_cache", "block_table",         \
                                 "seq_lens", "=partial_o", "=partial_lse")           \

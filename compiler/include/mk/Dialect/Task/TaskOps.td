@@ -157,7 +157,8 @@ def MKT_TaskOp : MKT_Op<"task", [
     ```mlir
     mkt.task @l0.k.h1 qkv layer(0) tile [0, 1, 1, 2, 0, 0] {
       aux = array<i64: 1>, cost_bytes = 262144 : i64, cost_flops = 262144 : i64,
-      operands = [@decode.h0, @w.l0.ln, @w.l0.k, unit, unit, @kv.l0.k, @decode.positions, @decode.kv_slots],
+      operands = [@decode.h0, @w.l0.ln, @w.l0.k, unit, unit, @kv.l0.k, @decode.positions, @decode.kv_slots,
+                  @decode.block_table],
       reads = [#mkt.box<@decode.h0 [0, 0] to [1, 2048]>, ...],
       writes = [#mkt.box<@kv.l0.k [0, 0, 1, 0] to [64, 16, 2, 64]>]}
     ```

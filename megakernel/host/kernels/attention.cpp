@@ -1,0 +1,58 @@
+//===- attention.cpp - Softmax attention of a query group over cache slots --===//
+#include "kernels/attention.h"
+
+#include "kernels/dot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace mk::host::kernels {
+
+float attentionScale(uint32_t hd) {
+  return static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+}
+
+void attendSlots(const bf16 *q, uint32_t numHeads, const KvHeadView &cache,
+                 const int64_t *slots, int64_t n, float scale, float *o, float *lse,
+                 std::vector<float> &scratch) {
+  const uint32_t hd = cache.hd;
+  std::fill(o, o + size_t(numHeads) * hd, 0.0f);
+  if (n <= 0) {
+    if (lse)
+      std::fill(lse, lse + numHeads, -std::numeric_limits<float>::infinity());
+    return;
+  }
+  // scores[h * n + j]; every key is loaded once for the whole group.
+  scratch.resize(size_t(numHeads) * size_t(n));
+  float *scores = scratch.data();
+  for (int64_t j = 0; j < n; ++j) {
+    const bf16 *k = cache.key(slots[j]);
+    for (uint32_t h = 0; h < numHeads; ++h)
+      scores[h * n + j] = dotBf16(q + size_t(h) * hd, k, hd) * scale;
+  }
+  for (uint32_t h = 0; h < numHeads; ++h) {
+    float *s = scores + h * n;
+    float m = s[0];
+    for (int64_t j = 1; j < n; ++j)
+      m = std::max(m, s[j]);
+    float l = 0.0f;
+    for (int64_t j = 0; j < n; ++j) {
+      s[j] = std::exp(s[j] - m);
+      l += s[j];
+    }
+    float *oh = o + size_t(h) * hd;
+    for (int64_t j = 0; j < n; ++j) {
+      const bf16 *v = cache.value(slots[j]);
+      const float p = s[j];
+      for (uint32_t d = 0; d < hd; ++d)
+        oh[d] += p * bf16ToFloat(v[d]);
+    }
+    for (uint32_t d = 0; d < hd; ++d)
+      oh[d] /= l;
+    if (lse)
+      lse[h] = m + std::log(l);
+  }
+}
+
+} // namespace mk::host::kernels

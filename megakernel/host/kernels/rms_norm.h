@@ -1,0 +1,23 @@
+//===- rms_norm.h - HF LlamaRMSNorm with its bf16 rounding points ----------===//
+//
+//   y = bf16(w * bf16(x * rsqrt(mean(x^2) + eps)))
+// statistics in fp32 (mean of squares in a fixed order), as transformers'
+// LlamaRMSNorm / Qwen3RMSNorm do for bf16 inputs: normalize in fp32, cast to the input
+// dtype, multiply by the bf16 weight (a bf16 op: fp32 product rounded once).
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mk/host/bf16.h"
+
+#include <cstdint>
+
+namespace mk::host::kernels {
+
+/// x: [n] bf16, w: [n] bf16 -> out: [n] bf16.
+void rmsNormRow(const bf16 *x, const bf16 *w, int64_t n, float eps, bf16 *out);
+
+/// The same function on values that are already bf16-representable floats (a head of a
+/// projection output, Qwen3's QK-norm), in place: x: [n] -> bf16-valued floats.
+void rmsNormInPlace(float *x, const bf16 *w, int64_t n, float eps);
+
+} // namespace mk::host::kernels

@@ -1,0 +1,51 @@
+//===- rope.cpp - Rotary position embedding (HF conventions) ---------------===//
+#include "kernels/rope.h"
+
+#include "mk/host/bf16.h"
+
+#include <cmath>
+#include <numbers>
+
+namespace mk::host::kernels {
+
+void ropeInvFreq(const isa::ModelMeta &model, bool llama3, uint32_t hd, float *invFreq) {
+  const double theta = model.ropeTheta;
+  for (uint32_t i = 0; i < hd / 2; ++i) {
+    const double exponent = static_cast<double>(2 * i) / static_cast<double>(hd);
+    double inv = 1.0 / std::pow(theta, exponent);
+    if (llama3) {
+      // transformers.modeling_rope_utils._compute_llama3_parameters.
+      const double factor = model.ropeFactor, low = model.ropeLowFreqFactor,
+                   high = model.ropeHighFreqFactor;
+      const double oldContext = model.ropeOriginalMaxPos;
+      const double lowFreqWavelen = oldContext / low, highFreqWavelen = oldContext / high;
+      const double wavelen = 2.0 * std::numbers::pi / inv;
+      if (wavelen > lowFreqWavelen) {
+        inv = inv / factor;
+      } else if (!(wavelen < highFreqWavelen) && high != low) {
+        const double smooth = (oldContext / wavelen - low) / (high - low);
+        inv = (1.0 - smooth) * inv / factor + smooth * inv;
+      }
+    }
+    invFreq[i] = static_cast<float>(inv);
+  }
+}
+
+void applyRope(float *x, const float *invFreq, int64_t pos, uint32_t hd,
+               bool interleaved) {
+  const uint32_t half = hd / 2;
+  const float p = static_cast<float>(pos);
+  for (uint32_t i = 0; i < half; ++i) {
+    const float angle = p * invFreq[i];
+    const float c = static_cast<float>(std::cos(static_cast<double>(angle)));
+    const float s = static_cast<float>(std::sin(static_cast<double>(angle)));
+    float &a = interleaved ? x[2 * i] : x[i];
+    float &b = interleaved ? x[2 * i + 1] : x[i + half];
+    const float ra = a * c - b * s;
+    const float rb = b * c + a * s;
+    a = roundToBf16(ra);
+    b = roundToBf16(rb);
+  }
+}
+
+} // namespace mk::host::kernels

@@ -1,0 +1,30 @@
+//===- rope.h - Rotary position embedding (HF conventions) -----------------===//
+//
+// Frequencies: inv_freq[i] = theta^(-2i/hd), i < hd/2, evaluated in double and rounded
+// to fp32 (transformers computes it with fp32 pow, within an ulp of this); with
+// kFlagRopeLlama3 rescaled as transformers' _compute_llama3_parameters does.
+// Angles follow HF exactly: angle = fp32(pos) * inv_freq in fp32 (HF's fp32 matmul of
+// inv_freq and position ids), so large positions see the same angle rounding the model
+// was run with. cos/sin of that fp32 angle are evaluated in double and rounded to fp32.
+// The rotation is computed in fp32 from bf16 inputs and rounded once to bf16 (HF casts
+// cos/sin to bf16 and rounds each product; rounding once is more accurate and within
+// the executors' tolerance).
+//   rotate-half (default): pairs (i, i + hd/2); interleaved: pairs (2i, 2i + 1);
+//   (a, b) -> (a cos - b sin, b cos + a sin).
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mk/isa/plan.h"
+
+#include <cstdint>
+
+namespace mk::host::kernels {
+
+/// invFreq: [hd / 2] f32. `llama3` applies the llama3 scaling of `model`.
+void ropeInvFreq(const isa::ModelMeta &model, bool llama3, uint32_t hd, float *invFreq);
+
+/// Rotates one head in place. x: [hd] bf16-valued floats -> bf16-valued floats.
+void applyRope(float *x, const float *invFreq, int64_t pos, uint32_t hd,
+               bool interleaved);
+
+} // namespace mk::host::kernels

@@ -1,0 +1,74 @@
+//===- gate_up.cpp - RMSNorm prologue, gate/up projections, SiLU(gate) * up ===//
+//
+//   x [R, hidden] bf16, norm_w [hidden] bf16, w_gate / w_up [I, hidden] bf16
+//   -> out [R, I] bf16;  tile: rows range[0], intermediate columns range[1].
+//   xn = rmsNorm(x[r], norm_w)                   (bf16, kernels/rms_norm.h)
+//   g = bf16(xn . w_gate[n]),  u = bf16(xn . w_up[n])
+//   out[r, n] = bf16(bf16(silu(g)) * u),  silu(g) = g / (1 + exp(-g)) in fp32
+// (HF: act_fn(gate_proj(x)) * up_proj(x), each a bf16 tensor op). Every row is
+// computed (no positions operand).
+//===----------------------------------------------------------------------===//
+#include "tasks/task_impls.h"
+
+#include "kernels/dot.h"
+#include "kernels/rms_norm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace mk::host::tasks {
+
+namespace {
+constexpr isa::TaskKind kKind = isa::TaskKind::GateUp;
+constexpr uint32_t kX = role(kKind, "x");
+constexpr uint32_t kNormW = role(kKind, "norm_w");
+constexpr uint32_t kWGate = role(kKind, "w_gate");
+constexpr uint32_t kWUp = role(kKind, "w_up");
+constexpr uint32_t kOut = role(kKind, "out");
+} // namespace
+
+void runGateUp(const TaskContext &ctx, const isa::TaskRecord &task) {
+  const TensorRef &wRef = ctx.tensor(task, kWGate);
+  const int64_t inter = wRef.shape[0], hidden = wRef.shape[1];
+  assert(ctx.tensor(task, kX).shape[1] == hidden &&
+         ctx.tensor(task, kOut).shape[1] == inter);
+  const bf16 *x = ctx.data<const bf16>(task, kX);         // [R, hidden]
+  const bf16 *normW = ctx.data<const bf16>(task, kNormW); // [hidden]
+  const bf16 *wGate = ctx.data<const bf16>(task, kWGate); // [I, hidden]
+  const bf16 *wUp = ctx.data<const bf16>(task, kWUp);     // [I, hidden]
+  bf16 *out = ctx.data<bf16>(task, kOut);                 // [R, I]
+  const float eps = ctx.model->rmsNormEps;
+
+  using kernels::kRowBlock;
+  std::vector<bf16> xn(size_t(kRowBlock * hidden)); // [kRowBlock, hidden]
+  const isa::Range rows = task.range[0], cols = task.range[1];
+  for (int64_t r0 = rows.begin; r0 < rows.end; r0 += kRowBlock) {
+    const int64_t nRows = std::min<int64_t>(kRowBlock, rows.end - r0);
+    for (int64_t i = 0; i < nRows; ++i)
+      kernels::rmsNormRow(x + (r0 + i) * hidden, normW, hidden, eps,
+                          xn.data() + i * hidden);
+    for (int64_t c = cols.begin; c < cols.end; ++c) {
+      for (int64_t i = 0; i < nRows; ++i) {
+        const bf16 *xi = xn.data() + i * hidden;
+        const float g =
+            roundToBf16(kernels::dotBf16(xi, wGate + c * hidden, size_t(hidden)));
+        const float u =
+            roundToBf16(kernels::dotBf16(xi, wUp + c * hidden, size_t(hidden)));
+        const float silu = roundToBf16(g / (1.0f + std::exp(-g)));
+        out[(r0 + i) * inter + c] = floatToBf16(silu * u);
+      }
+    }
+  }
+}
+
+uint32_t spansGateUp(const TaskContext &ctx, const isa::TaskRecord &task,
+                     WeightSpan *spans) {
+  const isa::Range cols = task.range[1];
+  spans[0] = rowSpan(ctx.tensor(task, kWGate), cols.begin, cols.end);
+  spans[1] = rowSpan(ctx.tensor(task, kWUp), cols.begin, cols.end);
+  spans[2] = wholeSpan(ctx.tensor(task, kNormW));
+  return 3;
+}
+
+} // namespace mk::host::tasks

@@ -1,0 +1,164 @@
+//===- qkv.cpp - RMSNorm prologue, one of Q/K/V, QK-norm, RoPE, KV append --===//
+//
+//   x [R, hidden] bf16, norm_w [hidden] bf16, w [section_heads * hd, hidden] bf16,
+//   bias? [section_heads * hd] bf16, head_norm_w? [hd] bf16,
+//   positions [R] i32, kv_slots [R] i32
+//   out: Q section  -> q activation [R, heads * hd] bf16, columns of heads range[1]
+//        K/V section -> KV cache [blocks, block_size, kv_heads, hd] bf16, heads range[1]
+//   tile: rows range[0], heads range[1] of section aux[0] (QkvSection).
+//
+// Per active row r (positions[r] >= 0) and head h, with HF's rounding points:
+//   xn = rmsNorm(x[r], norm_w)                                (bf16, rms_norm.h)
+//   y  = bf16(xn . w[h*hd + d] + bias[h*hd + d])              (fp32 accumulation)
+//   y  = rmsNorm(y, head_norm_w)           if head_norm_w    (Qwen3 QK-norm)
+//   y  = rope(y, pos)                      Q and K sections  (rope.h)
+// with pos = positions[r] + s at decode step s (prefill: positions[r]). The bias is
+// added to the fp32 accumulator before the single rounding (a fused bias epilogue).
+// Q writes out[r, h*hd ...]; an inactive row's Q columns are written as zeros so the
+// tile is always fully defined. K/V write the cache at slot kv_slots[r] at step 0, or
+// isa::kvSlot(block_table[r], positions[r] + s, block_size) at decode step s > 0;
+// inactive rows write no slot.
+//===----------------------------------------------------------------------===//
+#include "tasks/task_impls.h"
+
+#include "kernels/dot.h"
+#include "kernels/rms_norm.h"
+#include "kernels/rope.h"
+
+#include "mk/isa/step_state.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace mk::host::tasks {
+
+namespace {
+constexpr isa::TaskKind kKind = isa::TaskKind::Qkv;
+constexpr uint32_t kX = role(kKind, "x");
+constexpr uint32_t kNormW = role(kKind, "norm_w");
+constexpr uint32_t kW = role(kKind, "w");
+constexpr uint32_t kBias = role(kKind, "bias");
+constexpr uint32_t kHeadNormW = role(kKind, "head_norm_w");
+constexpr uint32_t kOut = role(kKind, "out");
+constexpr uint32_t kPositions = role(kKind, "positions");
+constexpr uint32_t kKvSlots = role(kKind, "kv_slots");
+constexpr uint32_t kBlockTable = role(kKind, "block_table");
+
+const int32_t *blockTableOf(const TaskContext &ctx, const isa::TaskRecord &task,
+                            int64_t &maxBlocks) {
+  const TensorRef &t = ctx.tensor(task, kBlockTable); // [S, max_blocks] i32
+  assert(t.dtype == isa::DType::I32 && t.rank == 2);
+  maxBlocks = t.shape[1];
+  return static_cast<const int32_t *>(t.data);
+}
+} // namespace
+
+void runQkv(const TaskContext &ctx, const isa::TaskRecord &task) {
+  const isa::ModelMeta &model = *ctx.model;
+  const auto section = static_cast<isa::QkvSection>(task.aux[0]);
+  const bool isQ = section == isa::QkvSection::Q;
+  const bool rope = section != isa::QkvSection::V;
+  const bool interleaved = task.flags & isa::kFlagRopeInterleaved;
+  const uint32_t hd = model.headDim;
+  const float eps = model.rmsNormEps;
+
+  const TensorRef &xRef = ctx.tensor(task, kX);
+  const int64_t hidden = xRef.shape[1];
+  const bf16 *x = ctx.data<const bf16>(task, kX);             // [R, hidden]
+  const bf16 *normW = ctx.data<const bf16>(task, kNormW);     // [hidden]
+  const bf16 *w = ctx.data<const bf16>(task, kW);             // [heads * hd, hidden]
+  const bf16 *bias = ctx.dataOrNull<const bf16>(task, kBias); // [heads * hd]
+  const bf16 *headNormW = ctx.dataOrNull<const bf16>(task, kHeadNormW); // [hd]
+  const int32_t *positions = ctx.data<const int32_t>(task, kPositions); // [R]
+  const int32_t *kvSlots = ctx.data<const int32_t>(task, kKvSlots);     // [R]
+  const TensorRef &outRef = ctx.tensor(task, kOut);
+  bf16 *out = ctx.data<bf16>(task, kOut);
+  assert(ctx.tensor(task, kW).shape[1] == hidden);
+  assert(isQ ? outRef.rank == 2 : outRef.rank == 4 && outRef.shape[3] == hd);
+
+  // Q: [R, heads * hd]. K/V: [blocks, block_size, kv_heads, hd].
+  const int64_t qCols = isQ ? outRef.shape[1] : 0;
+  const int64_t blockSize = isQ ? 0 : outRef.shape[1];
+  const int64_t kvHeads = isQ ? 0 : outRef.shape[2];
+  const int64_t cacheSlots = isQ ? 0 : outRef.shape[0] * outRef.shape[1];
+  (void)cacheSlots;
+
+  const uint64_t step = ctx.isDecode() ? ctx.step : 0;
+  const int32_t *blockTable = nullptr;
+  int64_t maxBlocks = 0;
+  if (!isQ && step > 0)
+    blockTable = blockTableOf(ctx, task, maxBlocks);
+
+  std::vector<float> invFreq(rope ? hd / 2 : 0);
+  if (rope)
+    kernels::ropeInvFreq(model, task.flags & isa::kFlagRopeLlama3, hd, invFreq.data());
+
+  using kernels::kRowBlock;
+  std::vector<bf16> xn(size_t(kRowBlock * hidden)); // [kRowBlock, hidden]
+  std::vector<float> y(size_t(kRowBlock * hd));     // [kRowBlock, hd]
+  const isa::Range rows = task.range[0], heads = task.range[1];
+  for (int64_t r0 = rows.begin; r0 < rows.end; r0 += kRowBlock) {
+    const int64_t nRows = std::min<int64_t>(kRowBlock, rows.end - r0);
+    for (int64_t i = 0; i < nRows; ++i)
+      if (positions[r0 + i] >= 0)
+        kernels::rmsNormRow(x + (r0 + i) * hidden, normW, hidden, eps,
+                            xn.data() + i * hidden);
+    for (int64_t h = heads.begin; h < heads.end; ++h) {
+      for (uint32_t d = 0; d < hd; ++d) {
+        const int64_t n = h * hd + d;
+        const bf16 *wRow = w + n * hidden;
+        const float b = bias ? bf16ToFloat(bias[n]) : 0.0f;
+        for (int64_t i = 0; i < nRows; ++i)
+          if (positions[r0 + i] >= 0)
+            y[i * hd + d] = roundToBf16(
+                kernels::dotBf16(xn.data() + i * hidden, wRow, size_t(hidden)) + b);
+      }
+      for (int64_t i = 0; i < nRows; ++i) {
+        const int64_t r = r0 + i;
+        const int32_t pos = positions[r];
+        if (pos < 0) {
+          if (isQ)
+            std::fill_n(out + r * qCols + h * hd, hd, bf16{0});
+          continue;
+        }
+        float *yr = y.data() + i * hd;
+        if (headNormW)
+          kernels::rmsNormInPlace(yr, headNormW, hd, eps);
+        if (rope)
+          kernels::applyRope(yr, invFreq.data(), int64_t(pos) + int64_t(step), hd,
+                             interleaved);
+        bf16 *dst;
+        if (isQ) {
+          dst = out + r * qCols + h * hd;
+        } else {
+          const int64_t slot = step == 0
+                                   ? int64_t(kvSlots[r])
+                                   : isa::kvSlot(blockTable + r * maxBlocks,
+                                                 int64_t(pos) + int64_t(step), blockSize);
+          if (slot < 0)
+            continue;
+          assert(slot < cacheSlots && "KV slot outside the cache");
+          dst = out + (slot * kvHeads + h) * hd;
+        }
+        for (uint32_t d = 0; d < hd; ++d)
+          dst[d] = floatToBf16(yr[d]);
+      }
+    }
+  }
+}
+
+uint32_t spansQkv(const TaskContext &ctx, const isa::TaskRecord &task,
+                  WeightSpan *spans) {
+  const int64_t hd = ctx.model->headDim;
+  const int64_t n0 = task.range[1].begin * hd, n1 = task.range[1].end * hd;
+  uint32_t n = 0;
+  spans[n++] = rowSpan(ctx.tensor(task, kW), n0, n1);
+  spans[n++] = wholeSpan(ctx.tensor(task, kNormW));
+  if (ctx.has(task, kBias))
+    spans[n++] = rowSpan(ctx.tensor(task, kBias), n0, n1);
+  if (ctx.has(task, kHeadNormW))
+    spans[n++] = wholeSpan(ctx.tensor(task, kHeadNormW));
+  return n;
+}
+
+} // namespace mk::host::tasks

@@ -1,0 +1,131 @@
+//===- task_context.h - What a host task kernel sees, and the kernel table ---===//
+//
+// The host executor runs a task by calling taskFunction(kind)(context, record). The
+// context binds tensor ids to memory for one launch of one program; the record is the
+// task's 128-byte ISA record (tile ranges, aux, flags, operand ids by role).
+//
+// Kernels assume a plan that passed isa::verifyPlan and tensors bound with the plan's
+// dtypes and shapes: they check that with assert(), once per task, not per element.
+//
+// Numerics (DESIGN.md "Numerics"): bf16 storage, fp32 accumulation and statistics,
+// every reduction in a fixed order (results do not depend on tiling, thread count or
+// run), no float atomics. Each kernel writes exactly its tile and nothing else.
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mk/host/bf16.h"
+#include "mk/isa/plan.h"
+#include "mk/isa/task_kinds.h"
+#include "mk/isa/task_record.h"
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+namespace mk::host {
+
+/// A tensor bound to memory: row-major (last dimension contiguous), no padding.
+struct TensorRef {
+  void *data = nullptr;
+  isa::DType dtype = isa::DType::BF16;
+  uint32_t rank = 0;
+  int64_t shape[isa::kMaxRank] = {0, 0, 0, 0};
+};
+
+/// The isa::DType that stores a C++ element type.
+template <typename T> inline constexpr isa::DType kDTypeOf = isa::DType::F32;
+template <> inline constexpr isa::DType kDTypeOf<bf16> = isa::DType::BF16;
+template <> inline constexpr isa::DType kDTypeOf<float> = isa::DType::F32;
+template <> inline constexpr isa::DType kDTypeOf<int32_t> = isa::DType::I32;
+
+/// Operand index of role `name` of `kind`; a misspelled role fails to compile.
+consteval uint32_t role(isa::TaskKind kind, std::string_view name) {
+  int index = isa::roleIndex(kind, name);
+  if (index < 0)
+    throw "mk::host::role: the kind has no operand role of that name";
+  return static_cast<uint32_t>(index);
+}
+
+/// Everything a task kernel may use besides its record. Cheap to copy; one per launch
+/// (or per step: only `step` changes between the steps of a launch).
+struct TaskContext {
+  const isa::ModelMeta *model = nullptr;
+  const isa::Program *program = nullptr;
+  const TensorRef *tensors = nullptr; // [numTensors], indexed by tensor id
+  uint32_t numTensors = 0;
+  uint64_t step = 0; // step of the launch; decode step s uses positions[r] + s
+
+  bool isDecode() const { return program && program->kind == isa::ProgramKind::Decode; }
+
+  /// Whether the (optional) operand `role` of `task` names a tensor.
+  bool has(const isa::TaskRecord &task, uint32_t role) const {
+    return role < task.numOperands && task.operand[role] != isa::kNoTensor;
+  }
+
+  const TensorRef &tensor(uint16_t id) const {
+    assert(id < numTensors && "tensor id out of range");
+    return tensors[id];
+  }
+  const TensorRef &tensor(const isa::TaskRecord &task, uint32_t role) const {
+    assert(has(task, role) && "required operand is missing");
+    return tensor(task.operand[role]);
+  }
+
+  /// Typed pointer to the data of operand `role`, e.g. data<const bf16>(t, kX). The
+  /// element type must match the tensor's dtype.
+  template <typename T> T *data(const isa::TaskRecord &task, uint32_t role) const {
+    const TensorRef &ref = tensor(task, role);
+    assert(ref.dtype == kDTypeOf<std::remove_const_t<T>> && "operand dtype mismatch");
+    return static_cast<T *>(ref.data);
+  }
+  /// Like data(), or nullptr when the optional operand is absent.
+  template <typename T> T *dataOrNull(const isa::TaskRecord &task, uint32_t role) const {
+    return has(task, role) ? data<T>(task, role) : nullptr;
+  }
+};
+
+/// Tensor id of the plan tensor called `name`, or kNoTensor.
+uint16_t findTensor(const isa::Plan &plan, std::string_view name);
+
+/// A context for program `programIndex` of `plan` over `tensors` (one TensorRef per plan
+/// tensor).
+TaskContext makeTaskContext(const isa::Plan &plan, uint32_t programIndex,
+                            const TensorRef *tensors, uint32_t numTensors,
+                            uint64_t step = 0);
+
+/// A task kernel: computes the task's tile.
+using TaskFn = void (*)(const TaskContext &, const isa::TaskRecord &);
+
+/// The host kernel of `kind`, or nullptr for a kind outside the ISA. The table is built
+/// from MK_TASK_KINDS: a kind `Foo` is implemented by tasks::runFoo / tasks::spansFoo in
+/// megakernel/host/tasks/<foo>.cpp.
+TaskFn taskFunction(isa::TaskKind kind);
+
+/// Runs `task` with its kind's kernel.
+inline void runTask(const TaskContext &ctx, const isa::TaskRecord &task) {
+  TaskFn fn = taskFunction(static_cast<isa::TaskKind>(task.kind));
+  assert(fn && "task kind outside the ISA");
+  fn(ctx, task);
+}
+
+/// A contiguous byte range of a weight that a task will stream.
+struct WeightSpan {
+  const void *data;
+  size_t bytes;
+};
+inline constexpr uint32_t kMaxWeightSpans = 4;
+
+/// The weight ranges `task` reads (its event-free operands, placement Weight): the
+/// rows of its weight tile, norm weights, bias. Never activations, KV caches or step
+/// state, which may still be written by tasks the worker has not waited for. Returns
+/// the number of spans written to `spans`.
+uint32_t taskWeightSpans(const TaskContext &ctx, const isa::TaskRecord &task,
+                         WeightSpan (&spans)[kMaxWeightSpans]);
+
+/// The protocol's prefetch step (claim -> prefetch -> wait): pulls taskWeightSpans into
+/// the cache with __builtin_prefetch before the worker waits on the task's events.
+void prefetchTask(const TaskContext &ctx, const isa::TaskRecord &task);
+
+} // namespace mk::host
