@@ -1,0 +1,232 @@
+//===- executor.cpp - The host megakernel: a plan on CPU threads --------------===//
+#include "mk/host/executor.h"
+
+#include "mk/isa/protocol.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+
+namespace mk::host {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr uint32_t kNotWaiting = UINT32_MAX;
+
+uint64_t nsSince(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+}
+
+std::string taskName(const isa::TaskRecord &r, uint32_t index) {
+  std::string s = "task " + std::to_string(index) + " (" +
+                  (r.kind < isa::kNumTaskKinds ? isa::kTaskKindInfo[r.kind].name : "?");
+  if (r.layer != isa::kNoLayer)
+    s += ", layer " + std::to_string(r.layer);
+  return s + ")";
+}
+
+} // namespace
+
+/// What the watchdog can see of one worker: the task it holds and the wait it is on.
+struct HostExecutor::Worker {
+  std::atomic<uint32_t> task{kNotWaiting};
+  std::atomic<uint64_t> step{0};
+  std::atomic<uint32_t> wait{kNotWaiting};
+  std::vector<ProfileRecord> profile;
+};
+
+HostExecutor::HostExecutor(const isa::Plan &plan, ExecutorOptions options)
+    : plan_(plan), options_(options) {
+  workers_ = options.workers ? options.workers
+                             : std::max(1u, std::thread::hardware_concurrency());
+  refs_.resize(plan.tensors.size());
+  for (size_t i = 0; i < plan.tensors.size(); ++i) {
+    const isa::TensorDesc &t = plan.tensors[i];
+    refs_[i].dtype = t.dtype;
+    refs_[i].rank = t.rank;
+    std::copy(t.shape, t.shape + isa::kMaxRank, refs_[i].shape);
+  }
+  for (const isa::Program &p : plan.programs) {
+    // Zeroed so that a task reading a tile no task of this step wrote (a bug the
+    // verifier exists to prevent) reads zeros, not garbage from the last launch.
+    arenas_.push_back(std::unique_ptr<uint8_t[]>(new (std::align_val_t(64)) uint8_t[
+        std::max<uint64_t>(p.arenaBytes, 64)]()));
+  }
+  for (size_t i = 0; i < plan.tensors.size(); ++i) {
+    const isa::TensorDesc &t = plan.tensors[i];
+    if (t.placement == isa::Placement::Activation && t.program < arenas_.size())
+      refs_[i].data = arenas_[t.program].get() + t.offset;
+  }
+}
+
+HostExecutor::~HostExecutor() = default;
+
+Status HostExecutor::bind(uint16_t id, void *data) {
+  if (id >= refs_.size())
+    return Status::error("bind: tensor " + std::to_string(id) + " is not in the plan (" +
+                         std::to_string(refs_.size()) + " tensors)");
+  if (plan_.tensors[id].placement == isa::Placement::Activation)
+    return Status::error("bind: tensor '" + plan_.tensors[id].name +
+                         "' is an activation; the executor owns the arena");
+  if (!data)
+    return Status::error("bind: null memory for tensor '" + plan_.tensors[id].name + "'");
+  refs_[id].data = data;
+  return Status::ok();
+}
+
+Status HostExecutor::checkBound(uint32_t program) const {
+  for (const isa::TaskRecord &r : plan_.programs[program].tasks)
+    for (uint32_t o = 0; o < r.numOperands && o < isa::kMaxOperands; ++o)
+      if (r.operand[o] != isa::kNoTensor && r.operand[o] < refs_.size() &&
+          !refs_[r.operand[o]].data)
+        return Status::error("launch: tensor '" + plan_.tensors[r.operand[o]].name +
+                             "' is used by program '" + plan_.programs[program].name +
+                             "' but not bound");
+  return Status::ok();
+}
+
+Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
+                            std::vector<ProfileRecord> *profile) {
+  if (programIndex >= plan_.programs.size())
+    return Status::error("launch: no program " + std::to_string(programIndex));
+  if (Status s = checkBound(programIndex); !s)
+    return s;
+  const isa::Program &program = plan_.programs[programIndex];
+  const uint32_t numTasks = program.tasks.size();
+  if (numTasks == 0 || steps == 0)
+    return Status::ok();
+
+  std::vector<uint64_t> events(program.events.size(), 0);
+  protocol::LaunchState state{0, events.data()};
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> completed{0};
+  std::vector<Worker> workers(workers_);
+  const bool recording = options_.profile && profile;
+  const Clock::time_point start = Clock::now();
+
+  // The protocol's executor hooks for one worker thread.
+  struct Exec {
+    const HostExecutor &self;
+    const isa::Program &program;
+    uint32_t programIndex;
+    Worker &me;
+    uint32_t index;
+    std::atomic<bool> &stop;
+    std::atomic<uint64_t> &completed;
+    bool recording;
+    Clock::time_point start;
+    ProfileRecord current{};
+
+    TaskContext context(uint64_t step) const {
+      return makeTaskContext(self.plan_, programIndex, self.refs_.data(),
+                             uint32_t(self.refs_.size()), step);
+    }
+    bool stopRequested() { return stop.load(std::memory_order_relaxed); }
+    void onClaim(uint32_t task, uint64_t step) {
+      me.task.store(task, std::memory_order_relaxed);
+      me.step.store(step, std::memory_order_relaxed);
+      if (recording)
+        current = {task, index, step, nsSince(start), 0, 0};
+    }
+    void prefetch(const isa::TaskRecord &task, uint32_t, uint64_t step) {
+      prefetchTask(context(step), task);
+    }
+    bool spin(const isa::TaskRecord &, uint32_t, uint64_t, uint32_t wait, uint64_t spins) {
+      me.wait.store(wait, std::memory_order_relaxed);
+      if (stop.load(std::memory_order_relaxed))
+        return false;
+      // Spin briefly (the producer is usually running now), then yield, then sleep so
+      // an oversubscribed machine still makes progress.
+      if (spins > 2048)
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+      else if (spins > 64)
+        std::this_thread::yield();
+      return true;
+    }
+    void onReady(uint32_t, uint64_t) {
+      me.wait.store(kNotWaiting, std::memory_order_relaxed);
+      if (recording)
+        current.readyNs = nsSince(start);
+    }
+    void run(const isa::TaskRecord &task, uint32_t, uint64_t step) {
+      runTask(context(step), task);
+    }
+    void onDone(uint32_t, uint64_t) {
+      me.task.store(kNotWaiting, std::memory_order_relaxed);
+      completed.fetch_add(1, std::memory_order_relaxed);
+      if (recording) {
+        current.doneNs = nsSince(start);
+        me.profile.push_back(current);
+      }
+    }
+  };
+
+  std::vector<std::thread> threads;
+  threads.reserve(workers_);
+  for (unsigned w = 0; w < workers_; ++w)
+    threads.emplace_back([&, w] {
+      Exec exec{*this, program, programIndex, workers[w], w, stop, completed, recording,
+                start};
+      protocol::workerLoop(exec, state, program.tasks.data(), program.order.data(),
+                           numTasks, steps);
+    });
+
+  // Watchdog: the launch is hung when no task completes for watchdogMs.
+  const uint64_t total = steps * numTasks;
+  uint64_t lastCompleted = 0;
+  Clock::time_point lastProgress = Clock::now();
+  std::string hang;
+  while (completed.load(std::memory_order_relaxed) < total) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    uint64_t now = completed.load(std::memory_order_relaxed);
+    if (now != lastCompleted) {
+      lastCompleted = now;
+      lastProgress = Clock::now();
+      continue;
+    }
+    auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
+                                                                      lastProgress);
+    if (uint64_t(idle.count()) < options_.watchdogMs)
+      continue;
+    // Describe every waiting worker before stopping them.
+    hang = "watchdog: no task finished for " + std::to_string(idle.count()) + " ms (" +
+           std::to_string(now) + " of " + std::to_string(total) + " tasks done)";
+    for (unsigned w = 0; w < workers_; ++w) {
+      uint32_t task = workers[w].task.load(std::memory_order_relaxed);
+      uint32_t wait = workers[w].wait.load(std::memory_order_relaxed);
+      if (task >= numTasks || wait == kNotWaiting)
+        continue;
+      uint64_t step = workers[w].step.load(std::memory_order_relaxed);
+      const isa::TaskRecord &r = program.tasks[task];
+      const isa::Wait &wt = r.wait[std::min<uint32_t>(wait, isa::kMaxWaits - 1)];
+      uint64_t counter = wt.event < events.size() ? protocol::loadAcquire(&events[wt.event]) : 0;
+      hang += "; worker " + std::to_string(w) + " holds " + taskName(r, task) + " of step " +
+              std::to_string(step) + ", waiting on event " + std::to_string(wt.event) +
+              (wt.event < program.events.size() ? " '" + program.events[wt.event].name + "'"
+                                                 : std::string()) +
+              ": counter " + std::to_string(counter) + ", needs " +
+              std::to_string(protocol::waitTarget(wt, step));
+    }
+    stop.store(true, std::memory_order_relaxed);
+    break;
+  }
+  for (std::thread &t : threads)
+    t.join();
+  if (!hang.empty())
+    return Status::error(program.name + ": " + hang);
+  if (recording) {
+    profile->clear();
+    for (Worker &w : workers)
+      profile->insert(profile->end(), w.profile.begin(), w.profile.end());
+    std::sort(profile->begin(), profile->end(),
+              [](const ProfileRecord &a, const ProfileRecord &b) { return a.claimNs < b.claimNs; });
+  }
+  return Status::ok();
+}
+
+} // namespace mk::host

@@ -1,0 +1,68 @@
+//===- executor.h - The host megakernel: a plan on CPU threads ----------------===//
+//
+// Worker threads play the SMs and run mk/isa/protocol.h exactly as the CUDA kernel
+// does: claim a ticket, prefetch the task's weights, wait on its events, run it,
+// signal. Outputs are bitwise identical for any worker count (every reduction is inside
+// one task, in a fixed order; no float atomics).
+//
+// The caller binds weights, KV caches and step state (TensorRefs by tensor id); the
+// executor owns each program's activation arena. A watchdog turns a hang into an error
+// that names the task, the event and the counts.
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mk/host/task_context.h"
+#include "mk/isa/plan.h"
+#include "mk/isa/status.h"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace mk::host {
+
+struct ExecutorOptions {
+  unsigned workers = 0;          // 0: std::thread::hardware_concurrency()
+  uint64_t watchdogMs = 10'000;  // no event progress for this long = a hang
+  bool profile = false;          // record one ProfileRecord per executed task
+};
+
+/// One executed task (times in nanoseconds since the launch started).
+struct ProfileRecord {
+  uint32_t task;
+  uint32_t worker;
+  uint64_t step;
+  uint64_t claimNs, readyNs, doneNs;
+};
+
+class HostExecutor {
+public:
+  /// `plan` must outlive the executor and should have passed isa::verifyPlan.
+  HostExecutor(const isa::Plan &plan, ExecutorOptions options);
+  ~HostExecutor();
+
+  unsigned workers() const { return workers_; }
+
+  /// Binds a weight, KV-cache or step-state tensor to caller-owned memory of the
+  /// tensor's dtype and shape. Activations are bound by the executor.
+  Status bind(uint16_t tensor, void *data);
+  /// The memory of a tensor (activations point into the program's arena).
+  const TensorRef &tensor(uint16_t id) const { return refs_[id]; }
+
+  /// Runs `steps` steps of program `program` in one launch. Returns an error instead
+  /// of hanging (watchdog), and when a tensor the program uses is unbound.
+  Status launch(uint32_t program, uint64_t steps,
+                std::vector<ProfileRecord> *profile = nullptr);
+
+private:
+  struct Worker;
+  Status checkBound(uint32_t program) const;
+
+  const isa::Plan &plan_;
+  ExecutorOptions options_;
+  unsigned workers_;
+  std::vector<TensorRef> refs_;
+  std::vector<std::unique_ptr<uint8_t[]>> arenas_; // per program, 64-byte aligned
+};
+
+} // namespace mk::host

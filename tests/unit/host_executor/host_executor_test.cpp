@@ -1,0 +1,237 @@
+// The host executor end to end on a real plan: mkc compiles the tiny-llama preset,
+// weights are random, and a prompt is prefilled and then decoded several steps per
+// launch. Results must be bitwise identical for any worker count and across runs, a
+// multi-step launch must equal the same steps launched one by one, a hang must come
+// back as a watchdog error naming the task and the event, and profiling must record
+// every task.
+#include "mk/host/executor.h"
+#include "mk/isa/plan_file.h"
+#include "mk/isa/plan_verify.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+
+using namespace mk;
+using namespace mk::host;
+
+namespace {
+
+const std::string &planPath() {
+  static const std::string path = [] {
+    std::string out = (std::filesystem::temp_directory_path() /
+                       ("mk-host-executor-" + std::to_string(::getpid()) + ".mkp"))
+                          .string();
+    std::string cmd = std::string(MK_MKC) + " compile --model tiny-llama --target host" +
+                      " --batch 2 --prefill-chunk 8 --max-seq-len 64 -o " + out;
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    static std::string toRemove = out;
+    std::atexit([] { std::filesystem::remove(toRemove); });
+    return out;
+  }();
+  return path;
+}
+
+uint16_t find(const isa::Plan &plan, const std::string &name) {
+  for (size_t i = 0; i < plan.tensors.size(); ++i)
+    if (plan.tensors[i].name == name)
+      return uint16_t(i);
+  ADD_FAILURE() << "no tensor " << name;
+  return 0;
+}
+
+uint32_t programIndex(const isa::Plan &plan, const std::string &name) {
+  for (uint32_t i = 0; i < plan.programs.size(); ++i)
+    if (plan.programs[i].name == name)
+      return i;
+  ADD_FAILURE() << "no program " << name;
+  return 0;
+}
+
+/// Everything the caller binds: weights, KV caches and step state.
+struct Model {
+  isa::Plan plan;
+  std::vector<std::vector<uint8_t>> memory; // by tensor id (empty for activations)
+
+  Model() {
+    Status s = isa::readPlanFile(planPath(), plan);
+    EXPECT_TRUE(s) << s.message();
+    std::mt19937 rng(1234);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    memory.resize(plan.tensors.size());
+    for (size_t i = 0; i < plan.tensors.size(); ++i) {
+      const isa::TensorDesc &t = plan.tensors[i];
+      if (t.placement == isa::Placement::Activation)
+        continue;
+      memory[i].assign(t.bytes(), 0);
+      if (t.placement != isa::Placement::Weight)
+        continue;
+      bool norm = t.name.find("norm") != std::string::npos;
+      auto *w = reinterpret_cast<bf16 *>(memory[i].data());
+      for (uint64_t e = 0; e < t.numElements(); ++e)
+        w[e] = floatToBf16(norm ? 1.0f + 0.1f * normal(rng) : 0.08f * normal(rng));
+    }
+  }
+  template <typename T> T *data(const std::string &name) {
+    return reinterpret_cast<T *>(memory[find(plan, name)].data());
+  }
+  void bindAll(HostExecutor &exec) {
+    for (size_t i = 0; i < plan.tensors.size(); ++i) {
+      if (!memory[i].empty()) {
+        ASSERT_TRUE(exec.bind(uint16_t(i), memory[i].data()));
+      }
+    }
+  }
+};
+
+struct Result {
+  std::vector<int32_t> tokens; // the prefill's next token, then one per decode step
+  std::vector<uint8_t> logits, kvCache;
+  bool operator==(const Result &) const = default;
+};
+
+constexpr int32_t kPrompt[] = {5, 17, 200, 33, 91, 4};
+constexpr int kPromptLen = 6;
+
+/// Prefills the prompt, then decodes `steps` tokens, `perLaunch` steps per launch.
+Result generate(unsigned workers, int steps, int perLaunch) {
+  Model m;
+  HostExecutor exec(m.plan, {.workers = workers});
+  m.bindAll(exec);
+  const int64_t blocks = m.plan.tensors[find(m.plan, "prefill.block_table")].shape[1];
+  // Prefill: one sequence, rows past the prompt are padding.
+  for (int r = 0; r < 8; ++r) {
+    bool on = r < kPromptLen;
+    m.data<int32_t>("prefill.tokens")[r] = on ? kPrompt[r] : 0;
+    m.data<int32_t>("prefill.positions")[r] = on ? r : -1;
+    m.data<int32_t>("prefill.kv_slots")[r] = on ? r : -1;
+  }
+  m.data<int32_t>("prefill.seq_lens")[0] = kPromptLen;
+  for (int b = 0; b < blocks; ++b)
+    m.data<int32_t>("prefill.block_table")[b] = b;
+  Status s = exec.launch(programIndex(m.plan, "prefill"), 1);
+  EXPECT_TRUE(s) << s.message();
+  Result result;
+  result.tokens.push_back(m.data<int32_t>("prefill.tokens_out")[kPromptLen - 1]);
+
+  // Decode row 0 continues the sequence (same physical blocks); row 1 is a free slot.
+  int32_t *tokens = m.data<int32_t>("decode.tokens");
+  int32_t *positions = m.data<int32_t>("decode.positions");
+  int32_t *seqLens = m.data<int32_t>("decode.seq_lens");
+  int32_t *slots = m.data<int32_t>("decode.kv_slots");
+  for (int b = 0; b < blocks; ++b)
+    m.data<int32_t>("decode.block_table")[b] = b;
+  tokens[0] = result.tokens.back();
+  tokens[1] = 0;
+  positions[1] = slots[1] = -1;
+  seqLens[1] = 0;
+  const uint32_t decode = programIndex(m.plan, "decode");
+  for (int done = 0; done < steps; done += perLaunch) {
+    int pos = kPromptLen + done;
+    positions[0] = pos;
+    seqLens[0] = pos + 1;
+    slots[0] = pos;
+    s = exec.launch(decode, perLaunch);
+    EXPECT_TRUE(s) << s.message();
+    // The last step's argmax wrote the next input token in place.
+    result.tokens.push_back(tokens[0]);
+  }
+  const TensorRef &logits = exec.tensor(find(m.plan, "decode.logits"));
+  const size_t logitsBytes = m.plan.tensors[find(m.plan, "decode.logits")].bytes();
+  result.logits.assign(static_cast<uint8_t *>(logits.data),
+                       static_cast<uint8_t *>(logits.data) + logitsBytes);
+  for (const char *name : {"kv.l0.k", "kv.l1.v"}) {
+    auto &mem = m.memory[find(m.plan, name)];
+    result.kvCache.insert(result.kvCache.end(), mem.begin(), mem.end());
+  }
+  return result;
+}
+
+TEST(HostExecutor, PlanVerifies) {
+  Model m;
+  Status s = isa::verifyPlan(m.plan);
+  EXPECT_TRUE(s) << s.message();
+}
+
+TEST(HostExecutor, BitwiseIdenticalForAnyWorkerCountAndRun) {
+  Result one = generate(1, 4, 4);
+  ASSERT_EQ(one.tokens.size(), 2u);
+  // The logits are real numbers that differ (the comparison below means something).
+  const auto *logits = reinterpret_cast<const float *>(one.logits.data());
+  size_t n = one.logits.size() / sizeof(float) / 2; // row 0 of the two decode rows
+  float lo = logits[0], hi = logits[0];
+  for (size_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(std::isfinite(logits[i])) << i;
+    lo = std::min(lo, logits[i]);
+    hi = std::max(hi, logits[i]);
+  }
+  EXPECT_GT(hi - lo, 0.1f);
+  for (unsigned workers : {2u, 5u, 2u})
+    EXPECT_EQ(generate(workers, 4, 4), one) << workers << " workers";
+}
+
+TEST(HostExecutor, MultiStepLaunchEqualsSingleSteps) {
+  Result multi = generate(3, 4, 4), single = generate(3, 4, 1);
+  // Same final logits, KV cache and last token; single steps also saw the others.
+  EXPECT_EQ(multi.logits, single.logits);
+  EXPECT_EQ(multi.kvCache, single.kvCache);
+  EXPECT_EQ(multi.tokens.back(), single.tokens.back());
+  EXPECT_EQ(single.tokens.size(), 5u);
+}
+
+TEST(HostExecutor, WatchdogNamesTheStuckTaskAndEvent) {
+  Model m;
+  uint32_t decode = programIndex(m.plan, "decode");
+  // Make one task wait for one signal more than its event ever gets per step.
+  isa::Program &p = m.plan.programs[decode];
+  uint32_t victim = p.order[p.order.size() / 2];
+  ASSERT_GT(p.tasks[victim].numWaits, 0);
+  p.tasks[victim].wait[0].count += 1;
+  HostExecutor exec(m.plan, {.workers = 2, .watchdogMs = 200});
+  m.bindAll(exec);
+  Status s = exec.launch(decode, 1);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("watchdog"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("task " + std::to_string(victim)), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("needs"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find('\n'), std::string::npos) << "one line";
+}
+
+TEST(HostExecutor, RefusesToLaunchWithUnboundTensors) {
+  Model m;
+  HostExecutor exec(m.plan, {.workers = 1});
+  Status s = exec.launch(programIndex(m.plan, "decode"), 1);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("not bound"), std::string::npos) << s.message();
+  EXPECT_FALSE(exec.bind(find(m.plan, "decode.h0"), m.memory[0].data()))
+      << "activations belong to the executor";
+}
+
+TEST(HostExecutor, ProfileRecordsEveryTask) {
+  Model m;
+  HostExecutor exec(m.plan, {.workers = 3, .profile = true});
+  m.bindAll(exec);
+  uint32_t decode = programIndex(m.plan, "decode");
+  m.data<int32_t>("decode.positions")[0] = 0;
+  m.data<int32_t>("decode.seq_lens")[0] = 1;
+  m.data<int32_t>("decode.positions")[1] = -1;
+  m.data<int32_t>("decode.kv_slots")[1] = -1;
+  std::vector<ProfileRecord> profile;
+  ASSERT_TRUE(exec.launch(decode, 3, &profile));
+  EXPECT_EQ(profile.size(), 3 * m.plan.programs[decode].tasks.size());
+  for (const ProfileRecord &r : profile) {
+    EXPECT_LE(r.claimNs, r.readyNs);
+    EXPECT_LE(r.readyNs, r.doneNs);
+    EXPECT_LT(r.worker, 3u);
+    EXPECT_LT(r.step, 3u);
+  }
+}
+
+} // namespace
