@@ -91,7 +91,7 @@ Status HostExecutor::checkBound(uint32_t program) const {
 }
 
 Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
-                            std::vector<ProfileRecord> *profile) {
+                            std::vector<ProfileRecord> *profile, const StepHook &onStep) {
   if (programIndex >= plan_.programs.size())
     return Status::error("launch: no program " + std::to_string(programIndex));
   if (Status s = checkBound(programIndex); !s)
@@ -120,6 +120,7 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     std::atomic<uint64_t> &completed;
     bool recording;
     Clock::time_point start;
+    const StepHook &onStep;
     ProfileRecord current{};
 
     TaskContext context(uint64_t step) const {
@@ -155,6 +156,9 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     }
     void run(const isa::TaskRecord &task, uint32_t, uint64_t step) {
       runTask(context(step), task);
+      // Before the signal: step s + 1 waits on it (see StepHook).
+      if (onStep && task.kind == uint16_t(isa::TaskKind::Argmax))
+        onStep(step);
     }
     void onDone(uint32_t, uint64_t) {
       me.task.store(kNotWaiting, std::memory_order_relaxed);
@@ -170,8 +174,8 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
   threads.reserve(workers_);
   for (unsigned w = 0; w < workers_; ++w)
     threads.emplace_back([&, w] {
-      Exec exec{*this, program, programIndex, workers[w], w, stop, completed, recording,
-                start};
+      Exec exec{*this,     program,   programIndex, workers[w], w, stop,
+                completed, recording, start,        onStep};
       protocol::workerLoop(exec, state, program.tasks.data(), program.order.data(),
                            numTasks, steps);
     });

@@ -214,6 +214,45 @@ TEST(HostExecutor, RefusesToLaunchWithUnboundTensors) {
       << "activations belong to the executor";
 }
 
+// The step hook sees every step's tokens before the next step starts, and a token it
+// writes is what the next step embeds: overriding every token with a fixed one must
+// give the same logits whatever the worker count, and differ from greedy decoding.
+TEST(HostExecutor, StepHookSeesEachStepAndCanOverrideTokens) {
+  auto run = [](unsigned workers, bool override, std::vector<int32_t> &seen) {
+    Model m;
+    HostExecutor exec(m.plan, {.workers = workers});
+    m.bindAll(exec);
+    int32_t *tokens = m.data<int32_t>("decode.tokens");
+    m.data<int32_t>("decode.positions")[0] = 0;
+    m.data<int32_t>("decode.seq_lens")[0] = 1;
+    m.data<int32_t>("decode.kv_slots")[0] = 0;
+    m.data<int32_t>("decode.positions")[1] = -1;
+    m.data<int32_t>("decode.kv_slots")[1] = -1;
+    tokens[0] = 7;
+    for (int b = 0; b < 4; ++b)
+      m.data<int32_t>("decode.block_table")[b] = b;
+    seen.clear();
+    Status s = exec.launch(programIndex(m.plan, "decode"), 5, nullptr, [&](uint64_t step) {
+      EXPECT_EQ(step, seen.size());
+      seen.push_back(tokens[0]);
+      if (override)
+        tokens[0] = 42;
+    });
+    EXPECT_TRUE(s) << s.message();
+    const TensorRef &logits = exec.tensor(find(m.plan, "decode.logits"));
+    return std::vector<float>(static_cast<float *>(logits.data),
+                              static_cast<float *>(logits.data) + 256);
+  };
+  std::vector<int32_t> greedy, forced1, forced4;
+  std::vector<float> g = run(2, false, greedy);
+  std::vector<float> f1 = run(1, true, forced1), f4 = run(4, true, forced4);
+  EXPECT_EQ(greedy.size(), 5u);
+  EXPECT_EQ(forced1.size(), 5u);
+  EXPECT_EQ(f1, f4);
+  EXPECT_NE(f1, g);
+  EXPECT_EQ(forced1, forced4);
+}
+
 TEST(HostExecutor, ProfileRecordsEveryTask) {
   Model m;
   HostExecutor exec(m.plan, {.workers = 3, .profile = true});

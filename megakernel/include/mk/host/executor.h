@@ -16,6 +16,7 @@
 #include "mk/isa/status.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -35,6 +36,13 @@ struct ProfileRecord {
   uint64_t claimNs, readyNs, doneNs;
 };
 
+/// Called once per step with the step index, on the worker that ran the step's argmax,
+/// after that task wrote its tokens and before it signals. Nothing of step s + 1 can
+/// start until it returns (step s+1's embedding waits on the argmax's signal), so the
+/// host may read the tokens and logits of step s and may overwrite the tokens (to
+/// sample instead of taking the argmax). It must not touch anything else.
+using StepHook = std::function<void(uint64_t step)>;
+
 class HostExecutor {
 public:
   /// `plan` must outlive the executor and should have passed isa::verifyPlan.
@@ -52,7 +60,8 @@ public:
   /// Runs `steps` steps of program `program` in one launch. Returns an error instead
   /// of hanging (watchdog), and when a tensor the program uses is unbound.
   Status launch(uint32_t program, uint64_t steps,
-                std::vector<ProfileRecord> *profile = nullptr);
+                std::vector<ProfileRecord> *profile = nullptr,
+                const StepHook &onStep = nullptr);
 
 private:
   struct Worker;
