@@ -28,6 +28,10 @@ public:
           if (diag.getSeverity() == DiagnosticSeverity::Error && message_.empty()) {
             llvm::raw_string_ostream os(message_);
             os << diag;
+            os.flush();
+            // A message that prints a type or an attribute may span lines; the CLI
+            // promises one line per error.
+            std::replace(message_.begin(), message_.end(), '\n', ' ');
           }
           return success();
         }) {}
@@ -47,7 +51,36 @@ mk::Status writeModule(ModuleOp module, const std::string &output) {
   if (!file)
     return mk::Status::error(path + ": " + error);
   module.print(file->os());
+  file->os().flush();
+  if (std::error_code ec = file->os().error()) {
+    // Cleared, or the stream's destructor aborts with "LLVM ERROR"; not kept, so a
+    // partial file is removed.
+    file->os().clear_error();
+    return mk::Status::error((path == "-" ? std::string("<stdout>") : path) +
+                             ": cannot write: " + ec.message());
+  }
   file->keep();
+  return mk::Status::ok();
+}
+
+/// `-o /dev/null` compiles and verifies the plan and writes nothing (as LLVM's
+/// writeToOutput does).
+constexpr const char *kNullDevice = "/dev/null";
+
+/// A plan is written to a temporary file that is then renamed over the output, which
+/// would replace a device or a FIFO (as root, even /dev/full or /dev/stdout) instead
+/// of writing to it; and a directory would fail only after the whole compile.
+mk::Status checkOutputPath(const mk::mkc::CompileRequest &req) {
+  if (!req.emit.empty() || req.output.empty() || req.output == kNullDevice)
+    return mk::Status::ok();
+  llvm::sys::fs::file_status st;
+  if (llvm::sys::fs::status(req.output, st, /*follow=*/true))
+    return mk::Status::ok(); // does not exist yet (other errors surface on write)
+  if (llvm::sys::fs::is_directory(st))
+    return mk::Status::error(req.output + ": is a directory, expected a plan file path");
+  if (!llvm::sys::fs::is_regular_file(st))
+    return mk::Status::error(req.output + ": not a regular file; a plan replaces its "
+                                          "output whole, give a file path");
   return mk::Status::ok();
 }
 
@@ -59,21 +92,39 @@ mk::Status mk::mkc::runCompile(const CompileRequest &req, std::string &summary) 
   if (Status s = models::loadHfConfig(req.model, config); !s)
     return s;
   if (!isa::findTarget(req.target))
-    return Status::error("unknown target '" + req.target +
-                         "' (known: host, a100, h100, h200)");
+    return Status::error("--target '" + req.target +
+                         "': unknown target (known: host, a100, h100, h200)");
+  if (Status s = checkOutputPath(req); !s)
+    return s;
+  const std::string maxPos = std::to_string(config.maxPositionEmbeddings);
+  const std::string block = std::to_string(req.kvBlockSize);
+  int64_t maxSeq = req.maxSeqLen;
+  if (maxSeq == 0) {
+    if (req.kvBlockSize > config.maxPositionEmbeddings)
+      return Status::error(config.sourceName + ": --kv-block-size " + block +
+                           " exceeds max_position_embeddings (" + maxPos + ")");
+    maxSeq = std::min<int64_t>(4096, config.maxPositionEmbeddings);
+    maxSeq = maxSeq / req.kvBlockSize * req.kvBlockSize;
+  } else {
+    if (maxSeq > config.maxPositionEmbeddings)
+      return Status::error(config.sourceName + ": --max-seq-len " +
+                           std::to_string(maxSeq) + " exceeds max_position_embeddings (" +
+                           maxPos + ")");
+    if (maxSeq % req.kvBlockSize != 0)
+      return Status::error("--max-seq-len " + std::to_string(maxSeq) +
+                           " is not a multiple of --kv-block-size " + block);
+  }
+  // No sequence is longer than the KV cache, so a longer chunk could never be full: its
+  // extra rows would be computed on every call and thrown away.
+  if (req.prefillChunk > maxSeq)
+    return Status::error("--prefill-chunk " + std::to_string(req.prefillChunk) +
+                         " exceeds the KV cache's max sequence length " +
+                         std::to_string(maxSeq) +
+                         (req.maxSeqLen == 0 ? " (the default; see --max-seq-len)" : ""));
   models::GraphOptions options;
   options.decodeBatch = req.batch;
   options.prefillChunk = req.prefillChunk;
   options.kvBlockSize = static_cast<uint32_t>(req.kvBlockSize);
-  int64_t maxSeq = req.maxSeqLen;
-  if (maxSeq == 0) {
-    maxSeq = std::min<int64_t>(4096, config.maxPositionEmbeddings);
-    maxSeq = std::max<int64_t>(req.kvBlockSize, maxSeq / req.kvBlockSize * req.kvBlockSize);
-  }
-  if (maxSeq > config.maxPositionEmbeddings)
-    return Status::error(config.sourceName + ": --max-seq-len " + std::to_string(maxSeq) +
-                         " exceeds max_position_embeddings (" +
-                         std::to_string(config.maxPositionEmbeddings) + ")");
   options.maxSeqLen = static_cast<uint32_t>(maxSeq);
   options.interleavedRope = req.interleavedRope;
 
@@ -97,7 +148,7 @@ mk::Status mk::mkc::runCompile(const CompileRequest &req, std::string &summary) 
   pipeline.target = req.target;
   pipeline.maxSeqLen = maxSeq;
   pipeline.kvBlockSize = req.kvBlockSize;
-  pipeline.output = req.emit.empty() ? req.output : "";
+  pipeline.output = req.emit.empty() && req.output != kNullDevice ? req.output : "";
   buildCompilePipeline(pm, pipeline);
   if (req.timing)
     pm.enableTiming();

@@ -22,6 +22,19 @@ std::string bytesString(uint64_t b) {
   return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.2f} {}", v, units[u]);
 }
 
+/// Names read from a plan are arbitrary bytes (the verifier checks only that they are
+/// unique and non-empty); print them on one line.
+std::string printable(const std::string &name) {
+  std::string out;
+  for (unsigned char c : name) {
+    if (c >= 0x20 && c < 0x7f && c != '\\')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
+
 const char *targetName(TargetKind kind) {
   const TargetDesc *t = findTarget(kind);
   return t ? t->name : "?";
@@ -41,10 +54,13 @@ int mk::mkc::runInspect(const std::string &path, bool listCriticalPath) {
              plan.tensorParallel);
   fmt::print("model {}: {} layers, hidden {}, heads {}/{} x {}, ffn {}, vocab {}, "
              "max_seq_len {}, kv block {}, config {:016x}\n",
-             m.family, m.numLayers, m.hiddenSize, m.numHeads, m.numKvHeads, m.headDim,
-             m.intermediateSize, m.vocabSize, m.maxSeqLen, m.kvBlockSize, m.configHash);
+             printable(m.family), m.numLayers, m.hiddenSize, m.numHeads, m.numKvHeads,
+             m.headDim, m.intermediateSize, m.vocabSize, m.maxSeqLen, m.kvBlockSize,
+             m.configHash);
   if (!problems.empty()) {
     fmt::print("verified: NO ({} problem(s)); first: {}\n", problems.size(), problems[0]);
+    fmt::print(stderr, "mkc: error: {}: the plan does not verify: {}{}\n", path,
+               problems[0], problems.size() > 1 ? " (and more: see `mkc verify`)" : "");
     return 1;
   }
   PlanStats stats = computePlanStats(plan);
@@ -56,8 +72,9 @@ int mk::mkc::runInspect(const std::string &path, bool listCriticalPath) {
     const ProgramStats &s = stats.programs[i];
     fmt::print("program {} ({}, {} rows): {} tasks, {} events, {} waits (+{} cross-step), "
                "at most {} waits per task\n",
-               p.name, p.kind == ProgramKind::Decode ? "decode" : "prefill", p.rows,
-               s.numTasks, s.numEvents, s.numWaits, s.numCrossStepWaits, s.maxWaitsPerTask);
+               printable(p.name), p.kind == ProgramKind::Decode ? "decode" : "prefill",
+               p.rows, s.numTasks, s.numEvents, s.numWaits, s.numCrossStepWaits,
+               s.maxWaitsPerTask);
     std::string kinds;
     for (uint32_t k = 0; k < kNumTaskKinds; ++k)
       if (s.tasksByKind[k])

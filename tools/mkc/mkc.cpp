@@ -12,6 +12,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 int main(int argc, char **argv) {
   CLI::App app{"mkc: compile Hugging Face transformer configs into mk plans "
                "(a DAG of tile tasks, scoreboard events, a queue order and a memory layout) "
@@ -67,7 +71,9 @@ int main(int argc, char **argv) {
                    "mk-opt) or tasks (the task dialect after mk-plan-memory); to -o or "
                    "stdout")
       ->check(CLI::IsMember({"graph", "tasks"}));
-  compile->add_option("--output,-o", req.output, "Output file (plan, or IR with --emit)");
+  compile->add_option("--output,-o", req.output,
+                      "Output file (plan, or IR with --emit); a plan replaces it whole, "
+                      "and /dev/null compiles and verifies without writing");
   compile->add_flag("--timing", req.timing, "Print the time each pass takes");
 
   std::string planPath;
@@ -83,7 +89,21 @@ int main(int argc, char **argv) {
   verify->add_option("plan", planPath, "Plan file (.mkp)")->required();
   CLI::App *presets = app.add_subcommand("presets", "List the bundled model presets");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    // --help and friends "fail" with exit code 0 and print the manual.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
+      return app.exit(e);
+    // Usage errors: one line and exit 1, like every other mkc error (CLI11's default is
+    // two lines and an exit code per error kind).
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    std::vector<CLI::App *> used = app.get_subcommands();
+    fmt::print(stderr, "mkc: error: {} (see `mkc {}--help`)\n", what,
+               used.empty() ? std::string() : used.front()->get_name() + " ");
+    return 1;
+  }
 
   if (compile->parsed()) {
     if (tp != 1) {

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# compile_time.sh [BIN_DIR [PRESET_DIR]]
+#
+# Wall-clock time of `mkc compile` (config -> verified plan file on disk) for the
+# real-size presets x every target x decode batch 1 and 8, each with a 64-token prefill
+# program: the best of RUNS runs per combination, so the number is the compiler's cost
+# and not the noise of a shared machine. Prints a table and the maximum; exits 1 when
+# any compile fails or its best time reaches LIMIT_S seconds.
+#
+#   BIN_DIR     where mkc is (default: build/bin of this checkout)
+#   PRESET_DIR  model presets (default: models/presets of this checkout)
+#   RUNS=5      runs per combination
+#   LIMIT_S=2   the budget for one compile, in seconds
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin=${1:-$repo/build/bin}
+presets=${2:-$repo/models/presets}
+runs=${RUNS:-5}
+limit=${LIMIT_S:-2}
+mkc="$bin/mkc"
+[[ -x "$mkc" ]] || { echo "compile_time: $mkc: not an executable (build first)" >&2; exit 2; }
+[[ -d "$presets" ]] || { echo "compile_time: $presets: not a directory" >&2; exit 2; }
+
+models=(llama-3.2-1b llama-3.1-8b qwen3-8b)
+targets=(host a100 h100 h200)
+batches=(1 8)
+chunk=64
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/compile_time.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+log="$work/log"
+
+# `time` is bash's keyword: wall-clock seconds with millisecond resolution, no extra
+# process between the shell and mkc.
+TIMEFORMAT=%3R
+
+printf '%-14s %-6s %5s %7s %8s\n' model target batch tasks seconds
+max=0
+max_name=""
+failed=0
+slow=0
+for model in "${models[@]}"; do
+  for target in "${targets[@]}"; do
+    for batch in "${batches[@]}"; do
+      best=""
+      for ((run = 0; run < runs; ++run)); do
+        if ! t=$({ time "$mkc" compile -m "$presets/$model" -t "$target" -b "$batch" \
+          --prefill-chunk "$chunk" -o "$work/plan.mkp" >"$log" 2>&1; } 2>&1); then
+          echo "compile_time: mkc compile -m $model -t $target -b $batch failed:" >&2
+          sed 's/^/    /' "$log" >&2
+          failed=1
+          best=""
+          break
+        fi
+        if [[ -z "$best" ]] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+          best=$t
+        fi
+      done
+      [[ -n "$best" ]] || continue
+      # "mkc: wrote P for T (decode N tasks, prefill M tasks; E events) in X ms"
+      tasks=$(grep -o '[0-9]* tasks' "$log" | awk '{ s += $1 } END { print s }')
+      printf '%-14s %-6s %5s %7s %8s\n' "$model" "$target" "$batch" "$tasks" "$best"
+      if awk -v a="$best" -v b="$max" 'BEGIN { exit !(a > b) }'; then
+        max=$best
+        max_name="$model $target batch $batch"
+      fi
+      if awk -v a="$best" -v l="$limit" 'BEGIN { exit !(a >= l) }'; then
+        slow=1
+      fi
+    done
+  done
+done
+
+echo "max: $max s ($max_name); limit $limit s; best of $runs runs each"
+if [[ $failed -ne 0 ]]; then
+  echo "compile_time: FAIL: some compiles failed" >&2
+  exit 1
+fi
+if [[ $slow -ne 0 ]]; then
+  echo "compile_time: FAIL: a compile took $limit s or more" >&2
+  exit 1
+fi
