@@ -64,6 +64,11 @@ std::string cleanParseMessage(std::string message) {
 } // namespace
 
 mk::Status parseJsonText(std::string_view text, const std::string &source, Json &out) {
+  // nlohmann's parser stops at a NUL byte as if the input ended there, so "{...}\0junk"
+  // would parse; JSON text never contains a raw NUL.
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos)
+    return mk::Status::error(source + ": invalid JSON: NUL byte at offset " +
+                             std::to_string(nul));
   out = Json::parse(text.begin(), text.end(), /*cb=*/nullptr,
                     /*allow_exceptions=*/false);
   if (!out.is_discarded())

@@ -109,23 +109,19 @@ LogicalResult planProgram(ProgramOp program, ModuleOp module) {
   for (unsigned a : order) {
     Buffer &buf = buffers[a];
     uint64_t size = (buf.bytes + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
-    SmallVector<uint64_t> candidates = {0};
+    // The placed buffers this one may not overlap, by offset; then the lowest gap
+    // between them that fits (first fit). Deciding conflicts once per buffer keeps
+    // this quadratic in the number of buffers, not cubic.
+    SmallVector<std::pair<uint64_t, uint64_t>> busy;
     for (const Placed &p : placed)
-      candidates.push_back(p.end);
-    llvm::sort(candidates);
+      if (!subset(buffers[p.buffer].accessors, buf.beforeEveryWriter))
+        busy.push_back({p.offset, p.end});
+    llvm::sort(busy);
     uint64_t chosen = 0;
-    for (uint64_t offset : candidates) {
-      bool fits = true;
-      for (const Placed &p : placed)
-        if (p.offset < offset + size && offset < p.end &&
-            !subset(buffers[p.buffer].accessors, buf.beforeEveryWriter)) {
-          fits = false;
-          break;
-        }
-      if (fits) {
-        chosen = offset;
+    for (auto [begin, end] : busy) {
+      if (chosen + size <= begin)
         break;
-      }
+      chosen = std::max(chosen, end);
     }
     placed.push_back({chosen, chosen + size, a});
     arena = std::max(arena, chosen + size);

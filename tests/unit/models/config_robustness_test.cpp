@@ -35,6 +35,19 @@ TEST(ConfigRobustness, EmptyAndBlank) {
     EXPECT_FALSE(parsesOk(text)) << text;
 }
 
+// nlohmann's parser treats NUL as the end of input; a valid config followed by NUL and
+// junk, or starting with NUL, must still be refused.
+TEST(ConfigRobustness, NulBytesAreRefused) {
+  ModelConfig cfg;
+  std::string valid = presetText("tiny-llama");
+  ASSERT_TRUE(parsesOk(valid));
+  std::string trailing = valid + std::string("\0junk", 5);
+  mk::Status s = parseHfConfig(trailing, kName, cfg);
+  ASSERT_FALSE(s);
+  EXPECT_THAT(s.message(), HasSubstr("NUL byte at offset " + std::to_string(valid.size())));
+  EXPECT_FALSE(parsesOk(std::string("\0{}", 3)));
+}
+
 TEST(ConfigRobustness, EveryTruncationOfEveryPresetFails) {
   for (const std::string &name : listPresets()) {
     SCOPED_TRACE(name);

@@ -1,0 +1,73 @@
+//===- weights.h - Binding a plan's weight tensors to safetensors data ----===//
+//
+// Every plan tensor with placement Weight is named by its Hugging Face name and must be
+// in the safetensors set with the plan's shape. Storage follows the plan's dtype
+// (bf16 for every weight today; f32 is also accepted):
+//   - same dtype, aligned to the element size: used in place from the read-only
+//     mapping (zero copy; the common case for bf16 checkpoints);
+//   - otherwise (f16/f32 checkpoints, or a misaligned tensor): converted into an owned,
+//     64-byte-aligned buffer, rounding to nearest even (mk/host/bf16.h).
+// Before anything else, the embedding table's [vocab, hidden] is compared with the
+// plan's model, so weights of another model fail with one clear message.
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mk/host/executor.h"
+#include "mk/isa/plan.h"
+#include "mk/isa/status.h"
+#include "mk/runtime/safetensors.h"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace mk::runtime {
+
+class WeightStore {
+public:
+  WeightStore();
+  ~WeightStore();
+  WeightStore(WeightStore &&) noexcept;
+  WeightStore &operator=(WeightStore &&) noexcept;
+  WeightStore(const WeightStore &) = delete;
+  WeightStore &operator=(const WeightStore &) = delete;
+
+  /// Finds, checks and (where needed) converts every Weight tensor of `plan`. `plan`
+  /// and `st` must outlive the store (zero-copy weights point into `st`'s mappings).
+  /// Errors name the file and the tensor, e.g.
+  ///   "<file>: tensor 'model.layers.0.mlp.up_proj.weight' has shape [128, 64], the
+  ///    plan expects [256, 64] (is this the model the plan was compiled for?)"
+  ///   "<dir>: tensor 'lm_head.weight' is missing (the plan needs it)"
+  /// On error the store is left empty.
+  Status load(const isa::Plan &plan, const SafetensorsSet &st);
+
+  /// The data of plan tensor `tensorId` (plan dtype and shape, row-major), or nullptr
+  /// when it is not a weight or load() has not succeeded. Read-only memory when
+  /// isZeroCopy(): never write through it.
+  void *data(uint16_t tensorId) const;
+  /// Whether tensor `tensorId` points into the safetensors mapping (no copy was made).
+  bool isZeroCopy(uint16_t tensorId) const;
+
+  /// Binds every weight to `exec` (which must run the plan given to load()).
+  Status bindTo(host::HostExecutor &exec) const;
+
+  /// Bytes of all weights in the plan's dtypes (what the executor streams).
+  uint64_t bytes() const { return bytes_; }
+  /// Bytes of the owned (converted) copies; the rest is mapped from the files.
+  uint64_t ownedBytes() const { return ownedBytes_; }
+
+private:
+  struct AlignedDelete {
+    void operator()(uint8_t *p) const;
+  };
+  using OwnedBuffer = std::unique_ptr<uint8_t[], AlignedDelete>; // 64-byte aligned
+
+  const isa::Plan *plan_ = nullptr;
+  std::vector<void *> data_;       // by tensor id; nullptr for non-weights
+  std::vector<bool> zeroCopy_;     // by tensor id
+  std::vector<OwnedBuffer> owned_; // converted copies
+  uint64_t bytes_ = 0;
+  uint64_t ownedBytes_ = 0;
+};
+
+} // namespace mk::runtime

@@ -1,0 +1,131 @@
+//===- tokenizer_pretokenize.cpp - pre_tokenizer steps --------------------===//
+
+#include "tokenizer_pretokenize.h"
+
+#include "tokenizer_unicode.h"
+
+#include <algorithm>
+
+namespace mk::runtime::detail {
+
+const char *const kGpt2SplitPattern =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+Status findSplitParts(const Regex &regex, std::string_view text,
+                      std::vector<SplitPart> &parts) {
+  parts.clear();
+  if (text.empty()) {
+    parts.push_back({{0, 0}, false});
+    return Status::ok();
+  }
+  std::vector<Span> matches;
+  if (Status s = regex.findAll(text, matches); !s)
+    return s;
+  size_t previous = 0;
+  for (const Span &m : matches) {
+    if (previous != m.begin)
+      parts.push_back({{previous, m.begin}, false});
+    parts.push_back({m, true});
+    previous = m.end;
+  }
+  if (previous != text.size())
+    parts.push_back({{previous, text.size()}, false});
+  return Status::ok();
+}
+
+std::vector<Span> applySplitBehavior(std::vector<SplitPart> parts, SplitBehavior behavior,
+                                     bool invert) {
+  if (invert)
+    for (SplitPart &p : parts)
+      p.isMatch = !p.isMatch;
+  std::vector<Span> out;
+  out.reserve(parts.size());
+  bool previousMatch = false;
+  switch (behavior) {
+  case SplitBehavior::Isolated:
+    for (const SplitPart &p : parts)
+      out.push_back(p.span);
+    break;
+  case SplitBehavior::Removed:
+    for (const SplitPart &p : parts)
+      if (!p.isMatch)
+        out.push_back(p.span);
+    break;
+  case SplitBehavior::Contiguous:
+    for (const SplitPart &p : parts) {
+      if (p.isMatch == previousMatch && !out.empty())
+        out.back().end = p.span.end;
+      else
+        out.push_back(p.span);
+      previousMatch = p.isMatch;
+    }
+    break;
+  case SplitBehavior::MergedWithPrevious:
+    for (const SplitPart &p : parts) {
+      if (p.isMatch && !previousMatch && !out.empty())
+        out.back().end = p.span.end;
+      else
+        out.push_back(p.span);
+      previousMatch = p.isMatch;
+    }
+    break;
+  case SplitBehavior::MergedWithNext:
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+      if (it->isMatch && !previousMatch && !out.empty())
+        out.back().begin = it->span.begin;
+      else
+        out.push_back(it->span);
+      previousMatch = it->isMatch;
+    }
+    std::reverse(out.begin(), out.end());
+    break;
+  }
+  return out;
+}
+
+bool PreTokenizer::hasByteLevel() const {
+  for (const PreTokenizerStep &step : steps)
+    if (step.kind == PreTokenizerStep::Kind::ByteLevel)
+      return true;
+  return false;
+}
+
+Status PreTokenizer::run(std::string_view text, std::vector<std::string> &pieces) const {
+  pieces.clear();
+  if (text.empty())
+    return Status::ok();
+  pieces.emplace_back(text);
+  std::vector<std::string> next;
+  std::vector<SplitPart> parts;
+  for (const PreTokenizerStep &step : steps) {
+    next.clear();
+    for (std::string &piece : pieces) {
+      bool split = step.kind == PreTokenizerStep::Kind::Split || step.useRegex;
+      if (step.kind == PreTokenizerStep::Kind::ByteLevel && step.addPrefixSpace &&
+          piece.front() != ' ')
+        piece.insert(piece.begin(), ' ');
+      std::vector<Span> spans;
+      if (split) {
+        if (Status s = findSplitParts(step.regex, piece, parts); !s)
+          return s;
+        spans = applySplitBehavior(std::move(parts), step.behavior, step.invert);
+      } else {
+        spans.push_back({0, piece.size()});
+      }
+      for (const Span &span : spans) {
+        if (span.begin == span.end)
+          continue;
+        std::string_view part =
+            std::string_view(piece).substr(span.begin, span.end - span.begin);
+        if (step.kind == PreTokenizerStep::Kind::ByteLevel)
+          next.push_back(byteLevelEncode(part));
+        else
+          next.emplace_back(part);
+      }
+    }
+    pieces.swap(next);
+  }
+  return Status::ok();
+}
+
+} // namespace mk::runtime::detail

@@ -1,0 +1,207 @@
+//===- weights.cpp - Checking, converting and binding plan weights --------===//
+
+#include "mk/runtime/weights.h"
+
+#include "message_text.h"
+
+#include "mk/host/bf16.h"
+#include "mk/isa/task_kinds.h"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <span>
+
+namespace mk::runtime {
+
+using detail::formatShape;
+using detail::quoteName;
+
+static_assert(std::endian::native == std::endian::little,
+              "safetensors data is little-endian; a big-endian host would need swaps");
+
+namespace {
+
+constexpr std::align_val_t kAlign{64};
+
+/// IEEE binary16 -> binary32 (exact: every half is a float).
+float halfToFloat(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1Fu;
+  const uint32_t mantissa = h & 0x3FFu;
+  if (exponent == 0) { // zero or subnormal: mantissa * 2^-24, exact in float
+    float v = std::ldexp(static_cast<float>(mantissa), -24);
+    return sign ? -v : v;
+  }
+  if (exponent == 31) // inf or NaN (payload kept)
+    return std::bit_cast<float>(sign | 0x7F800000u | (mantissa << 13));
+  return std::bit_cast<float>(sign | ((exponent - 15 + 127) << 23) | (mantissa << 13));
+}
+
+/// Element `i` of little-endian `src` of dtype `dtype` as a float; `src` may be
+/// misaligned.
+float loadElement(const uint8_t *src, isa::DType dtype, uint64_t i) {
+  switch (dtype) {
+  case isa::DType::BF16: {
+    uint16_t bits;
+    std::memcpy(&bits, src + 2 * i, 2);
+    return host::bf16ToFloat(host::bf16{bits});
+  }
+  case isa::DType::F16: {
+    uint16_t bits;
+    std::memcpy(&bits, src + 2 * i, 2);
+    return halfToFloat(bits);
+  }
+  case isa::DType::F32:
+  case isa::DType::I32: {
+    float v;
+    std::memcpy(&v, src + 4 * i, 4);
+    return v;
+  }
+  }
+  return 0.0f;
+}
+
+/// Copies `t` into `dst` as `to` (BF16 or F32), rounding to nearest even.
+void convert(const SafetensorsTensor &t, isa::DType to, uint8_t *dst) {
+  const uint64_t n = t.bytes / isa::dtypeSize(t.dtype);
+  if (t.dtype == to) {
+    std::memcpy(dst, t.data, t.bytes);
+    return;
+  }
+  if (to == isa::DType::BF16) {
+    auto *out = reinterpret_cast<host::bf16 *>(dst);
+    for (uint64_t i = 0; i < n; ++i)
+      out[i] = host::floatToBf16(loadElement(t.data, t.dtype, i));
+  } else {
+    auto *out = reinterpret_cast<float *>(dst);
+    for (uint64_t i = 0; i < n; ++i)
+      out[i] = loadElement(t.data, t.dtype, i);
+  }
+}
+
+std::vector<int64_t> planShape(const isa::TensorDesc &d) {
+  return std::vector<int64_t>(d.shape, d.shape + std::min(d.rank, isa::kMaxRank));
+}
+
+/// The plan's embedding table: the table operand of an Embedding task, else the
+/// Hugging Face name. kNoTensor when the plan has neither.
+uint16_t embeddingTensor(const isa::Plan &plan) {
+  constexpr int kTable = isa::roleIndex(isa::TaskKind::Embedding, "table");
+  for (const isa::Program &p : plan.programs)
+    for (const isa::TaskRecord &r : p.tasks)
+      if (r.kind == static_cast<uint16_t>(isa::TaskKind::Embedding) &&
+          kTable < r.numOperands && r.operand[kTable] < plan.tensors.size())
+        return r.operand[kTable];
+  for (size_t i = 0; i < plan.tensors.size(); ++i)
+    if (plan.tensors[i].name == "model.embed_tokens.weight")
+      return static_cast<uint16_t>(i);
+  return isa::kNoTensor;
+}
+
+/// Weights of another model fail here, before a confusing per-layer shape error.
+Status checkEmbedding(const isa::Plan &plan, const SafetensorsSet &st) {
+  uint16_t id = embeddingTensor(plan);
+  if (id == isa::kNoTensor || plan.tensors[id].placement != isa::Placement::Weight)
+    return Status::ok();
+  const SafetensorsTensor *t = st.find(plan.tensors[id].name);
+  if (!t) // reported as missing by the main loop
+    return Status::ok();
+  const int64_t vocab = plan.model.vocabSize, hidden = plan.model.hiddenSize;
+  if (t->shape.size() == 2 && t->shape[0] == vocab && t->shape[1] == hidden)
+    return Status::ok();
+  std::string got = formatShape(t->shape);
+  if (t->shape.size() == 2)
+    got = "vocab " + std::to_string(t->shape[0]) + " and hidden size " +
+          std::to_string(t->shape[1]) + " (" + quoteName(t->name) + " is " + got + ")";
+  else
+    got = quoteName(t->name) + " of shape " + got;
+  return Status::error(t->file +
+                       ": these weights are for a different model: the plan "
+                       "was compiled for vocab " +
+                       std::to_string(vocab) + " and hidden size " +
+                       std::to_string(hidden) + ", the weights have " + got);
+}
+
+} // namespace
+
+void WeightStore::AlignedDelete::operator()(uint8_t *p) const {
+  ::operator delete[](p, kAlign);
+}
+
+WeightStore::WeightStore() = default;
+WeightStore::~WeightStore() = default;
+WeightStore::WeightStore(WeightStore &&) noexcept = default;
+WeightStore &WeightStore::operator=(WeightStore &&) noexcept = default;
+
+Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st) {
+  *this = WeightStore();
+  if (Status s = checkEmbedding(plan, st); !s)
+    return s;
+
+  WeightStore w;
+  w.plan_ = &plan;
+  w.data_.assign(plan.tensors.size(), nullptr);
+  w.zeroCopy_.assign(plan.tensors.size(), false);
+  for (size_t i = 0; i < plan.tensors.size(); ++i) {
+    const isa::TensorDesc &d = plan.tensors[i];
+    if (d.placement != isa::Placement::Weight)
+      continue;
+    const SafetensorsTensor *t = st.find(d.name);
+    if (!t)
+      return Status::error(st.source() + ": tensor " + quoteName(d.name) +
+                           " is missing (the plan needs it)");
+    const std::vector<int64_t> expected = planShape(d);
+    if (t->shape != expected)
+      return Status::error(t->file + ": tensor " + quoteName(d.name) + " has shape " +
+                           formatShape(t->shape) + ", the plan expects " +
+                           formatShape(expected) +
+                           " (is this the model the plan was compiled for?)");
+    if (d.dtype != isa::DType::BF16 && d.dtype != isa::DType::F32)
+      return Status::error("plan tensor " + quoteName(d.name) + " has dtype " +
+                           isa::dtypeName(d.dtype) + "; weights load as bf16 or f32");
+    const uint64_t bytes = d.bytes();
+    const bool aligned =
+        reinterpret_cast<uintptr_t>(t->data) % isa::dtypeSize(d.dtype) == 0;
+    if (t->dtype == d.dtype && aligned) {
+      // The executor only reads weights; the mapping is PROT_READ, so a stray write
+      // faults instead of corrupting the checkpoint's page cache.
+      w.data_[i] = const_cast<uint8_t *>(t->data);
+      w.zeroCopy_[i] = true;
+    } else {
+      uint8_t *p = static_cast<uint8_t *>(
+          ::operator new[](std::max<uint64_t>(bytes, 1), kAlign, std::nothrow));
+      if (!p)
+        return Status::error(t->file + ": cannot allocate " + std::to_string(bytes) +
+                             " bytes to convert tensor " + quoteName(d.name));
+      w.owned_.emplace_back(p);
+      convert(*t, d.dtype, p);
+      w.data_[i] = p;
+      w.ownedBytes_ += bytes;
+    }
+    w.bytes_ += bytes;
+  }
+  *this = std::move(w);
+  return Status::ok();
+}
+
+void *WeightStore::data(uint16_t tensorId) const {
+  return tensorId < data_.size() ? data_[tensorId] : nullptr;
+}
+
+bool WeightStore::isZeroCopy(uint16_t tensorId) const {
+  return tensorId < zeroCopy_.size() && zeroCopy_[tensorId];
+}
+
+Status WeightStore::bindTo(host::HostExecutor &exec) const {
+  if (!plan_)
+    return Status::error("weights: bindTo before a successful load");
+  for (size_t i = 0; i < data_.size(); ++i)
+    if (data_[i])
+      if (Status s = exec.bind(static_cast<uint16_t>(i), data_[i]); !s)
+        return s;
+  return Status::ok();
+}
+
+} // namespace mk::runtime
