@@ -1,0 +1,120 @@
+// mkprof's analysis: a trace written by TraceWriter reads back into the same
+// executions, and the summary, bubbles and observed critical path are what a
+// hand-made two-worker schedule implies.
+#include "mk/runtime/profile_dump.h"
+#include "mk/runtime/trace_analysis.h"
+
+#include "safetensors_writer.h"
+#include "test_plan.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+using namespace mk;
+using namespace mk::runtime;
+
+namespace {
+
+// Tasks: 0 embedding -> event 0 -> 1, 2 qkv -> event 1 (count 2) -> 3 attn_decode.
+// worker 0: task 0 [0, 10], task 1 [10, 20], task 3 claimed 20, ready 30, done 40
+// worker 1: task 2 claimed 1, ready 10, done 30
+isa::Plan plan() {
+  isa::Plan p = test::makeTracePlan();
+  isa::Program &d = p.programs.back();
+  d.tasks[0].numSignals = 1, d.tasks[0].signal[0] = 0;
+  d.tasks[1].numSignals = 1, d.tasks[1].signal[0] = 1;
+  d.tasks[2].numSignals = 1, d.tasks[2].signal[0] = 1;
+  return p;
+}
+
+std::vector<host::ProfileRecord> records() {
+  auto us = [](double v) { return uint64_t(v * 1000); };
+  return {{0, 0, 0, us(0), us(0), us(10)},
+          {2, 1, 0, us(1), us(10), us(30)},
+          {1, 0, 0, us(10), us(10), us(20)},
+          {3, 0, 0, us(20), us(30), us(40)}};
+}
+
+Trace roundTrip(const isa::Plan &p, const std::string &path) {
+  TraceWriter w;
+  EXPECT_TRUE(w.add(p, uint32_t(p.programs.size() - 1), records(), 100.0));
+  EXPECT_TRUE(w.write(path));
+  Trace t;
+  Status s = readTrace(path, t);
+  EXPECT_TRUE(s) << s.message();
+  return t;
+}
+
+TEST(TraceAnalysis, ReadsBackEveryExecution) {
+  test::TempDir dir;
+  isa::Plan p = plan();
+  Trace t = roundTrip(p, (dir.path() / "t.json").string());
+  ASSERT_EQ(t.executions.size(), 4u);
+  EXPECT_EQ(t.workers, 2u);
+  ASSERT_EQ(t.launches.size(), 1u);
+  const TaskExecution &attn = t.executions.back();
+  EXPECT_EQ(attn.task, 3u);
+  EXPECT_EQ(attn.kind, "attn_decode");
+  EXPECT_EQ(attn.layer, 0);
+  EXPECT_NEAR(attn.claimUs, 120.0, 1e-6);
+  EXPECT_NEAR(attn.readyUs, 130.0, 1e-6);
+  EXPECT_NEAR(attn.doneUs, 140.0, 1e-6);
+}
+
+TEST(TraceAnalysis, SummaryAndBubbles) {
+  test::TempDir dir;
+  isa::Plan p = plan();
+  Trace t = roundTrip(p, (dir.path() / "t.json").string());
+  TraceSummary s = summarizeTrace(t, 5.0);
+  EXPECT_EQ(s.kinds["qkv"].count, 2u);
+  EXPECT_NEAR(s.kinds["qkv"].runUs, 30.0, 1e-6);
+  EXPECT_NEAR(s.kinds["qkv"].waitUs, 9.0, 1e-6);
+  EXPECT_NEAR(s.kinds["attn_decode"].waitUs, 10.0, 1e-6);
+  ASSERT_EQ(s.workers.size(), 2u);
+  EXPECT_NEAR(s.workers[0].runUs, 30.0, 1e-6);
+  EXPECT_NEAR(s.workers[1].idleUs, s.spanUs - 29.0, 1e-6) << "1 us before, the rest after";
+  ASSERT_FALSE(s.bubbles.empty());
+  EXPECT_EQ(s.bubbles.front().worker, 1u);
+}
+
+TEST(TraceAnalysis, CriticalPathFollowsTheLastProducer) {
+  test::TempDir dir;
+  isa::Plan p = plan();
+  Trace t = roundTrip(p, (dir.path() / "t.json").string());
+  std::vector<CriticalPath> paths;
+  ASSERT_TRUE(criticalPaths(t, p, paths));
+  ASSERT_EQ(paths.size(), 1u);
+  std::vector<uint32_t> tasks;
+  for (size_t i : paths[0].executions)
+    tasks.push_back(t.executions[i].task);
+  EXPECT_EQ(tasks, (std::vector<uint32_t>{0, 2, 3}));
+  EXPECT_NEAR(paths[0].runUs, 40.0, 1e-6);
+  EXPECT_NEAR(paths[0].spanUs, 40.0, 1e-6);
+}
+
+TEST(TraceAnalysis, TimelineSvgAndErrors) {
+  test::TempDir dir;
+  isa::Plan p = plan();
+  Trace t = roundTrip(p, (dir.path() / "t.json").string());
+  std::string svg = (dir.path() / "t.svg").string();
+  ASSERT_TRUE(writeTimelineSvg(svg, t));
+  std::ifstream in(svg);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("<svg"), std::string::npos);
+  EXPECT_NE(text.find("attn_decode task 3"), std::string::npos);
+
+  Trace bad;
+  std::string garbage = (dir.path() / "g.json").string();
+  std::ofstream(garbage) << "{\"traceEvents\": 3}";
+  Status s = readTrace(garbage, bad);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find(garbage), std::string::npos);
+  EXPECT_FALSE(readTrace((dir.path() / "missing.json").string(), bad));
+  isa::Plan other = p;
+  other.programs.back().name = "prefill";
+  std::vector<CriticalPath> paths;
+  EXPECT_FALSE(criticalPaths(t, other, paths));
+}
+
+} // namespace

@@ -1,0 +1,100 @@
+//===- mkprof.cpp - Where did the time go? Summaries and timelines of traces ===//
+//
+//   mkprof trace.json [--plan plan.mkp] [--svg timeline.svg] [--from US --to US]
+#include "mk/isa/plan_file.h"
+#include "mk/runtime/trace_analysis.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+using namespace mk;
+
+int main(int argc, char **argv) {
+  CLI::App app{"mkprof: summarize a trace written by `mkrun --profile`: time per task "
+               "kind (run and wait), per-worker utilization, bubbles, the observed "
+               "critical path of each launch (with --plan), and an SVG timeline."};
+  std::string tracePath, planPath, svgPath;
+  double fromUs = 0, toUs = 0, bubbleUs = 5.0;
+  size_t top = 5;
+  app.add_option("trace", tracePath, "Trace JSON from mkrun --profile")->required();
+  app.add_option("--plan", planPath, "The plan the trace was run from (for critical paths)");
+  app.add_option("--svg", svgPath, "Write a timeline picture (one row per worker)");
+  app.add_option("--from", fromUs, "Timeline start, microseconds")->capture_default_str();
+  app.add_option("--to", toUs, "Timeline end, microseconds (0 = the end)")
+      ->capture_default_str();
+  app.add_option("--bubble-us", bubbleUs, "Smallest idle gap reported as a bubble")
+      ->capture_default_str();
+  app.add_option("--top", top, "Bubbles and critical-path tasks to list")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    if (e.get_exit_code() == 0)
+      return app.exit(e);
+    fmt::print(stderr, "mkprof: error: {}\n", e.what());
+    return 1;
+  }
+  runtime::Trace trace;
+  if (Status s = runtime::readTrace(tracePath, trace); !s) {
+    fmt::print(stderr, "mkprof: error: {}\n", s.message());
+    return 1;
+  }
+  runtime::TraceSummary sum = runtime::summarizeTrace(trace, bubbleUs);
+  fmt::print("trace {}: {} launches, {} workers, {} task executions, {:.1f} us in launches\n",
+             tracePath, trace.launches.size(), trace.workers, trace.executions.size(),
+             sum.spanUs);
+  fmt::print("\n{:<14}{:>8}{:>12}{:>11}{:>11}{:>12}\n", "kind", "count", "run us", "mean us",
+             "max us", "wait us");
+  std::vector<std::pair<std::string, runtime::KindSummary>> kinds(sum.kinds.begin(),
+                                                                  sum.kinds.end());
+  std::sort(kinds.begin(), kinds.end(),
+            [](auto &a, auto &b) { return a.second.runUs > b.second.runUs; });
+  for (const auto &[kind, k] : kinds)
+    fmt::print("{:<14}{:>8}{:>12.1f}{:>11.2f}{:>11.2f}{:>12.1f}\n", kind, k.count, k.runUs,
+               k.runUs / std::max<uint64_t>(k.count, 1), k.maxRunUs, k.waitUs);
+  fmt::print("\n{:<10}{:>8}{:>9}{:>9}{:>9}\n", "worker", "tasks", "run %", "wait %",
+             "idle %");
+  for (size_t w = 0; w < sum.workers.size(); ++w) {
+    const runtime::WorkerSummary &ws = sum.workers[w];
+    double total = std::max(sum.spanUs, 1e-9);
+    fmt::print("{:<10}{:>8}{:>9.1f}{:>9.1f}{:>9.1f}\n", fmt::format("worker {}", w),
+               ws.tasks, 100 * ws.runUs / total, 100 * ws.waitUs / total,
+               100 * ws.idleUs / total);
+  }
+  fmt::print("\nbubbles (idle >= {} us): {}, {:.1f} us of idle time in all\n", bubbleUs,
+             sum.bubbles.size(), sum.bubbleUs);
+  for (size_t i = 0; i < std::min(top, sum.bubbles.size()); ++i)
+    fmt::print("  worker {} idle {:.1f} us at {:.1f} us\n", sum.bubbles[i].worker,
+               sum.bubbles[i].durUs, sum.bubbles[i].startUs);
+
+  if (!planPath.empty()) {
+    isa::Plan plan;
+    std::vector<runtime::CriticalPath> paths;
+    if (Status s = isa::readPlanFile(planPath, plan); !s) {
+      fmt::print(stderr, "mkprof: error: {}\n", s.message());
+      return 1;
+    }
+    if (Status s = runtime::criticalPaths(trace, plan, paths); !s) {
+      fmt::print(stderr, "mkprof: error: {}: {}\n", planPath, s.message());
+      return 1;
+    }
+    fmt::print("\ncritical paths (observed):\n");
+    for (const runtime::CriticalPath &p : paths) {
+      const runtime::TraceLaunch &l = trace.launches[p.launch];
+      fmt::print("  launch {} ({}, {} steps, {:.1f} us): {} tasks, {:.1f} us running, "
+                 "{:.1f} us waiting\n",
+                 p.launch, l.program, l.steps, l.endUs - l.startUs, p.executions.size(),
+                 p.runUs, p.waitUs);
+    }
+  } else {
+    fmt::print("\n(critical paths: pass --plan PLAN.mkp)\n");
+  }
+  if (!svgPath.empty()) {
+    if (Status s = runtime::writeTimelineSvg(svgPath, trace, fromUs, toUs); !s) {
+      fmt::print(stderr, "mkprof: error: {}\n", s.message());
+      return 1;
+    }
+    fmt::print("\ntimeline: {}\n", svgPath);
+  }
+  return 0;
+}
