@@ -239,6 +239,7 @@ int main(int argc, char **argv) {
     if (streamer)
       fmt::print("{}", streamer->flush());
     fmt::print("\n");
+    std::fflush(stdout); // before the summary on stderr
   }
   if (!s)
     return fail(s.message());
