@@ -137,9 +137,10 @@ bool Session::accept(Slot &slot, int32_t token, const float *logits,
   const auto &eos = plan_.model.eosTokenIds;
   if (!options.ignoreEos && std::find(eos.begin(), eos.end(), token) != eos.end())
     out.hitEos = slot.done = true;
-  // The newest token still needs a cache slot to be decoded from.
+  // The newest token sits at position prompt + generated - 1 and still needs a cache
+  // slot to be decoded from.
   if (out.tokens.size() >= options.maxNewTokens ||
-      slot.cached + out.tokens.size() >= plan_.model.maxSeqLen)
+      slot.prompt->size() + out.tokens.size() >= plan_.model.maxSeqLen)
     slot.done = true;
   return slot.done;
 }

@@ -189,9 +189,17 @@ TEST(Session, BadPromptsAreRefused) {
 
 TEST(Session, StopsAtTheKvCacheLimit) {
   const isa::Plan &plan = fixture().plan; // max_seq_len 64
-  Generation r = generate(plan, {std::vector<int32_t>(60, 3)}, greedy(50));
-  ASSERT_TRUE(r.status) << r.status.message();
-  EXPECT_EQ(r.outputs[0].tokens.size(), 4u) << "60 prompt tokens + 4 fill 64 positions";
+  // In one launch and across many (the limit must not count tokens twice).
+  for (uint32_t steps : {16u, 1u, 3u}) {
+    GenerateOptions o = greedy(50);
+    o.stepsPerLaunch = steps;
+    Generation r = generate(plan, {std::vector<int32_t>(60, 3)}, o);
+    ASSERT_TRUE(r.status) << r.status.message();
+    EXPECT_EQ(r.outputs[0].tokens.size(), 4u) << "60 prompt + 4 fill 64 positions";
+    r = generate(plan, {std::vector<int32_t>(20, 3)}, o);
+    ASSERT_TRUE(r.status) << r.status.message();
+    EXPECT_EQ(r.outputs[0].tokens.size(), 44u) << steps << " steps per launch";
+  }
 }
 
 } // namespace
