@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <thread>
 
 namespace mk::host {
@@ -19,7 +20,8 @@ using Clock = std::chrono::steady_clock;
 constexpr uint32_t kNotWaiting = UINT32_MAX;
 
 uint64_t nsSince(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start)
+      .count();
 }
 
 std::string taskName(const isa::TaskRecord &r, uint32_t index) {
@@ -54,8 +56,8 @@ HostExecutor::HostExecutor(const isa::Plan &plan, ExecutorOptions options)
   for (const isa::Program &p : plan.programs) {
     // Zeroed so that a task reading a tile no task of this step wrote (a bug the
     // verifier exists to prevent) reads zeros, not garbage from the last launch.
-    arenas_.push_back(std::unique_ptr<uint8_t[]>(new (std::align_val_t(64)) uint8_t[
-        std::max<uint64_t>(p.arenaBytes, 64)]()));
+    arenas_.push_back(std::unique_ptr<uint8_t[]>(
+        new (std::align_val_t(64)) uint8_t[std::max<uint64_t>(p.arenaBytes, 64)]()));
   }
   for (size_t i = 0; i < plan.tensors.size(); ++i) {
     const isa::TensorDesc &t = plan.tensors[i];
@@ -137,7 +139,8 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     void prefetch(const isa::TaskRecord &task, uint32_t, uint64_t step) {
       prefetchTask(context(step), task);
     }
-    bool spin(const isa::TaskRecord &, uint32_t, uint64_t, uint32_t wait, uint64_t spins) {
+    bool spin(const isa::TaskRecord &, uint32_t, uint64_t, uint32_t wait,
+              uint64_t spins) {
       me.wait.store(wait, std::memory_order_relaxed);
       if (stop.load(std::memory_order_relaxed))
         return false;
@@ -172,13 +175,24 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
 
   std::vector<std::thread> threads;
   threads.reserve(workers_);
-  for (unsigned w = 0; w < workers_; ++w)
-    threads.emplace_back([&, w] {
-      Exec exec{*this,     program,   programIndex, workers[w], w, stop,
-                completed, recording, start,        onStep};
-      protocol::workerLoop(exec, state, program.tasks.data(), program.order.data(),
-                           numTasks, steps);
-    });
+  for (unsigned w = 0; w < workers_; ++w) {
+    try {
+      threads.emplace_back([&, w] {
+        Exec exec{*this, program,   programIndex, workers[w], w,
+                  stop,  completed, recording,    start,      onStep};
+        protocol::workerLoop(exec, state, program.tasks.data(), program.order.data(),
+                             numTasks, steps);
+      });
+    } catch (const std::system_error &e) {
+      // The OS refused a thread: stop the ones that started and report it.
+      stop.store(true, std::memory_order_relaxed);
+      for (std::thread &t : threads)
+        t.join();
+      return Status::error(program.name + ": cannot start worker thread " +
+                           std::to_string(w) + " of " + std::to_string(workers_) + ": " +
+                           e.what());
+    }
+  }
 
   // Watchdog: the launch is hung when no task completes for watchdogMs.
   const uint64_t total = steps * numTasks;
@@ -208,13 +222,15 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
       uint64_t step = workers[w].step.load(std::memory_order_relaxed);
       const isa::TaskRecord &r = program.tasks[task];
       const isa::Wait &wt = r.wait[std::min<uint32_t>(wait, isa::kMaxWaits - 1)];
-      uint64_t counter = wt.event < events.size() ? protocol::loadAcquire(&events[wt.event]) : 0;
-      hang += "; worker " + std::to_string(w) + " holds " + taskName(r, task) + " of step " +
-              std::to_string(step) + ", waiting on event " + std::to_string(wt.event) +
-              (wt.event < program.events.size() ? " '" + program.events[wt.event].name + "'"
-                                                 : std::string()) +
-              ": counter " + std::to_string(counter) + ", needs " +
-              std::to_string(protocol::waitTarget(wt, step));
+      uint64_t counter =
+          wt.event < events.size() ? protocol::loadAcquire(&events[wt.event]) : 0;
+      hang +=
+          "; worker " + std::to_string(w) + " holds " + taskName(r, task) + " of step " +
+          std::to_string(step) + ", waiting on event " + std::to_string(wt.event) +
+          (wt.event < program.events.size() ? " '" + program.events[wt.event].name + "'"
+                                            : std::string()) +
+          ": counter " + std::to_string(counter) + ", needs " +
+          std::to_string(protocol::waitTarget(wt, step));
     }
     stop.store(true, std::memory_order_relaxed);
     break;
@@ -228,7 +244,9 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     for (Worker &w : workers)
       profile->insert(profile->end(), w.profile.begin(), w.profile.end());
     std::sort(profile->begin(), profile->end(),
-              [](const ProfileRecord &a, const ProfileRecord &b) { return a.claimNs < b.claimNs; });
+              [](const ProfileRecord &a, const ProfileRecord &b) {
+                return a.claimNs < b.claimNs;
+              });
   }
   return Status::ok();
 }

@@ -58,12 +58,10 @@ Value DecoderBuilder::layer(Value h, int64_t i) {
   Value v = linear(n, p + ".self_attn.v_proj", c.kvDim(), bias);
   if (hasQkNorm()) {
     auto hd = b_->getI64IntegerAttr(c.headDim);
-    q = b_->create<mkg::HeadNormOp>(loc_, q,
-                                    weight(p + ".self_attn.q_norm.weight", {c.headDim}),
-                                    hd, eps);
-    k = b_->create<mkg::HeadNormOp>(loc_, k,
-                                    weight(p + ".self_attn.k_norm.weight", {c.headDim}),
-                                    hd, eps);
+    q = b_->create<mkg::HeadNormOp>(
+        loc_, q, weight(p + ".self_attn.q_norm.weight", {c.headDim}), hd, eps);
+    k = b_->create<mkg::HeadNormOp>(
+        loc_, k, weight(p + ".self_attn.k_norm.weight", {c.headDim}), hd, eps);
   }
   q = rope(q);
   k = rope(k);
@@ -93,8 +91,8 @@ void DecoderBuilder::buildProgram(OpBuilder &builder, Location loc, StringRef na
   rows_ = rows;
   const ModelConfig &c = config_;
   auto ids = RankedTensorType::get({rows}, builder.getI32Type());
-  auto func = builder.create<func::FuncOp>(loc, name,
-                                           builder.getFunctionType({ids, ids}, {ids}));
+  auto func =
+      builder.create<func::FuncOp>(loc, name, builder.getFunctionType({ids, ids}, {ids}));
   func->setAttr("mkg.program", builder.getStringAttr(kind));
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(func.addEntryBlock());
@@ -108,7 +106,8 @@ void DecoderBuilder::buildProgram(OpBuilder &builder, Location loc, StringRef na
   for (uint32_t i = 0; i < c.numLayers; ++i)
     h = layer(h, i);
   Value norm = weight("model.norm.weight", {hidden});
-  Value n = builder.create<mkg::RmsNormOp>(loc, h, norm, builder.getF32FloatAttr(c.rmsNormEps));
+  Value n =
+      builder.create<mkg::RmsNormOp>(loc, h, norm, builder.getF32FloatAttr(c.rmsNormEps));
   Value head = c.tieWordEmbeddings ? table : weight("lm_head.weight", {vocab, hidden});
   Value logits = builder.create<mkg::LinearOp>(
       loc, RankedTensorType::get({rows, vocab}, builder.getF32Type()), n, head, Value(),
@@ -161,8 +160,8 @@ OwningOpRef<ModuleOp> mk::models::buildModelGraph(MLIRContext &context,
 
   isa::ModelMeta meta = toModelMeta(config, options.maxSeqLen);
   meta.kvBlockSize = options.kvBlockSize;
-  meta.ropeStyle = options.interleavedRope ? isa::RopeStyle::Interleaved
-                                           : isa::RopeStyle::RotateHalf;
+  meta.ropeStyle =
+      options.interleavedRope ? isa::RopeStyle::Interleaved : isa::RopeStyle::RotateHalf;
   (*module)->setAttr(kModelAttrName, modelMetaToAttr(&context, meta));
   return module;
 }

@@ -54,9 +54,12 @@ private:
   mlir::Value positions_;
 };
 
-std::unique_ptr<DecoderBuilder> makeLlamaBuilder(const ModelConfig &, const GraphOptions &);
-std::unique_ptr<DecoderBuilder> makeQwen2Builder(const ModelConfig &, const GraphOptions &);
-std::unique_ptr<DecoderBuilder> makeQwen3Builder(const ModelConfig &, const GraphOptions &);
+std::unique_ptr<DecoderBuilder> makeLlamaBuilder(const ModelConfig &,
+                                                 const GraphOptions &);
+std::unique_ptr<DecoderBuilder> makeQwen2Builder(const ModelConfig &,
+                                                 const GraphOptions &);
+std::unique_ptr<DecoderBuilder> makeQwen3Builder(const ModelConfig &,
+                                                 const GraphOptions &);
 std::unique_ptr<DecoderBuilder> makeMistralBuilder(const ModelConfig &,
                                                    const GraphOptions &);
 

@@ -95,8 +95,8 @@ Status BpeModel::build(TokenMap vocab,
     model.merges_[pairKey(l->second, r->second)] = {uint32_t(rank), merged->second};
   }
 
-  if (options.unkToken)
-    if (auto it = model.vocab_.find(*options.unkToken); it != model.vocab_.end())
+  if (!options.unkToken.empty())
+    if (auto it = model.vocab_.find(options.unkToken); it != model.vocab_.end())
       model.unkId_ = it->second;
   out = std::move(model);
   return Status::ok();
@@ -223,8 +223,8 @@ Status BpeModel::tokenize(std::string_view word, std::vector<int32_t> &ids) cons
         return s;
       if (!unknownChar(ch, lastWasUnk, ids)) {
         std::string why = "no token for the character " + describeChar(ch);
-        if (options_.unkToken && !unkId_)
-          why += ", and unk_token " + quoteName(*options_.unkToken) +
+        if (!options_.unkToken.empty() && !unkId_)
+          why += ", and unk_token " + quoteName(options_.unkToken) +
                  " is not in the vocabulary";
         return Status::error(why);
       }

@@ -33,8 +33,9 @@ using TokenMap = std::unordered_map<std::string, int32_t, StringHash, std::equal
 struct BpeOptions {
   /// A pre-token that is itself in the vocabulary is one token (Llama-3).
   bool ignoreMerges = false;
-  /// Characters with no token become this token, if it is in the vocabulary.
-  std::optional<std::string> unkToken;
+  /// Characters with no token become this token, if it is in the vocabulary
+  /// (empty: none).
+  std::string unkToken;
   /// Consecutive unknown characters become one unk token.
   bool fuseUnk = false;
   /// Characters with no token become <0xNN> tokens, one per byte, when all exist.

@@ -230,9 +230,14 @@ Status Loader::loadModel(const Json &model) {
   TokenMap map;
   map.reserve(vocab->size());
   for (auto it = vocab->begin(); it != vocab->end(); ++it) {
+    const Json &value = it.value();
     int32_t id;
-    if (Status s = readId(it.value(), "model.vocab[" + quoteName(it.key()) + "]", id); !s)
+    if (value.is_number_unsigned() && value.get<uint64_t>() <= uint64_t(kMaxTokenId)) {
+      id = int32_t(value.get<uint64_t>()); // the common case, without building a path
+    } else if (Status s = readId(value, "model.vocab[" + quoteName(it.key()) + "]", id);
+               !s) {
       return s;
+    }
     map.emplace(it.key(), id);
   }
 

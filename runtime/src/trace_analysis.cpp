@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <optional>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -26,7 +26,8 @@ struct SliceKey {
 };
 struct SliceKeyHash {
   size_t operator()(const SliceKey &k) const {
-    return std::hash<uint64_t>()((uint64_t(k.launch) << 48) ^ (uint64_t(k.task) << 24) ^ k.step);
+    return std::hash<uint64_t>()((uint64_t(k.launch) << 48) ^ (uint64_t(k.task) << 24) ^
+                                 k.step);
   }
 };
 
@@ -54,7 +55,8 @@ Status readTrace(const std::string &path, Trace &out) {
       continue;
     std::string cat = e.value("cat", "");
     const Json &args = e.contains("args") && e["args"].is_object() ? e["args"] : Json();
-    double ts = number(e.value("ts", Json()), -1), dur = number(e.value("dur", Json()), -1);
+    double ts = number(e.value("ts", Json()), -1),
+           dur = number(e.value("dur", Json()), -1);
     if (ts < 0 || dur < 0)
       return Status::error(path + ": a slice without ts/dur");
     if (cat == "launch") {
@@ -103,7 +105,9 @@ Status readTrace(const std::string &path, Trace &out) {
   if (t.executions.empty())
     return Status::error(path + ": the trace holds no task slices");
   std::sort(t.executions.begin(), t.executions.end(),
-            [](const TaskExecution &a, const TaskExecution &b) { return a.claimUs < b.claimUs; });
+            [](const TaskExecution &a, const TaskExecution &b) {
+              return a.claimUs < b.claimUs;
+            });
   out = std::move(t);
   return Status::ok();
 }
@@ -173,7 +177,8 @@ Status criticalPaths(const Trace &trace, const isa::Plan &plan,
       if (p.name == launch.program)
         program = &p;
     if (!program)
-      return Status::error("the trace's program '" + launch.program + "' is not in the plan");
+      return Status::error("the trace's program '" + launch.program +
+                           "' is not in the plan");
     std::vector<std::vector<uint32_t>> producers(program->events.size());
     for (uint32_t t = 0; t < program->tasks.size(); ++t)
       for (uint32_t s = 0; s < program->tasks[t].numSignals; ++s)
@@ -201,8 +206,8 @@ Status criticalPaths(const Trace &trace, const isa::Plan &plan,
           continue;
         for (uint32_t p : producers[wait.event]) {
           auto it = at.find({l, p, x.step - wait.stepBack});
-          if (it != at.end() &&
-              (!best || trace.executions[it->second].doneUs > trace.executions[*best].doneUs))
+          if (it != at.end() && (!best || trace.executions[it->second].doneUs >
+                                              trace.executions[*best].doneUs))
             best = it->second;
         }
       }
@@ -214,10 +219,9 @@ Status criticalPaths(const Trace &trace, const isa::Plan &plan,
         cur = best;
       } else {
         const std::vector<size_t> &mine = byWorker[x.worker];
-        auto it = std::lower_bound(mine.begin(), mine.end(), x.claimUs,
-                                   [&](size_t i, double t) {
-                                     return trace.executions[i].claimUs < t;
-                                   });
+        auto it = std::lower_bound(
+            mine.begin(), mine.end(), x.claimUs,
+            [&](size_t i, double t) { return trace.executions[i].claimUs < t; });
         if (it != mine.begin() && trace.executions[*std::prev(it)].launch == l)
           cur = *std::prev(it);
       }
@@ -246,18 +250,20 @@ Status writeTimelineSvg(const std::string &path, const Trace &trace, double from
   const double scale = (width - left - 10) / (end - fromUs);
   // A stable color per kind.
   auto color = [](const std::string &kind) {
-    static const char *palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                                    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#3b6ea5"};
+    static const char *palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2",
+                                    "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+                                    "#9c755f", "#3b6ea5"};
     return palette[std::hash<std::string>()(kind) % 10];
   };
   std::ostringstream svg;
   double height = top + rowHeight * trace.workers + 60;
   char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-                "font-family=\"monospace\" font-size=\"11\">\n<rect width=\"100%%\" "
-                "height=\"100%%\" fill=\"white\"/>\n",
-                width, height);
+  std::snprintf(
+      buf, sizeof buf,
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+      "font-family=\"monospace\" font-size=\"11\">\n<rect width=\"100%%\" "
+      "height=\"100%%\" fill=\"white\"/>\n",
+      width, height);
   svg << buf;
   std::snprintf(buf, sizeof buf,
                 "<text x=\"%.0f\" y=\"16\">mk timeline: %u workers, %.1f us to %.1f us "

@@ -138,7 +138,8 @@ mk::Status mk::mkc::runCompile(const CompileRequest &req, std::string &summary) 
 
   OwningOpRef<ModuleOp> module = models::buildModelGraph(context, config, options);
   if (!module)
-    return Status::error(diagnostics.take(config.sourceName + ": cannot build the graph"));
+    return Status::error(
+        diagnostics.take(config.sourceName + ": cannot build the graph"));
   if (req.emit == "graph")
     return writeModule(*module, req.output);
 
@@ -168,9 +169,9 @@ mk::Status mk::mkc::runCompile(const CompileRequest &req, std::string &summary) 
     programs += (programs.empty() ? "" : ", ") + program.getSymName().str() + " " +
                 std::to_string(t) + " tasks";
   }
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                        start)
-                  .count();
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+          .count();
   char time[32];
   std::snprintf(time, sizeof(time), "%.0f ms", ms);
   summary = "wrote " + req.output + " for " + req.target + " (" + programs + "; " +

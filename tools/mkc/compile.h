@@ -13,7 +13,7 @@
 namespace mk::mkc {
 
 struct CompileRequest {
-  std::string model;  // model dir, config.json path or preset name
+  std::string model; // model dir, config.json path or preset name
   std::string target = "host";
   int64_t batch = 1;
   int64_t prefillChunk = 64;

@@ -64,27 +64,29 @@ int mk::mkc::runInspect(const std::string &path, bool listCriticalPath) {
     return 1;
   }
   PlanStats stats = computePlanStats(plan);
-  fmt::print("tensors: {} weights ({}), {} KV caches ({}), {} activations, {} step state\n",
-             stats.numWeights, bytesString(stats.weightBytes), stats.numKvCaches,
-             bytesString(stats.kvCacheBytes), stats.numActivations, stats.numStepState);
+  fmt::print(
+      "tensors: {} weights ({}), {} KV caches ({}), {} activations, {} step state\n",
+      stats.numWeights, bytesString(stats.weightBytes), stats.numKvCaches,
+      bytesString(stats.kvCacheBytes), stats.numActivations, stats.numStepState);
   for (size_t i = 0; i < plan.programs.size(); ++i) {
     const Program &p = plan.programs[i];
     const ProgramStats &s = stats.programs[i];
-    fmt::print("program {} ({}, {} rows): {} tasks, {} events, {} waits (+{} cross-step), "
-               "at most {} waits per task\n",
-               printable(p.name), p.kind == ProgramKind::Decode ? "decode" : "prefill",
-               p.rows, s.numTasks, s.numEvents, s.numWaits, s.numCrossStepWaits,
-               s.maxWaitsPerTask);
+    fmt::print(
+        "program {} ({}, {} rows): {} tasks, {} events, {} waits (+{} cross-step), "
+        "at most {} waits per task\n",
+        printable(p.name), p.kind == ProgramKind::Decode ? "decode" : "prefill", p.rows,
+        s.numTasks, s.numEvents, s.numWaits, s.numCrossStepWaits, s.maxWaitsPerTask);
     std::string kinds;
     for (uint32_t k = 0; k < kNumTaskKinds; ++k)
       if (s.tasksByKind[k])
-        kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ",
-                             kTaskKindInfo[k].name, s.tasksByKind[k]);
+        kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kTaskKindInfo[k].name,
+                             s.tasksByKind[k]);
     fmt::print("  tasks by kind: {}\n", kinds);
-    fmt::print("  critical path: {} tasks, {} moved, {:.1f} us on {} (all tasks: {} moved, "
-               "bandwidth floor {:.1f} us)\n",
-               s.criticalPath.size(), bytesString(s.criticalPathBytes), s.criticalPathUs,
-               targetName(plan.target), bytesString(s.totalBytes), s.bandwidthFloorUs);
+    fmt::print(
+        "  critical path: {} tasks, {} moved, {:.1f} us on {} (all tasks: {} moved, "
+        "bandwidth floor {:.1f} us)\n",
+        s.criticalPath.size(), bytesString(s.criticalPathBytes), s.criticalPathUs,
+        targetName(plan.target), bytesString(s.totalBytes), s.bandwidthFloorUs);
     if (listCriticalPath)
       for (uint32_t t : s.criticalPath) {
         const TaskRecord &r = p.tasks[t];

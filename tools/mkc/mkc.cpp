@@ -17,9 +17,10 @@
 #include <vector>
 
 int main(int argc, char **argv) {
-  CLI::App app{"mkc: compile Hugging Face transformer configs into mk plans "
-               "(a DAG of tile tasks, scoreboard events, a queue order and a memory layout) "
-               "and inspect them."};
+  CLI::App app{
+      "mkc: compile Hugging Face transformer configs into mk plans "
+      "(a DAG of tile tasks, scoreboard events, a queue order and a memory layout) "
+      "and inspect them."};
   app.require_subcommand(1);
 
   mk::mkc::CompileRequest req;
@@ -42,9 +43,10 @@ int main(int argc, char **argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   compile
-      ->add_option("--prefill-chunk", req.prefillChunk,
-                   "Tokens per prefill chunk (rows of the prefill program); 0 = no prefill "
-                   "program")
+      ->add_option(
+          "--prefill-chunk", req.prefillChunk,
+          "Tokens per prefill chunk (rows of the prefill program); 0 = no prefill "
+          "program")
       ->capture_default_str()
       ->check(CLI::Range(0, 16384));
   compile
@@ -57,8 +59,9 @@ int main(int argc, char **argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   compile
-      ->add_option("--tp", tp, "Tensor-parallel degree (only 1 until tensor parallelism "
-                               "lands)")
+      ->add_option("--tp", tp,
+                   "Tensor-parallel degree (only 1 until tensor parallelism "
+                   "lands)")
       ->capture_default_str();
   compile
       ->add_option("--rope", rope,
@@ -66,10 +69,11 @@ int main(int argc, char **argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"rotate-half", "interleaved"}));
   compile
-      ->add_option("--emit", req.emit,
-                   "Write IR instead of a plan: graph (the unfused graph dialect, input to "
-                   "mk-opt) or tasks (the task dialect after mk-plan-memory); to -o or "
-                   "stdout")
+      ->add_option(
+          "--emit", req.emit,
+          "Write IR instead of a plan: graph (the unfused graph dialect, input to "
+          "mk-opt) or tasks (the task dialect after mk-plan-memory); to -o or "
+          "stdout")
       ->check(CLI::IsMember({"graph", "tasks"}));
   compile->add_option("--output,-o", req.output,
                       "Output file (plan, or IR with --emit); a plan replaces it whole, "
@@ -79,9 +83,10 @@ int main(int argc, char **argv) {
   std::string planPath;
   bool listPath = false;
   CLI::App *inspect = app.add_subcommand(
-      "inspect", "Print a plan: per program the task counts by kind, events and waits, the "
-                 "critical path (tasks, bytes, time on the target), the arena size, and "
-                 "whether it verifies");
+      "inspect",
+      "Print a plan: per program the task counts by kind, events and waits, the "
+      "critical path (tasks, bytes, time on the target), the arena size, and "
+      "whether it verifies");
   inspect->add_option("plan", planPath, "Plan file (.mkp)")->required();
   inspect->add_flag("--critical-path", listPath, "List the tasks on each critical path");
   CLI::App *verify =
@@ -107,13 +112,15 @@ int main(int argc, char **argv) {
 
   if (compile->parsed()) {
     if (tp != 1) {
-      fmt::print(stderr, "mkc: error: --tp {}: tensor parallelism is not supported yet "
-                         "(only --tp 1)\n",
+      fmt::print(stderr,
+                 "mkc: error: --tp {}: tensor parallelism is not supported yet "
+                 "(only --tp 1)\n",
                  tp);
       return 1;
     }
     if (req.emit.empty() && req.output.empty()) {
-      fmt::print(stderr, "mkc: error: compile needs -o PLAN.mkp (or --emit graph|tasks)\n");
+      fmt::print(stderr,
+                 "mkc: error: compile needs -o PLAN.mkp (or --emit graph|tasks)\n");
       return 1;
     }
     req.interleavedRope = rope == "interleaved";

@@ -17,7 +17,8 @@ int main(int argc, char **argv) {
   double fromUs = 0, toUs = 0, bubbleUs = 5.0;
   size_t top = 5;
   app.add_option("trace", tracePath, "Trace JSON from mkrun --profile")->required();
-  app.add_option("--plan", planPath, "The plan the trace was run from (for critical paths)");
+  app.add_option("--plan", planPath,
+                 "The plan the trace was run from (for critical paths)");
   app.add_option("--svg", svgPath, "Write a timeline picture (one row per worker)");
   app.add_option("--from", fromUs, "Timeline start, microseconds")->capture_default_str();
   app.add_option("--to", toUs, "Timeline end, microseconds (0 = the end)")
@@ -40,18 +41,19 @@ int main(int argc, char **argv) {
     return 1;
   }
   runtime::TraceSummary sum = runtime::summarizeTrace(trace, bubbleUs);
-  fmt::print("trace {}: {} launches, {} workers, {} task executions, {:.1f} us in launches\n",
-             tracePath, trace.launches.size(), trace.workers, trace.executions.size(),
-             sum.spanUs);
-  fmt::print("\n{:<14}{:>8}{:>12}{:>11}{:>11}{:>12}\n", "kind", "count", "run us", "mean us",
-             "max us", "wait us");
+  fmt::print(
+      "trace {}: {} launches, {} workers, {} task executions, {:.1f} us in launches\n",
+      tracePath, trace.launches.size(), trace.workers, trace.executions.size(),
+      sum.spanUs);
+  fmt::print("\n{:<14}{:>8}{:>12}{:>11}{:>11}{:>12}\n", "kind", "count", "run us",
+             "mean us", "max us", "wait us");
   std::vector<std::pair<std::string, runtime::KindSummary>> kinds(sum.kinds.begin(),
                                                                   sum.kinds.end());
   std::sort(kinds.begin(), kinds.end(),
             [](auto &a, auto &b) { return a.second.runUs > b.second.runUs; });
   for (const auto &[kind, k] : kinds)
-    fmt::print("{:<14}{:>8}{:>12.1f}{:>11.2f}{:>11.2f}{:>12.1f}\n", kind, k.count, k.runUs,
-               k.runUs / std::max<uint64_t>(k.count, 1), k.maxRunUs, k.waitUs);
+    fmt::print("{:<14}{:>8}{:>12.1f}{:>11.2f}{:>11.2f}{:>12.1f}\n", kind, k.count,
+               k.runUs, k.runUs / std::max<uint64_t>(k.count, 1), k.maxRunUs, k.waitUs);
   fmt::print("\n{:<10}{:>8}{:>9}{:>9}{:>9}\n", "worker", "tasks", "run %", "wait %",
              "idle %");
   for (size_t w = 0; w < sum.workers.size(); ++w) {

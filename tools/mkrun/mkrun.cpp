@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -48,8 +49,8 @@ bool parseIds(const std::string &text, std::vector<int32_t> &ids, std::string &e
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t comma = text.find(',', pos);
-    std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos
-                                                                    : comma - pos);
+    std::string item =
+        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     char *end = nullptr;
     errno = 0;
     long v = std::strtol(item.c_str(), &end, 10);
@@ -83,7 +84,8 @@ int main(int argc, char **argv) {
   app.add_option("plan", planPath, "Plan file from `mkc compile` (default: the demo's)");
   app.add_option("--weights,-w", weightsDir,
                  "Model directory with *.safetensors (and tokenizer.json for --prompt)");
-  auto *prompt = app.add_option("--prompt,-p", promptText, "Prompt text (needs tokenizer.json)");
+  auto *prompt =
+      app.add_option("--prompt,-p", promptText, "Prompt text (needs tokenizer.json)");
   auto *ids = app.add_option("--prompt-ids", promptIds, "Prompt as token ids: 1,2,3");
   auto *file = app.add_option("--prompts-file", promptsFile,
                               "File with one prompt per line, decoded together in the "
@@ -92,15 +94,20 @@ int main(int argc, char **argv) {
   ids->excludes(file);
   app.add_option("--max-new-tokens,-n", gen.maxNewTokens,
                  "Tokens to generate per prompt (default 64; demo 200)");
-  app.add_flag("--ignore-eos", gen.ignoreEos, "Keep generating after an end-of-sequence token");
+  app.add_flag("--ignore-eos", gen.ignoreEos,
+               "Keep generating after an end-of-sequence token");
   auto *g = app.add_flag("--greedy", greedy, "Greedy decoding (the default)");
   auto *t = app.add_option("--temperature", temperature, "Sampling temperature (> 0)");
-  auto *k = app.add_option("--top-k", topK, "Sample among the K most likely tokens (0 = all)");
-  auto *pp = app.add_option("--top-p", topP, "Sample from the smallest set with this mass");
-  app.add_option("--seed", seed, "Sampling seed (same seed, same tokens)")->capture_default_str();
+  auto *k =
+      app.add_option("--top-k", topK, "Sample among the K most likely tokens (0 = all)");
+  auto *pp =
+      app.add_option("--top-p", topP, "Sample from the smallest set with this mass");
+  app.add_option("--seed", seed, "Sampling seed (same seed, same tokens)")
+      ->capture_default_str();
   g->excludes(t)->excludes(k)->excludes(pp);
   app.add_flag("--no-bos", noBos, "Do not prepend the tokenizer's BOS token to --prompt");
-  app.add_option("--workers", workers, "Worker threads (default: hardware threads)");
+  app.add_option("--workers", workers, "Worker threads (default: hardware threads)")
+      ->check(CLI::Range(1u, 1024u));
   app.add_option("--steps-per-launch", gen.stepsPerLaunch,
                  "Decode steps per executor launch")
       ->capture_default_str()
@@ -108,16 +115,28 @@ int main(int argc, char **argv) {
   app.add_option("--backend", backend, "Executor: host (CPU threads) or cuda")
       ->capture_default_str()
       ->check(CLI::IsMember({"host", "cuda"}));
-  app.add_option("--profile", profilePath, "Write a Chrome-trace / Perfetto JSON of every task");
-  app.add_option("--stats-json", statsPath,
-                 "Write timings: prefill_ms, decode_ms_per_token, tokens, weights_bytes, ...");
+  app.add_option("--profile", profilePath,
+                 "Write a Chrome-trace / Perfetto JSON of every task");
+  app.add_option(
+      "--stats-json", statsPath,
+      "Write timings: prefill_ms, decode_ms_per_token, tokens, weights_bytes, ...");
   app.add_option("--dump-logits", logitsPath,
                  "Write a float32 .npy [generated tokens, vocab]: row i holds the logits "
                  "generated token i was chosen from (one prompt only)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
+      return app.exit(e); // --help
+    // Usage errors: one line and exit 1, like every other mkrun error.
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    return fail(what + " (see `mkrun --help`)");
+  }
 
   if (backend == "cuda")
-    return fail("--backend cuda: the CUDA megakernel is not built yet; use --backend host");
+    return fail(
+        "--backend cuda: the CUDA megakernel is not built yet; use --backend host");
   gen.sampling.greedy = !(t->count() || k->count() || pp->count());
   gen.sampling.temperature = temperature;
   gen.sampling.topK = topK;
@@ -197,7 +216,8 @@ int main(int argc, char **argv) {
     if (Status s = encode(promptText); !s)
       return fail(s.message());
   } else {
-    return fail("give a prompt: --prompt TEXT, --prompt-ids 1,2,3 or --prompts-file FILE");
+    return fail(
+        "give a prompt: --prompt TEXT, --prompt-ids 1,2,3 or --prompts-file FILE");
   }
   if (!logitsPath.empty() && prompts.size() != 1)
     return fail("--dump-logits needs exactly one prompt");

@@ -48,9 +48,9 @@ llvm::DenseMap<StringAttr, std::vector<Access>> collectAccesses(ArrayRef<TaskOp>
       written.insert(box.getTensor().getAttr());
   llvm::DenseMap<StringAttr, std::vector<Access>> byTensor;
   auto add = [&](unsigned i, BoxAttr box, bool write) {
-    byTensor[box.getTensor().getAttr()].push_back(
-        {i, box, write, SmallVector<int64_t, 4>(box.getLo()),
-         SmallVector<int64_t, 4>(box.getHi())});
+    byTensor[box.getTensor().getAttr()].push_back({i, box, write,
+                                                   SmallVector<int64_t, 4>(box.getLo()),
+                                                   SmallVector<int64_t, 4>(box.getHi())});
   };
   for (auto [i, constTask] : llvm::enumerate(tasks)) {
     TaskOp task = constTask;

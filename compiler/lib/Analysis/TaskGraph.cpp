@@ -33,8 +33,8 @@ FailureOr<TaskGraph> TaskGraph::fromProgram(ProgramOp program,
         continue;
       auto it = producers.find(wait.getEvent().getAttr());
       if (it == producers.end())
-        return task.emitOpError() << "waits on " << wait.getEvent()
-                                  << ", which no task signals";
+        return task.emitOpError()
+               << "waits on " << wait.getEvent() << ", which no task signals";
       for (unsigned p : it->second)
         graph.addEdge(p, i);
     }

@@ -27,10 +27,10 @@ int64_t TileSizer::columnsPerTile(int64_t n, int64_t k, int64_t rows,
   // Prefill tiles keep a [rows, columns] fp32 accumulator per weight in shared memory
   // next to the streamed weight slices: at most half of it.
   int64_t accBytesPerColumn = rows * 4 * weightsPerTile;
-  int64_t maxColumns = std::max<int64_t>(
-      kColumnGranule,
-      (static_cast<int64_t>(target_.smemPerWorker) / 2 / accBytesPerColumn) /
-          kColumnGranule * kColumnGranule);
+  int64_t maxColumns =
+      std::max<int64_t>(kColumnGranule, (static_cast<int64_t>(target_.smemPerWorker) / 2 /
+                                         accBytesPerColumn) /
+                                            kColumnGranule * kColumnGranule);
   int64_t columns = std::min(std::max(perWorker, minColumns), maxColumns);
   return std::clamp<int64_t>(columns, 1, n);
 }
@@ -56,7 +56,8 @@ int64_t TileSizer::decodeKvSplits(int64_t kvHeads, int64_t maxSeqLen,
 }
 
 int64_t TileSizer::prefillAttentionRows(int64_t rows, int64_t kvHeads) const {
-  int64_t tilesPerHead = std::max<int64_t>(1, target_.workers / std::max<int64_t>(1, kvHeads));
+  int64_t tilesPerHead =
+      std::max<int64_t>(1, target_.workers / std::max<int64_t>(1, kvHeads));
   int64_t tileRows = roundUp(ceilDiv(rows, tilesPerHead), kColumnGranule);
   return std::clamp<int64_t>(tileRows, 1, rows);
 }

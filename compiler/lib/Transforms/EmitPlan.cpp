@@ -136,7 +136,8 @@ struct MkEmitPlanPass : mk::impl::MkEmitPlanBase<MkEmitPlanPass> {
       std::copy(shape.begin(), shape.end(), d.shape);
       d.offset = t.getOffset() ? *t.getOffset() : 0;
       if (t.isActivation() && !t.getOffset()) {
-        t.emitOpError() << "mk-emit-plan: activation has no arena offset (run mk-plan-memory)";
+        t.emitOpError()
+            << "mk-emit-plan: activation has no arena offset (run mk-plan-memory)";
         return signalPassFailure();
       }
       d.layer = t.getLayer() ? static_cast<uint16_t>(*t.getLayer()) : isa::kNoLayer;

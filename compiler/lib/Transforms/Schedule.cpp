@@ -8,8 +8,8 @@
 // runs, then to body order.
 //===----------------------------------------------------------------------===//
 #include "mk/Analysis/TaskGraph.h"
-#include "mk/isa/target.h"
 #include "mk/Transforms/Passes.h"
+#include "mk/isa/target.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringSet.h"
@@ -65,7 +65,8 @@ struct MkSchedulePass : mk::impl::MkScheduleBase<MkSchedulePass> {
     std::vector<double> cost(n), bottom(n, 0.0);
     std::vector<bool> streamsWeights(n, false);
     for (auto [i, task] : llvm::enumerate(tasks)) {
-      cost[i] = std::max(task.getCostBytes() / bytesPerUs, task.getCostFlops() / flopsPerUs);
+      cost[i] =
+          std::max(task.getCostBytes() / bytesPerUs, task.getCostFlops() / flopsPerUs);
       for (auto box : task.getReads().getAsRange<BoxAttr>())
         if (weights.contains(box.getTensor().getValue()))
           streamsWeights[i] = true;
@@ -100,8 +101,8 @@ struct MkSchedulePass : mk::impl::MkScheduleBase<MkSchedulePass> {
         if (--missing[s] == 0)
           ready.push(s);
     }
-    program->setAttr("critical_path_us", builder.getF64FloatAttr(
-                                             *std::max_element(bottom.begin(), bottom.end())));
+    program->setAttr("critical_path_us", builder.getF64FloatAttr(*std::max_element(
+                                             bottom.begin(), bottom.end())));
     return success();
   }
 };

@@ -47,7 +47,8 @@ LogicalResult scoreboardProgram(ProgramOp program, ModuleOp module) {
   for (TaskOp task : tasks)
     if (task.getWaits() || task.getSignals())
       return task.emitOpError() << "mk-scoreboard: program is already scoreboarded";
-  for (EventOp event : llvm::make_early_inc_range(program.getBody().front().getOps<EventOp>()))
+  for (EventOp event :
+       llvm::make_early_inc_range(program.getBody().front().getOps<EventOp>()))
     event.erase();
   unsigned n = tasks.size();
 
@@ -113,9 +114,9 @@ LogicalResult scoreboardProgram(ProgramOp program, ModuleOp module) {
           fromSource[t] = true;
     for (unsigned t = 0; t < n; ++t)
       if (!fromSource[t])
-        return tasks[t].emitOpError()
-               << "mk-scoreboard: does not depend on the step's input tokens, so it could "
-                  "run ahead into the next step";
+        return tasks[t].emitOpError() << "mk-scoreboard: does not depend on the step's "
+                                         "input tokens, so it could "
+                                         "run ahead into the next step";
     for (auto [writer, reader] : crossEdges)
       for (unsigned t = 0; t < n; ++t)
         if (t != writer && !test(writer, t))
@@ -137,8 +138,8 @@ LogicalResult scoreboardProgram(ProgramOp program, ModuleOp module) {
     auto [it, inserted] = groupOf.try_emplace(key, events.size());
     if (inserted) {
       std::string name = key.empty() ? "done" : ("ev." + tasks[t].getSymName()).str();
-      events.push_back(builder.create<EventOp>(program.getLoc(), builder.getStringAttr(name),
-                                               builder.getI64IntegerAttr(0)));
+      events.push_back(builder.create<EventOp>(
+          program.getLoc(), builder.getStringAttr(name), builder.getI64IntegerAttr(0)));
       eventCount.push_back(0);
     }
     eventOfTask[t] = it->second;
@@ -163,9 +164,9 @@ LogicalResult scoreboardProgram(ProgramOp program, ModuleOp module) {
                                     << " waits; a task record holds " << isa::kMaxWaits;
     SmallVector<Attribute> waitAttrs;
     for (auto [e, back] : w)
-      waitAttrs.push_back(WaitAttr::get(builder.getContext(),
-                                        FlatSymbolRefAttr::get(events[e].getSymNameAttr()),
-                                        eventCount[e], back));
+      waitAttrs.push_back(WaitAttr::get(
+          builder.getContext(), FlatSymbolRefAttr::get(events[e].getSymNameAttr()),
+          eventCount[e], back));
     tasks[t].setWaitsAttr(builder.getArrayAttr(waitAttrs));
     tasks[t].setSignalsAttr(builder.getArrayAttr(
         {FlatSymbolRefAttr::get(events[eventOfTask[t]].getSymNameAttr())}));

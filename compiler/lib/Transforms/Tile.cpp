@@ -61,9 +61,9 @@ struct ModuleTensors {
     if (it != byName.end())
       return it->second;
     auto op = builder.create<TensorOp>(module.getLoc(), builder.getStringAttr(sym),
-                                       builder.getStringAttr(placement), TypeAttr::get(type),
-                                       StringAttr(), IntegerAttr(), FlatSymbolRefAttr(),
-                                       IntegerAttr());
+                                       builder.getStringAttr(placement),
+                                       TypeAttr::get(type), StringAttr(), IntegerAttr(),
+                                       FlatSymbolRefAttr(), IntegerAttr());
     if (extra)
       extra(op);
     auto ref = FlatSymbolRefAttr::get(builder.getContext(), sym);
@@ -79,7 +79,8 @@ struct ModuleTensors {
     });
   }
 
-  FlatSymbolRefAttr kvCache(int64_t layer, bool isValue, int64_t kvHeads, int64_t headDim) {
+  FlatSymbolRefAttr kvCache(int64_t layer, bool isValue, int64_t kvHeads,
+                            int64_t headDim) {
     std::string sym = "kv.l" + std::to_string(layer) + (isValue ? ".v" : ".k");
     auto type = RankedTensorType::get({kvBlocks, kvBlockSize, kvHeads, headDim},
                                       builder.getBF16Type());
@@ -124,8 +125,8 @@ private:
     return activation(llvm::cast<RankedTensorType>(value.getType()), name, value);
   }
   FlatSymbolRefAttr activation(RankedTensorType type, StringRef name, Value value = {}) {
-    FlatSymbolRefAttr ref = tensors_.create(
-        name_ + "." + name.str(), "activation", type, [&](TensorOp op) {
+    FlatSymbolRefAttr ref =
+        tensors_.create(name_ + "." + name.str(), "activation", type, [&](TensorOp op) {
           op.setProgramAttr(FlatSymbolRefAttr::get(ctx(), name_));
         });
     if (value)
@@ -267,7 +268,8 @@ LogicalResult ProgramLowering::lowerQkv(mkg::QkvOp op) {
       for (int64_t h0 = first, t = 0; h0 < last; h0 += step, ++t) {
         int64_t h1 = std::min(last, h0 + step);
         TaskSpec s;
-        s.name = l + ".qkv." + sec.name + ".g" + std::to_string(g) + "." + std::to_string(t);
+        s.name =
+            l + ".qkv." + sec.name + ".g" + std::to_string(g) + "." + std::to_string(t);
         s.kind = isa::TaskKind::Qkv;
         s.layer = layer;
         s.tile = {0, rows_, h0, h1, 0, 0};
@@ -276,23 +278,33 @@ LogicalResult ProgramLowering::lowerQkv(mkg::QkvOp op) {
         FlatSymbolRefAttr out = sec.id == isa::QkvSection::Q   ? q
                                 : sec.id == isa::QkvSection::K ? kc
                                                                : vc;
-        s.operands = {*x, *norm, *w, operandOrUnit(op, sec.bias),
-                      operandOrUnit(op, sec.headNorm), out, positions_, kvSlots_,
+        s.operands = {*x,
+                      *norm,
+                      *w,
+                      operandOrUnit(op, sec.bias),
+                      operandOrUnit(op, sec.headNorm),
+                      out,
+                      positions_,
+                      kvSlots_,
                       blockTable_};
-        s.reads = {box(*x, {0, 0}, {rows_, hidden}), whole(*norm),
-                   box(*w, {h0 * hd, 0}, {h1 * hd, hidden}), box(positions_, {0}, {rows_}),
-                   box(kvSlots_, {0}, {rows_}), whole(blockTable_)};
+        s.reads = {box(*x, {0, 0}, {rows_, hidden}),
+                   whole(*norm),
+                   box(*w, {h0 * hd, 0}, {h1 * hd, hidden}),
+                   box(positions_, {0}, {rows_}),
+                   box(kvSlots_, {0}, {rows_}),
+                   whole(blockTable_)};
         if (sec.bias)
-          s.reads.push_back(box(llvm::cast<FlatSymbolRefAttr>(s.operands[3]), {h0 * hd},
-                                {h1 * hd}));
+          s.reads.push_back(
+              box(llvm::cast<FlatSymbolRefAttr>(s.operands[3]), {h0 * hd}, {h1 * hd}));
         if (sec.headNorm)
           s.reads.push_back(whole(llvm::cast<FlatSymbolRefAttr>(s.operands[4])));
         if (sec.id == isa::QkvSection::Q)
           s.writes = {box(q, {0, h0 * hd}, {rows_, h1 * hd})};
         else
-          s.writes = {box(out, {0, 0, h0, 0},
-                          {tensors_.kvBlocks, tensors_.kvBlockSize, h1, hd})};
-        s.bytes = (h1 - h0) * hd * hidden * 2 + rows_ * hidden * 2 + rows_ * (h1 - h0) * hd * 2;
+          s.writes = {
+              box(out, {0, 0, h0, 0}, {tensors_.kvBlocks, tensors_.kvBlockSize, h1, hd})};
+        s.bytes =
+            (h1 - h0) * hd * hidden * 2 + rows_ * hidden * 2 + rows_ * (h1 - h0) * hd * 2;
         s.flops = 2 * rows_ * (h1 - h0) * hd * hidden;
         emit(s);
       }
@@ -316,7 +328,8 @@ LogicalResult ProgramLowering::lowerAttention(mkg::AttentionOp op) {
     return failure();
   std::string l = "l" + std::to_string(layer);
   FlatSymbolRefAttr out = activation(op.getResult(), l + ".attn");
-  int64_t window = op.getSlidingWindow() ? static_cast<int64_t>(*op.getSlidingWindow()) : 0;
+  int64_t window =
+      op.getSlidingWindow() ? static_cast<int64_t>(*op.getSlidingWindow()) : 0;
   int64_t flags = window ? int64_t(isa::kFlagSlidingWindow) : 0;
   auto cacheHead = [&](FlatSymbolRefAttr c, int64_t g) {
     return box(c, {0, 0, g, 0}, {tensors_.kvBlocks, tensors_.kvBlockSize, g + 1, hd});
@@ -324,13 +337,13 @@ LogicalResult ProgramLowering::lowerAttention(mkg::AttentionOp op) {
 
   if (isDecode()) {
     int64_t splits = sizer_.decodeKvSplits(kvHeads, maxSeqLen_, tensors_.kvBlockSize);
-    int64_t span = ceilDiv(ceilDiv(maxSeqLen_, splits), tensors_.kvBlockSize) *
-                   tensors_.kvBlockSize;
+    int64_t span =
+        ceilDiv(ceilDiv(maxSeqLen_, splits), tensors_.kvBlockSize) * tensors_.kvBlockSize;
     auto f32 = builder_.getF32Type();
     FlatSymbolRefAttr po = activation(
         RankedTensorType::get({rows_, heads, splits, hd}, f32), l + ".attn_partial_o");
-    FlatSymbolRefAttr plse = activation(RankedTensorType::get({rows_, heads, splits}, f32),
-                                        l + ".attn_partial_lse");
+    FlatSymbolRefAttr plse = activation(
+        RankedTensorType::get({rows_, heads, splits}, f32), l + ".attn_partial_lse");
     for (int64_t g = 0; g < kvHeads; ++g) {
       for (int64_t s = 0; s < splits; ++s) {
         int64_t p0 = s * span, p1 = std::min(maxSeqLen_, (s + 1) * span);
@@ -343,7 +356,8 @@ LogicalResult ProgramLowering::lowerAttention(mkg::AttentionOp op) {
         t.flags = flags;
         t.operands = {*q, kc, vc, blockTable_, seqLens_, po, plse};
         t.reads = {box(*q, {0, g * group * hd}, {rows_, (g + 1) * group * hd}),
-                   cacheHead(kc, g), cacheHead(vc, g), whole(blockTable_), whole(seqLens_)};
+                   cacheHead(kc, g), cacheHead(vc, g), whole(blockTable_),
+                   whole(seqLens_)};
         t.writes = {box(po, {0, g * group, s, 0}, {rows_, (g + 1) * group, s + 1, hd}),
                     box(plse, {0, g * group, s}, {rows_, (g + 1) * group, s + 1})};
         t.bytes = rows_ * (p1 - p0) * hd * 2 * 2;
@@ -400,7 +414,8 @@ LogicalResult ProgramLowering::lowerLinear(mkg::LinearOp op) {
     return op.emitOpError() << "mk-tile: a projection without a residual epilogue that "
                                "does not feed an argmax is not a task (run mk-fuse)";
   if (op.getNormWeight() || op.getBias())
-    return op.emitOpError() << "mk-tile: O/down projections take no norm prologue or bias";
+    return op.emitOpError()
+           << "mk-tile: O/down projections take no norm prologue or bias";
   isa::TaskKind kind;
   std::string what;
   Operation *producer = op.getX().getDefiningOp();
@@ -421,8 +436,8 @@ LogicalResult ProgramLowering::lowerLinear(mkg::LinearOp op) {
     return failure();
   int64_t layer = currentLayer_;
   std::string l = "l" + std::to_string(layer);
-  FlatSymbolRefAttr out =
-      activation(op.getResult(), l + (kind == isa::TaskKind::OProj ? ".h_attn" : ".h_mlp"));
+  FlatSymbolRefAttr out = activation(
+      op.getResult(), l + (kind == isa::TaskKind::OProj ? ".h_attn" : ".h_mlp"));
   int64_t n = dimOf(op.getWeight(), 0), k = dimOf(op.getWeight(), 1);
   int64_t cols = sizer_.columnsPerTile(n, k, rows_, 1);
   for (int64_t c0 = 0, t = 0; c0 < n; c0 += cols, ++t) {
@@ -488,8 +503,9 @@ LogicalResult ProgramLowering::lowerLmHead(mkg::LinearOp op, mkg::ArgmaxOp argma
   FlatSymbolRefAttr logits = activation(op.getResult(), "logits");
   int64_t cols = sizer_.columnsPerTile(vocab, hidden, rows_, 1);
   lmHeadTiles_ = ceilDiv(vocab, cols);
-  lmHeadPartials_ = activation(
-      RankedTensorType::get({rows_, lmHeadTiles_, 2}, builder_.getF32Type()), "partial_max");
+  lmHeadPartials_ =
+      activation(RankedTensorType::get({rows_, lmHeadTiles_, 2}, builder_.getF32Type()),
+                 "partial_max");
   for (int64_t c0 = 0, t = 0; c0 < vocab; c0 += cols, ++t) {
     int64_t c1 = std::min(vocab, c0 + cols);
     TaskSpec s;
@@ -587,7 +603,8 @@ struct MkTilePass : mk::impl::MkTileBase<MkTilePass> {
     if (auto model = module->getAttrOfType<DictionaryAttr>("mk.model")) {
       if (auto v = model.getAs<IntegerAttr>("max_seq_len"); v && !maxSeqLen.hasValue())
         maxSeqLen = v.getInt();
-      if (auto v = model.getAs<IntegerAttr>("kv_block_size"); v && !kvBlockSize.hasValue())
+      if (auto v = model.getAs<IntegerAttr>("kv_block_size");
+          v && !kvBlockSize.hasValue())
         kvBlockSize = v.getInt();
     }
     if (maxSeqLen <= 0 || kvBlockSize <= 0 || maxSeqLen % kvBlockSize != 0) {
@@ -605,7 +622,8 @@ struct MkTilePass : mk::impl::MkTileBase<MkTilePass> {
       if (!kind)
         continue;
       if (kind.getValue() != "decode" && kind.getValue() != "prefill") {
-        func.emitOpError() << "mkg.program must be \"decode\" or \"prefill\", got " << kind;
+        func.emitOpError() << "mkg.program must be \"decode\" or \"prefill\", got "
+                           << kind;
         return signalPassFailure();
       }
       if (func.getNumArguments() >= 1 && kind.getValue() == "decode")

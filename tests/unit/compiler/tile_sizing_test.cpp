@@ -34,7 +34,8 @@ TEST(TileSizing, SmallProjectionsRespectTheMinimumTile) {
 
 TEST(TileSizing, GpuTargetsSplitFinerThanHost) {
   TileSizer host(*isa::findTarget("host")), h100(*isa::findTarget("h100"));
-  EXPECT_LT(h100.columnsPerTile(14336, 4096, 1, 2), host.columnsPerTile(14336, 4096, 1, 2));
+  EXPECT_LT(h100.columnsPerTile(14336, 4096, 1, 2),
+            host.columnsPerTile(14336, 4096, 1, 2));
 }
 
 TEST(TileSizing, PrefillAccumulatorsFitInHalfOfSharedMemory) {

@@ -232,12 +232,13 @@ TEST(HostExecutor, StepHookSeesEachStepAndCanOverrideTokens) {
     for (int b = 0; b < 4; ++b)
       m.data<int32_t>("decode.block_table")[b] = b;
     seen.clear();
-    Status s = exec.launch(programIndex(m.plan, "decode"), 5, nullptr, [&](uint64_t step) {
-      EXPECT_EQ(step, seen.size());
-      seen.push_back(tokens[0]);
-      if (override)
-        tokens[0] = 42;
-    });
+    Status s =
+        exec.launch(programIndex(m.plan, "decode"), 5, nullptr, [&](uint64_t step) {
+          EXPECT_EQ(step, seen.size());
+          seen.push_back(tokens[0]);
+          if (override)
+            tokens[0] = 42;
+        });
     EXPECT_TRUE(s) << s.message();
     const TensorRef &logits = exec.tensor(find(m.plan, "decode.logits"));
     return std::vector<float>(static_cast<float *>(logits.data),

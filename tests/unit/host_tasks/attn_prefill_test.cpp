@@ -99,11 +99,14 @@ TEST(AttnPrefill, SecondChunkAfterQkvMatchesFloat64) {
   const uint16_t no = isa::kNoTensor;
   const isa::Range all{0, uint32_t(rows)};
   for (uint32_t kvh = 0; kvh < kvHeads; ++kvh) {
-    b.run(makeTask(isa::TaskKind::Qkv, {x, norm, wq, no, no, q, positions, kvSlots, cache.blockTable}, all,
+    b.run(makeTask(isa::TaskKind::Qkv,
+                   {x, norm, wq, no, no, q, positions, kvSlots, cache.blockTable}, all,
                    {kvh * group, (kvh + 1) * group}, {0, 0}, 0));
-    b.run(makeTask(isa::TaskKind::Qkv, {x, norm, wk, no, no, cache.k, positions, kvSlots, cache.blockTable},
+    b.run(makeTask(isa::TaskKind::Qkv,
+                   {x, norm, wk, no, no, cache.k, positions, kvSlots, cache.blockTable},
                    all, {kvh, kvh + 1}, {0, 0}, 1));
-    b.run(makeTask(isa::TaskKind::Qkv, {x, norm, wv, no, no, cache.v, positions, kvSlots, cache.blockTable},
+    b.run(makeTask(isa::TaskKind::Qkv,
+                   {x, norm, wv, no, no, cache.v, positions, kvSlots, cache.blockTable},
                    all, {kvh, kvh + 1}, {0, 0}, 2));
   }
   for (uint32_t kvh = 0; kvh < kvHeads; ++kvh)

@@ -59,8 +59,8 @@ TEST(Determinism, NormPrologueKindsDoNotDependOnTheTiling) {
                      {0, uint32_t(inter)}));
       b.run(makeTask(isa::TaskKind::LmHead, {x, norm, wl, logits, pm}, r,
                      {0, uint32_t(vocab)}, {0, 0}, 0));
-      b.run(makeTask(isa::TaskKind::Qkv, {x, norm, wq, no, no, q, pos, slots, table}, r, {0, 4},
-                     {0, 0}, 0, 0, isa::kFlagRopeLlama3));
+      b.run(makeTask(isa::TaskKind::Qkv, {x, norm, wq, no, no, q, pos, slots, table}, r,
+                     {0, 4}, {0, 0}, 0, 0, isa::kFlagRopeLlama3));
     }
     return std::vector<std::vector<std::byte>>{b.bytes(mlp), b.bytes(logits), b.bytes(pm),
                                                b.bytes(q)};

@@ -86,8 +86,8 @@ TEST_P(Qkv, EverySectionMatchesFloat64AndWritesOnlyItsTile) {
     if (rope && c.llama3)
       flags |= isa::kFlagRopeLlama3;
     b.run(makeTask(isa::TaskKind::Qkv,
-                   {x, norm, w, bias, headNorm, out, positions, kvSlots, blockTable}, rowTile, heads,
-                   {0, 0}, uint32_t(section), 0, flags),
+                   {x, norm, w, bias, headNorm, out, positions, kvSlots, blockTable},
+                   rowTile, heads, {0, 0}, uint32_t(section), 0, flags),
           step);
 
     // Where each (row, head) of the tile lands, and the float64 value it should hold.

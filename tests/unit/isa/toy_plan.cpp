@@ -260,12 +260,12 @@ Plan makeToyPlan() {
   const Range rows{0, 2};
   b.task(d, Embedding, kNoLayer, {dTokens, embed, h0}, rows, {0, 32}, kNone,
          {{kEvArgmax, 1}}, {kEvEmb});
-  b.task(d, Qkv, 0, {h0, inNorm, qW, kNo, kNo, q, dPos, dSlots, dTable}, rows, {0, 4}, kNone,
-         {{kEvEmb}}, {kEvQkv}, 0);
-  b.task(d, Qkv, 0, {h0, inNorm, kW, kNo, kNo, kCache, dPos, dSlots, dTable}, rows, {0, 2}, kNone,
-         {{kEvEmb}}, {kEvQkv}, 1);
-  b.task(d, Qkv, 0, {h0, inNorm, vW, kNo, kNo, vCache, dPos, dSlots, dTable}, rows, {0, 2}, kNone,
-         {{kEvEmb}}, {kEvQkv}, 2);
+  b.task(d, Qkv, 0, {h0, inNorm, qW, kNo, kNo, q, dPos, dSlots, dTable}, rows, {0, 4},
+         kNone, {{kEvEmb}}, {kEvQkv}, 0);
+  b.task(d, Qkv, 0, {h0, inNorm, kW, kNo, kNo, kCache, dPos, dSlots, dTable}, rows,
+         {0, 2}, kNone, {{kEvEmb}}, {kEvQkv}, 1);
+  b.task(d, Qkv, 0, {h0, inNorm, vW, kNo, kNo, vCache, dPos, dSlots, dTable}, rows,
+         {0, 2}, kNone, {{kEvEmb}}, {kEvQkv}, 2);
   b.task(d, AttnDecode, 0, {q, kCache, vCache, dTable, dLens, partO, partL}, rows, {0, 2},
          {0, 128}, {{kEvQkv}}, {kEvAttn});
   b.task(d, AttnMerge, 0, {partO, partL, attn}, rows, {0, 2}, kNone, {{kEvAttn}},
@@ -305,12 +305,12 @@ Plan makeToyPlan() {
   const Range chunk{0, 4};
   b.task(p, Embedding, kNoLayer, {pTokens, embed, ph0}, chunk, {0, 32}, kNone, {},
          {eEmb});
-  b.task(p, Qkv, 0, {ph0, inNorm, qW, kNo, kNo, pq, pPos, pSlots, pTable}, chunk, {0, 4}, kNone,
-         {{eEmb}}, {eQkv}, 0);
-  b.task(p, Qkv, 0, {ph0, inNorm, kW, kNo, kNo, kCache, pPos, pSlots, pTable}, chunk, {0, 2},
-         kNone, {{eEmb}}, {eQkv}, 1);
-  b.task(p, Qkv, 0, {ph0, inNorm, vW, kNo, kNo, vCache, pPos, pSlots, pTable}, chunk, {0, 2},
-         kNone, {{eEmb}}, {eQkv}, 2);
+  b.task(p, Qkv, 0, {ph0, inNorm, qW, kNo, kNo, pq, pPos, pSlots, pTable}, chunk, {0, 4},
+         kNone, {{eEmb}}, {eQkv}, 0);
+  b.task(p, Qkv, 0, {ph0, inNorm, kW, kNo, kNo, kCache, pPos, pSlots, pTable}, chunk,
+         {0, 2}, kNone, {{eEmb}}, {eQkv}, 1);
+  b.task(p, Qkv, 0, {ph0, inNorm, vW, kNo, kNo, vCache, pPos, pSlots, pTable}, chunk,
+         {0, 2}, kNone, {{eEmb}}, {eQkv}, 2);
   b.task(p, AttnPrefill, 0, {pq, kCache, vCache, pTable, pPos, pAttn}, chunk, {0, 2},
          kNone, {{eQkv}}, {eAttn});
   b.task(p, OProj, 0, {pAttn, oW, ph0, ph1}, chunk, {0, 32}, kNone, {{eAttn}}, {eO});
@@ -408,13 +408,13 @@ Plan makeLargePlan(uint32_t layers) {
     uint32_t evGu = b.event(d, name("gu")), evDown = b.event(d, name("down"));
     const uint16_t no = kNoTensor;
     for (uint32_t h = 0; h < kHeads; ++h)
-      b.task(d, Qkv, L, {x, norm, qW, no, no, q, pos, slots, table}, {0, 1}, {h, h + 1}, {0, 0},
-             {{prevDone}}, {evQkv[h / (kHeads / kKvHeads)]}, 0);
+      b.task(d, Qkv, L, {x, norm, qW, no, no, q, pos, slots, table}, {0, 1}, {h, h + 1},
+             {0, 0}, {{prevDone}}, {evQkv[h / (kHeads / kKvHeads)]}, 0);
     for (uint32_t g = 0; g < kKvHeads; ++g) {
-      b.task(d, Qkv, L, {x, norm, kW, no, no, kc, pos, slots, table}, {0, 1}, {g, g + 1}, {0, 0},
-             {{prevDone}}, {evQkv[g]}, 1);
-      b.task(d, Qkv, L, {x, norm, vW, no, no, vc, pos, slots, table}, {0, 1}, {g, g + 1}, {0, 0},
-             {{prevDone}}, {evQkv[g]}, 2);
+      b.task(d, Qkv, L, {x, norm, kW, no, no, kc, pos, slots, table}, {0, 1}, {g, g + 1},
+             {0, 0}, {{prevDone}}, {evQkv[g]}, 1);
+      b.task(d, Qkv, L, {x, norm, vW, no, no, vc, pos, slots, table}, {0, 1}, {g, g + 1},
+             {0, 0}, {{prevDone}}, {evQkv[g]}, 2);
     }
     for (uint32_t g = 0; g < kKvHeads; ++g)
       for (uint32_t s = 0; s < kSplits; ++s)

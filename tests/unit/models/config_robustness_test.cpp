@@ -44,7 +44,8 @@ TEST(ConfigRobustness, NulBytesAreRefused) {
   std::string trailing = valid + std::string("\0junk", 5);
   mk::Status s = parseHfConfig(trailing, kName, cfg);
   ASSERT_FALSE(s);
-  EXPECT_THAT(s.message(), HasSubstr("NUL byte at offset " + std::to_string(valid.size())));
+  EXPECT_THAT(s.message(),
+              HasSubstr("NUL byte at offset " + std::to_string(valid.size())));
   EXPECT_FALSE(parsesOk(std::string("\0{}", 3)));
 }
 

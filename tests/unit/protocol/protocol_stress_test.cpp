@@ -87,8 +87,8 @@ uint64_t mix(uint64_t a, uint64_t b) {
 
 /// What a task computes: a hash of its id, the step and its producers' values (this
 /// step's), and for the source the previous step's sink value.
-uint64_t taskValue(const RandomProgram &p, const std::vector<uint64_t> &values, uint32_t t,
-                   uint64_t step) {
+uint64_t taskValue(const RandomProgram &p, const std::vector<uint64_t> &values,
+                   uint32_t t, uint64_t step) {
   uint64_t v = mix(t, step);
   for (uint32_t q : p.deps[t])
     v = mix(v, values[q]);
@@ -136,8 +136,8 @@ std::vector<uint64_t> runSequential(const RandomProgram &p, uint64_t steps) {
   return values;
 }
 
-std::vector<uint64_t> runParallel(const RandomProgram &p, uint64_t steps, unsigned workers,
-                                  uint32_t seed, bool staggered) {
+std::vector<uint64_t> runParallel(const RandomProgram &p, uint64_t steps,
+                                  unsigned workers, uint32_t seed, bool staggered) {
   std::vector<uint64_t> values(p.tasks.size(), 0);
   std::vector<uint64_t> events(p.numEvents, 0);
   mk::protocol::LaunchState state{0, events.data()};

@@ -73,7 +73,8 @@ TEST(TraceAnalysis, SummaryAndBubbles) {
   EXPECT_NEAR(s.kinds["attn_decode"].waitUs, 10.0, 1e-6);
   ASSERT_EQ(s.workers.size(), 2u);
   EXPECT_NEAR(s.workers[0].runUs, 30.0, 1e-6);
-  EXPECT_NEAR(s.workers[1].idleUs, s.spanUs - 29.0, 1e-6) << "1 us before, the rest after";
+  EXPECT_NEAR(s.workers[1].idleUs, s.spanUs - 29.0, 1e-6)
+      << "1 us before, the rest after";
   ASSERT_FALSE(s.bubbles.empty());
   EXPECT_EQ(s.bubbles.front().worker, 1u);
 }

@@ -68,11 +68,13 @@ struct Generation {
   GenerateStats stats;
 };
 
-Generation generate(const isa::Plan &plan, const std::vector<std::vector<int32_t>> &prompts,
-             GenerateOptions options, unsigned workers = 2) {
+Generation generate(const isa::Plan &plan,
+                    const std::vector<std::vector<int32_t>> &prompts,
+                    GenerateOptions options, unsigned workers = 2) {
   SafetensorsSet weights;
   Generation run;
-  run.status = SafetensorsSet::open((fixture().dir / "model.safetensors").string(), weights);
+  run.status =
+      SafetensorsSet::open((fixture().dir / "model.safetensors").string(), weights);
   if (!run.status)
     return run;
   Session session(plan, {.workers = workers});
@@ -84,8 +86,11 @@ Generation generate(const isa::Plan &plan, const std::vector<std::vector<int32_t
 
 std::vector<std::vector<int32_t>> prompts() {
   // Lengths on both sides of the prefill chunk (8), so chunking is exercised.
-  return {{5, 17, 200, 33}, {9, 8, 7, 6, 5, 4, 3, 2, 1, 10, 11, 12}, {250},
-          {40, 41, 42, 43, 44, 45, 46, 47, 48}, {100, 101}};
+  return {{5, 17, 200, 33},
+          {9, 8, 7, 6, 5, 4, 3, 2, 1, 10, 11, 12},
+          {250},
+          {40, 41, 42, 43, 44, 45, 46, 47, 48},
+          {100, 101}};
 }
 
 GenerateOptions greedy(uint32_t tokens) {
@@ -119,7 +124,8 @@ TEST(Session, LaunchGranularityAndWorkersDoNotChangeResults) {
   GenerateOptions one = greedy(9), many = greedy(9);
   one.stepsPerLaunch = 1;
   many.stepsPerLaunch = 16;
-  Generation a = generate(plan, prompts(), one, 1), b = generate(plan, prompts(), many, 5);
+  Generation a = generate(plan, prompts(), one, 1),
+             b = generate(plan, prompts(), many, 5);
   ASSERT_TRUE(a.status && b.status);
   for (size_t i = 0; i < a.outputs.size(); ++i) {
     EXPECT_EQ(a.outputs[i].tokens, b.outputs[i].tokens) << i;
@@ -158,7 +164,8 @@ TEST(Session, EosStopsTheSequence) {
 TEST(Session, SeededSamplingIsReproducible) {
   const isa::Plan &plan = fixture().plan;
   GenerateOptions o = greedy(10);
-  o.sampling = {.greedy = false, .temperature = 1.5f, .topK = 50, .topP = 0.95f, .seed = 3};
+  o.sampling = {
+      .greedy = false, .temperature = 1.5f, .topK = 50, .topP = 0.95f, .seed = 3};
   Generation a = generate(plan, prompts(), o, 1), b = generate(plan, prompts(), o, 3);
   ASSERT_TRUE(a.status && b.status);
   o.sampling.seed = 4;

@@ -23,8 +23,8 @@ public:
 
   /// The graph of a scoreboarded program (same-step waits only). Fails with a
   /// diagnostic if a wait names an unknown event.
-  static mlir::FailureOr<TaskGraph> fromProgram(task::ProgramOp program,
-                                                llvm::SmallVectorImpl<task::TaskOp> &tasks);
+  static mlir::FailureOr<TaskGraph>
+  fromProgram(task::ProgramOp program, llvm::SmallVectorImpl<task::TaskOp> &tasks);
 
   unsigned size() const { return preds_.size(); }
   void addEdge(unsigned from, unsigned to);
@@ -43,8 +43,8 @@ public:
 
   /// Bit a of the returned row is set when a reaches t.
   llvm::ArrayRef<uint64_t> ancestorRow(unsigned t) const {
-    return llvm::ArrayRef<uint64_t>(ancestors_).slice(static_cast<size_t>(t) * words_,
-                                                      words_);
+    return llvm::ArrayRef<uint64_t>(ancestors_)
+        .slice(static_cast<size_t>(t) * words_, words_);
   }
 
 private:

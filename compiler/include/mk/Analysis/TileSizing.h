@@ -22,7 +22,8 @@ public:
   /// Aims at one tile per worker, never below the target's minimum useful tile
   /// (a few microseconds of that worker's share of bandwidth), in multiples of 16
   /// columns (the MMA and vector-load granule).
-  int64_t columnsPerTile(int64_t n, int64_t k, int64_t rows, int64_t weightsPerTile) const;
+  int64_t columnsPerTile(int64_t n, int64_t k, int64_t rows,
+                         int64_t weightsPerTile) const;
 
   /// Query heads per QKV tile within one KV-head group of `groupHeads` query heads.
   int64_t queryHeadsPerTile(int64_t groupHeads, int64_t totalHeads, int64_t headDim,

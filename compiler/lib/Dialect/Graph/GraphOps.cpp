@@ -39,12 +39,14 @@ LogicalResult expectRank(Operation *op, StringRef what, Value value, int64_t ran
   auto type = llvm::cast<RankedTensorType>(value.getType());
   if (type.getRank() == rank && type.hasStaticShape())
     return success();
-  return op->emitOpError() << what << " must be a static rank-" << rank
-                           << " tensor, got " << type;
+  return op->emitOpError() << what << " must be a static rank-" << rank << " tensor, got "
+                           << type;
 }
 
 LogicalResult expectIntElements(Operation *op, StringRef what, Value value) {
-  if (llvm::cast<RankedTensorType>(value.getType()).getElementType().isSignlessInteger(32))
+  if (llvm::cast<RankedTensorType>(value.getType())
+          .getElementType()
+          .isSignlessInteger(32))
     return success();
   return op->emitOpError() << what << " must hold i32 values";
 }
@@ -53,8 +55,8 @@ int64_t dim(Value value, unsigned i) {
   return llvm::cast<RankedTensorType>(value.getType()).getDimSize(i);
 }
 
-LogicalResult verifyHeads(Operation *op, int64_t features, int64_t heads,
-                          int64_t headDim, StringRef what) {
+LogicalResult verifyHeads(Operation *op, int64_t features, int64_t heads, int64_t headDim,
+                          StringRef what) {
   if (headDim <= 0 || headDim % 2 != 0)
     return op->emitOpError() << "head_dim must be positive and even, got " << headDim;
   if (heads * headDim != features)
@@ -135,8 +137,8 @@ LogicalResult RopeOp::verify() {
     return failure();
   int64_t hd = getHeadDim();
   if (hd <= 0 || hd % 2 != 0 || dim(getX(), 1) % hd != 0)
-    return emitOpError() << "head_dim must be even and divide the features, got "
-                         << hd << " for " << dim(getX(), 1);
+    return emitOpError() << "head_dim must be even and divide the features, got " << hd
+                         << " for " << dim(getX(), 1);
   if (getTheta().convertToFloat() <= 0.0f)
     return emitOpError() << "theta must be positive";
   return verifyLlama3(*this, getLlama3Scaling());
@@ -165,12 +167,13 @@ LogicalResult AttentionOp::verify() {
     return emitOpError() << "sliding_window must be positive";
   auto append = getCache().getDefiningOp<KvAppendOp>();
   auto fused = getCache().getDefiningOp<QkvOp>();
-  int64_t kvFeatures = append ? dim(append.getK(), 1)
+  int64_t kvFeatures = append  ? dim(append.getK(), 1)
                        : fused ? dim(fused.getWk(), 0)
                                : kvHeads * getHeadDim();
   if (kvFeatures != kvHeads * headDim)
-    return emitOpError() << "the cache holds " << kvFeatures << " features per token, expected "
-                         << kvHeads << " kv heads x " << getHeadDim();
+    return emitOpError() << "the cache holds " << kvFeatures
+                         << " features per token, expected " << kvHeads << " kv heads x "
+                         << getHeadDim();
   return expectShape(*this, "result", getResult(), {dim(getQ(), 0), dim(getQ(), 1)});
 }
 

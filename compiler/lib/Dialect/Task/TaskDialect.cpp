@@ -28,8 +28,8 @@ LogicalResult BoxAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                               FlatSymbolRefAttr tensor, ArrayRef<int64_t> lo,
                               ArrayRef<int64_t> hi) {
   if (lo.size() != hi.size() || lo.empty())
-    return emitError() << "box of " << tensor << " has " << lo.size()
-                       << " lower and " << hi.size() << " upper bounds";
+    return emitError() << "box of " << tensor << " has " << lo.size() << " lower and "
+                       << hi.size() << " upper bounds";
   for (size_t i = 0; i < lo.size(); ++i)
     if (lo[i] < 0 || lo[i] > hi[i])
       return emitError() << "box of " << tensor << " has an empty or negative range ["

@@ -50,7 +50,8 @@ LogicalResult TensorOp::verify() {
   if (getLayerAttr() && getLayerAttr().getInt() < 0)
     return emitOpError() << "layer must be non-negative, got " << getLayerAttr().getInt();
   if (getOffsetAttr() && getOffsetAttr().getInt() < 0)
-    return emitOpError() << "offset must be non-negative, got " << getOffsetAttr().getInt();
+    return emitOpError() << "offset must be non-negative, got "
+                         << getOffsetAttr().getInt();
   return success();
 }
 
@@ -132,7 +133,8 @@ LogicalResult TaskOp::verify() {
   if (getWaits() && getWaits()->size() > mkisa::kMaxWaits)
     return emitOpError() << "waits on " << getWaits()->size() << " events; at most "
                          << mkisa::kMaxWaits;
-  if (getSignals() && (getSignals()->empty() || getSignals()->size() > mkisa::kMaxSignals))
+  if (getSignals() &&
+      (getSignals()->empty() || getSignals()->size() > mkisa::kMaxSignals))
     return emitOpError() << "signals 1 or 2 events, got " << getSignals()->size();
   if (getWrites().empty())
     return emitOpError() << "writes nothing";
@@ -175,7 +177,8 @@ LogicalResult TaskOp::verifySymbolUses(SymbolTableCollection &symbols) {
     for (auto wait : getWaits()->getAsRange<WaitAttr>()) {
       auto event = symbols.lookupSymbolIn<EventOp>(program, wait.getEvent());
       if (!event)
-        return emitOpError() << "waits on " << wait.getEvent() << ", which is not an event";
+        return emitOpError() << "waits on " << wait.getEvent()
+                             << ", which is not an event";
       if (wait.getCount() != event.getCount())
         return emitOpError() << "waits for " << wait.getCount() << " signals of "
                              << wait.getEvent() << ", which has " << event.getCount()

@@ -23,9 +23,9 @@
 namespace mk::host {
 
 struct ExecutorOptions {
-  unsigned workers = 0;          // 0: std::thread::hardware_concurrency()
-  uint64_t watchdogMs = 10'000;  // no event progress for this long = a hang
-  bool profile = false;          // record one ProfileRecord per executed task
+  unsigned workers = 0;         // 0: std::thread::hardware_concurrency()
+  uint64_t watchdogMs = 10'000; // no event progress for this long = a hang
+  bool profile = false;         // record one ProfileRecord per executed task
 };
 
 /// One executed task (times in nanoseconds since the launch started).

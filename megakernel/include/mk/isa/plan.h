@@ -66,7 +66,7 @@ struct EventDesc {
 struct Program {
   std::string name;
   ProgramKind kind = ProgramKind::Decode;
-  uint32_t rows = 0;      // decode: batch B; prefill: chunk C
+  uint32_t rows = 0; // decode: batch B; prefill: chunk C
   uint64_t arenaBytes = 0;
   std::vector<TaskRecord> tasks;
   std::vector<EventDesc> events;

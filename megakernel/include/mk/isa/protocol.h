@@ -44,14 +44,12 @@
 namespace mk::protocol {
 
 #if MK_HAVE_CUDA_ATOMIC
-template <typename T>
-using AtomicRef = cuda::atomic_ref<T, cuda::thread_scope_device>;
+template <typename T> using AtomicRef = cuda::atomic_ref<T, cuda::thread_scope_device>;
 inline constexpr auto kRelaxed = cuda::memory_order_relaxed;
 inline constexpr auto kAcquire = cuda::memory_order_acquire;
 inline constexpr auto kRelease = cuda::memory_order_release;
 #else
-template <typename T>
-using AtomicRef = std::atomic_ref<T>;
+template <typename T> using AtomicRef = std::atomic_ref<T>;
 inline constexpr auto kRelaxed = std::memory_order_relaxed;
 inline constexpr auto kAcquire = std::memory_order_acquire;
 inline constexpr auto kRelease = std::memory_order_release;
@@ -90,7 +88,8 @@ MK_HOST_DEVICE uint64_t loadAcquire(uint64_t *counter) {
   return AtomicRef<uint64_t>(*counter).load(kAcquire);
 }
 
-MK_HOST_DEVICE bool waitSatisfied(uint64_t *events, const isa::Wait &wait, uint64_t step) {
+MK_HOST_DEVICE bool waitSatisfied(uint64_t *events, const isa::Wait &wait,
+                                  uint64_t step) {
   return loadAcquire(&events[wait.event]) >= waitTarget(wait, step);
 }
 
@@ -101,8 +100,8 @@ MK_HOST_DEVICE void signalEvent(uint64_t *events, uint32_t event) {
 }
 
 /// Index of the first unsatisfied wait of `task` at `step`, or numWaits if ready.
-MK_HOST_DEVICE uint32_t firstUnsatisfiedWait(uint64_t *events, const isa::TaskRecord &task,
-                                             uint64_t step) {
+MK_HOST_DEVICE uint32_t firstUnsatisfiedWait(uint64_t *events,
+                                             const isa::TaskRecord &task, uint64_t step) {
   for (uint32_t w = 0; w < task.numWaits; ++w)
     if (!waitSatisfied(events, task.wait[w], step))
       return w;
@@ -118,8 +117,9 @@ MK_HOST_DEVICE uint32_t firstUnsatisfiedWait(uint64_t *events, const isa::TaskRe
 ///   void onClaim/onReady/onDone(uint32_t task, uint64_t step);   // profiling hooks
 /// Runs tickets until `numSteps` steps of the program are claimed.
 template <typename Exec>
-MK_HOST_DEVICE void workerLoop(Exec &exec, LaunchState &state, const isa::TaskRecord *tasks,
-                               const uint32_t *order, uint32_t numTasks, uint64_t numSteps) {
+MK_HOST_DEVICE void workerLoop(Exec &exec, LaunchState &state,
+                               const isa::TaskRecord *tasks, const uint32_t *order,
+                               uint32_t numTasks, uint64_t numSteps) {
   const uint64_t totalTickets = numSteps * numTasks;
   for (;;) {
     if (exec.stopRequested())

@@ -16,11 +16,11 @@ enum class TargetKind : uint32_t { Host = 0, A100 = 1, H100 = 2, H200 = 3 };
 struct TargetDesc {
   TargetKind kind;
   const char *name;
-  uint32_t workers;        // persistent workers: SMs, or host threads for planning
-  uint32_t smemPerWorker;  // bytes of shared memory a worker may use
-  double memBandwidthGBs;  // DRAM bandwidth, GB/s
-  double tflopsBf16;       // dense bf16 tensor-core peak, TFLOP/s
-  uint32_t smVersion;      // 80, 90, or 0 for host
+  uint32_t workers;       // persistent workers: SMs, or host threads for planning
+  uint32_t smemPerWorker; // bytes of shared memory a worker may use
+  double memBandwidthGBs; // DRAM bandwidth, GB/s
+  double tflopsBf16;      // dense bf16 tensor-core peak, TFLOP/s
+  uint32_t smVersion;     // 80, 90, or 0 for host
 };
 
 // Public datasheet numbers (SXM parts). `host` plans for 16 workers; the host executor

@@ -6,7 +6,8 @@
 // Columns: X(Enum, "name", operand roles...)
 // Operand roles are positional: TaskRecord::operand[i] holds the tensor id of role i.
 // A role spelled "=name" is written by the task (all others are only read); "name?" is
-// optional and may be kNoTensor. roleName() strips the marks. Ranges are documented per kind:
+// optional and may be kNoTensor. roleName() strips the marks. Ranges are documented per
+// kind:
 //   range[0] = rows of the token/batch dimension, range[1] and range[2] as noted.
 //
 // This header is shared by host code, CUDA code and the compiler: no STL containers, no
@@ -61,8 +62,7 @@ enum class TaskKind : uint16_t {
 inline constexpr uint32_t kNumTaskKinds = static_cast<uint32_t>(TaskKind::NumKinds);
 
 namespace detail {
-template <typename... Roles>
-constexpr uint32_t countRoles(Roles...) {
+template <typename... Roles> constexpr uint32_t countRoles(Roles...) {
   return sizeof...(Roles);
 }
 } // namespace detail
@@ -75,14 +75,14 @@ struct TaskKindInfo {
 };
 
 namespace detail {
-#define MK_X(Enum, Name, ...)                                                  \
+#define MK_X(Enum, Name, ...)                                                            \
   inline constexpr const char *k##Enum##Roles[] = {__VA_ARGS__};
 MK_TASK_KINDS(MK_X)
 #undef MK_X
 } // namespace detail
 
 inline constexpr TaskKindInfo kTaskKindInfo[] = {
-#define MK_X(Enum, Name, ...)                                                  \
+#define MK_X(Enum, Name, ...)                                                            \
   {Name, detail::countRoles(__VA_ARGS__), detail::k##Enum##Roles},
     MK_TASK_KINDS(MK_X)
 #undef MK_X
@@ -91,9 +91,7 @@ inline constexpr TaskKindInfo kTaskKindInfo[] = {
 constexpr const TaskKindInfo &taskKindInfo(TaskKind kind) {
   return kTaskKindInfo[static_cast<uint32_t>(kind)];
 }
-constexpr const char *taskKindName(TaskKind kind) {
-  return taskKindInfo(kind).name;
-}
+constexpr const char *taskKindName(TaskKind kind) { return taskKindInfo(kind).name; }
 
 constexpr bool roleIsWritten(const char *role) { return role[0] == '='; }
 constexpr bool roleIsOptional(const char *role) {

@@ -46,14 +46,14 @@ enum TaskFlags : uint32_t {
 };
 
 struct alignas(8) TaskRecord {
-  uint16_t kind;  // TaskKind
-  uint16_t layer; // kNoLayer when not per-layer
-  uint32_t flags; // TaskFlags
-  Range range[3]; // tile coordinates, meaning per kind (task_kinds.h)
-  uint32_t aux[2];                  // kind-specific scalars
-  uint16_t operand[kMaxOperands];   // tensor ids by role, kNoTensor if absent
-  Wait wait[kMaxWaits];             // first numWaits valid
-  uint32_t signal[kMaxSignals];     // first numSignals valid
+  uint16_t kind;                  // TaskKind
+  uint16_t layer;                 // kNoLayer when not per-layer
+  uint32_t flags;                 // TaskFlags
+  Range range[3];                 // tile coordinates, meaning per kind (task_kinds.h)
+  uint32_t aux[2];                // kind-specific scalars
+  uint16_t operand[kMaxOperands]; // tensor ids by role, kNoTensor if absent
+  Wait wait[kMaxWaits];           // first numWaits valid
+  uint32_t signal[kMaxSignals];   // first numSignals valid
   uint8_t numWaits;
   uint8_t numSignals;
   uint8_t numOperands;

@@ -60,13 +60,13 @@ struct Bubble {
 struct CriticalPath {
   uint32_t launch = 0;
   std::vector<size_t> executions; // indices into Trace::executions, first to last
-  double runUs = 0;  // time on the path spent running tasks
+  double runUs = 0;               // time on the path spent running tasks
   double waitUs = 0; // the rest of the span: waiting on events, claiming, signalling
-  double spanUs = 0;              // first claim to last done
+  double spanUs = 0; // first claim to last done
 };
 
 struct TraceSummary {
-  double spanUs = 0;      // sum of launch durations
+  double spanUs = 0; // sum of launch durations
   std::map<std::string, KindSummary> kinds;
   std::vector<WorkerSummary> workers;
   std::vector<Bubble> bubbles; // gaps longer than the threshold, longest first
