@@ -71,7 +71,8 @@ bool parseIds(const std::string &text, std::vector<int32_t> &ids, std::string &e
 int main(int argc, char **argv) {
   CLI::App app{"mkrun: run an mk plan with a model's safetensors weights and generate "
                "text. With no arguments, runs the bundled demo model (a small Llama "
-               "trained on the King James Bible) on the default prompt."};
+               "trained on the King James Bible) on the default prompt, sampling with "
+               "temperature 0.6, top-p 0.9 and the --seed (pass --greedy for greedy)."};
   std::string planPath, weightsDir, promptText, promptIds, promptsFile, backend = "host";
   std::string profilePath, statsPath, logitsPath;
   runtime::GenerateOptions gen;
@@ -159,6 +160,12 @@ int main(int argc, char **argv) {
       promptText = "In the beginning God created";
     if (gen.maxNewTokens == 0)
       gen.maxNewTokens = 200;
+    // The demo model is small: greedy decoding soon loops on a phrase, while seeded
+    // sampling reads like the KJV. --greedy or any sampling flag overrides this.
+    if (!greedy && gen.sampling.greedy) {
+      gen.sampling = {.greedy = false, .temperature = 0.6f, .topK = 0, .topP = 0.9f,
+                      .seed = seed};
+    }
   }
   if (gen.maxNewTokens == 0 && !app.get_option("--max-new-tokens")->count())
     gen.maxNewTokens = 64;
