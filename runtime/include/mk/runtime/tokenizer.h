@@ -26,11 +26,21 @@
 //   decoder         null or ByteLevel (or a Sequence of ByteLevel)
 // Regexes are compiled with PCRE2 (UTF, Unicode properties, JIT when available);
 // tokenizers compiles them with Oniguruma, and the two agree on the patterns these
-// models ship (\p{L}, \p{N}, \s, (?i:...), lookahead, possessive quantifiers).
+// models ship (\p{L}, \p{N}, \s, (?i:...), lookahead, possessive quantifiers) for
+// every code point but two kinds: PCRE2's \s also takes U+180E MONGOLIAN VOWEL
+// SEPARATOR, and characters newer than PCRE2's Unicode tables (Unicode 14 in 10.42)
+// count as unassigned.
 //
 // Input text is any bytes: invalid UTF-8 never matches a regex class, so it lands
 // in the gaps between matches, and the byte-level vocabulary still encodes it byte
-// by byte. decode() of the result gives the same bytes back.
+// by byte. decode() of the result gives the same bytes back, unless NFC,
+// add_prefix_space or an lstrip/rstrip added token changed them on the way in.
+//
+// Where this departs from tokenizers, on purpose:
+//   - a character with no token, no unk_token and no byte fallback is an encode
+//     error naming it (tokenizers drops it silently);
+//   - addBos adds only the template's tokens before $A, never an EOS after it;
+//   - after an rstrip added token, matching resumes past the stripped whitespace.
 //
 // A Tokenizer is immutable once loaded; copies share the loaded tables, and
 // encode/decode may be called from several threads at once.
