@@ -12,6 +12,7 @@
 
 #include "mk/runtime/safetensors.h"
 
+#include "json_text.h"
 #include "message_text.h"
 
 #include <nlohmann/json.hpp>
@@ -49,41 +50,14 @@ constexpr uint64_t kMaxIndexBytes = 64u << 20;
 constexpr const char *kIndexName = "model.safetensors.index.json";
 constexpr const char *kSingleName = "model.safetensors";
 
-/// Records where and why a DOM parse failed (re-run as SAX only after a failure).
-class ParseErrorCapture final : public nlohmann::json_sax<Json> {
-public:
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t &) override { return true; }
-  bool string(string_t &) override { return true; }
-  bool binary(binary_t &) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t &) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t bytesRead, const std::string &,
-                   const nlohmann::detail::exception &) override {
-    position = bytesRead;
-    return false;
-  }
-  std::size_t position = 0;
-};
-
 /// Parses `text` without exceptions; `what` names it in the error ("header").
 Status parseJson(std::string_view text, const std::string &file, const char *what,
                  Json &out) {
-  out = Json::parse(text.begin(), text.end(), /*cb=*/nullptr,
-                    /*allow_exceptions=*/false);
-  if (!out.is_discarded())
-    return Status::ok();
-  ParseErrorCapture capture;
-  Json::sax_parse(text.begin(), text.end(), &capture);
-  return Status::error(file + ": invalid JSON " + what + " (parse error near byte " +
-                       std::to_string(capture.position) + " of " +
-                       std::to_string(text.size()) + ")");
+  if (std::optional<size_t> at = detail::parseJsonText(text, out))
+    return Status::error(file + ": invalid JSON " + what + " (parse error near byte " +
+                         std::to_string(*at) + " of " + std::to_string(text.size()) +
+                         ")");
+  return Status::ok();
 }
 
 bool parseDType(const std::string &name, isa::DType &out) {

@@ -9,6 +9,7 @@
 
 #include "tokenizer_data.h"
 
+#include "json_text.h"
 #include "message_text.h"
 #include "tokenizer_unicode.h"
 
@@ -20,29 +21,6 @@ namespace mk::runtime::detail {
 namespace {
 
 using Json = nlohmann::json;
-
-/// Records where and why a DOM parse failed (re-run as SAX only after a failure).
-class ParseErrorCapture final : public nlohmann::json_sax<Json> {
-public:
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t &) override { return true; }
-  bool string(string_t &) override { return true; }
-  bool binary(binary_t &) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t &) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t bytesRead, const std::string &,
-                   const nlohmann::detail::exception &) override {
-    position = bytesRead;
-    return false;
-  }
-  std::size_t position = 0;
-};
 
 std::string kindOf(const Json &v) {
   switch (v.type()) {
@@ -139,14 +117,11 @@ Status Loader::readType(const Json &object, const std::string &path,
 }
 
 Status Loader::load(std::string_view text) {
-  Json root = Json::parse(text.begin(), text.end(), /*cb=*/nullptr,
-                          /*allow_exceptions=*/false);
-  if (root.is_discarded()) {
+  Json root;
+  if (std::optional<size_t> at = detail::parseJsonText(text, root)) {
     if (text.empty())
       return Status::error(source_ + ": invalid JSON: the file is empty");
-    ParseErrorCapture capture;
-    Json::sax_parse(text.begin(), text.end(), &capture);
-    size_t pos = std::min(capture.position, text.size());
+    size_t pos = *at;
     std::string_view before = text.substr(0, pos);
     size_t line = 1 + size_t(std::count(before.begin(), before.end(), '\n'));
     size_t lineStart = before.rfind('\n');
