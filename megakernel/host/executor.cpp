@@ -56,7 +56,7 @@ HostExecutor::HostExecutor(const isa::Plan &plan, ExecutorOptions options)
   for (const isa::Program &p : plan.programs) {
     // Zeroed so that a task reading a tile no task of this step wrote (a bug the
     // verifier exists to prevent) reads zeros, not garbage from the last launch.
-    arenas_.push_back(std::unique_ptr<uint8_t[]>(
+    arenas_.push_back(std::unique_ptr<uint8_t[], AlignedDelete>(
         new (std::align_val_t(64)) uint8_t[std::max<uint64_t>(p.arenaBytes, 64)]()));
   }
   for (size_t i = 0; i < plan.tensors.size(); ++i) {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <vector>
 
 namespace mk::host {
@@ -71,7 +72,12 @@ private:
   ExecutorOptions options_;
   unsigned workers_;
   std::vector<TensorRef> refs_;
-  std::vector<std::unique_ptr<uint8_t[]>> arenas_; // per program, 64-byte aligned
+  /// Frees what `new (std::align_val_t(64)) uint8_t[n]` allocated (the default
+  /// deleter would call the unaligned operator delete[]).
+  struct AlignedDelete {
+    void operator()(uint8_t *p) const { ::operator delete[](p, std::align_val_t(64)); }
+  };
+  std::vector<std::unique_ptr<uint8_t[], AlignedDelete>> arenas_; // per program
 };
 
 } // namespace mk::host
