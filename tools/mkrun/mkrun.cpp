@@ -163,8 +163,8 @@ int main(int argc, char **argv) {
     // The demo model is small: greedy decoding soon loops on a phrase, while seeded
     // sampling reads like the KJV. --greedy or any sampling flag overrides this.
     if (!greedy && gen.sampling.greedy) {
-      gen.sampling = {.greedy = false, .temperature = 0.6f, .topK = 0, .topP = 0.9f,
-                      .seed = seed};
+      gen.sampling = {
+          .greedy = false, .temperature = 0.6f, .topK = 0, .topP = 0.9f, .seed = seed};
     }
   }
   if (gen.maxNewTokens == 0 && !app.get_option("--max-new-tokens")->count())
