@@ -68,6 +68,11 @@ HostExecutor::HostExecutor(const isa::Plan &plan, ExecutorOptions options)
 
 HostExecutor::~HostExecutor() = default;
 
+std::string HostExecutor::describe() const {
+  return "host: " + std::to_string(workers_) + " worker thread" +
+         (workers_ == 1 ? "" : "s");
+}
+
 Status HostExecutor::bind(uint16_t id, void *data) {
   if (id >= refs_.size())
     return Status::error("bind: tensor " + std::to_string(id) + " is not in the plan (" +

@@ -103,7 +103,7 @@ Status KvCache::init(const isa::Plan &plan) {
   return Status::ok();
 }
 
-Status KvCache::bindTo(host::HostExecutor &exec) const {
+Status KvCache::bindTo(Executor &exec) const {
   if (!plan_)
     return Status::error("KV cache: bindTo before a successful init");
   for (size_t k = 0; k < ids_.size(); ++k)

@@ -48,18 +48,21 @@ struct Session::Slot {
 };
 
 Session::Session(const isa::Plan &plan, host::ExecutorOptions options)
-    : plan_(plan), executor_(plan, options) {}
+    : plan_(plan), executor_(std::make_unique<host::HostExecutor>(plan, options)) {}
+
+Session::Session(const isa::Plan &plan, std::unique_ptr<Executor> executor)
+    : plan_(plan), executor_(std::move(executor)) {}
 
 Session::~Session() = default;
 
 Status Session::load(const SafetensorsSet &weights) {
   if (Status s = weights_.load(plan_, weights); !s)
     return s;
-  if (Status s = weights_.bindTo(executor_); !s)
+  if (Status s = weights_.bindTo(*executor_); !s)
     return s;
   if (Status s = kv_.init(plan_); !s)
     return s;
-  if (Status s = kv_.bindTo(executor_); !s)
+  if (Status s = kv_.bindTo(*executor_); !s)
     return s;
   return bindStepState();
 }
@@ -71,7 +74,7 @@ Status Session::bindStepState() {
     if (t.placement != isa::Placement::StepState)
       continue;
     stepState_[i].assign(t.bytes(), 0);
-    if (Status s = executor_.bind(uint16_t(i), stepState_[i].data()); !s)
+    if (Status s = executor_->bind(uint16_t(i), stepState_[i].data()); !s)
       return s;
   }
   auto find = [&](const std::string &name) -> uint16_t {
@@ -166,7 +169,7 @@ Status Session::prefill(Slot &slot, const GenerateOptions &options, GenerateStat
     std::copy(slot.blocks.blocks.begin(), slot.blocks.blocks.end(), p.blockTable);
     auto t = Clock::now();
     std::vector<host::ProfileRecord> records;
-    Status s = executor_.launch(p.index, 1, options.profile ? &records : nullptr);
+    Status s = executor_->launch(p.index, 1, options.profile ? &records : nullptr);
     if (!s)
       return s;
     if (profiles)
@@ -177,8 +180,14 @@ Status Session::prefill(Slot &slot, const GenerateOptions &options, GenerateStat
   stats.prefillTokens += length;
   slot.cached = length;
   // The first generated token comes from the last prompt row.
-  const auto *logits = static_cast<const float *>(executor_.tensor(p.logits).data) +
-                       size_t(n - 1) * plan_.model.vocabSize;
+  // The logits are read back only when they are used (a device executor copies them).
+  const float *logits = nullptr;
+  if (!options.sampling.greedy || options.keepLogits) {
+    logits = static_cast<const float *>(executor_->read(p.logits));
+    if (!logits)
+      return Status::error("prefill: cannot read the logits back from the executor");
+    logits += size_t(n - 1) * plan_.model.vocabSize;
+  }
   int32_t token = options.sampling.greedy
                       ? p.tokensOut[n - 1]
                       : slot.sampler.sample({logits, plan_.model.vocabSize});
@@ -200,6 +209,11 @@ Status Session::decodeLaunch(std::vector<Slot *> &rows, const GenerateOptions &o
       uint64_t room = plan_.model.maxSeqLen - slot->cached;
       steps = std::min({steps, left, room});
     }
+  // An executor whose step hook runs after the step (CUDA) cannot give the hook the
+  // logits of every step, nor let it replace the argmax: one step per launch then.
+  const bool hookNeedsLogits = options.keepLogits || !options.sampling.greedy;
+  if (hookNeedsLogits && !executor_->liveStepHook())
+    steps = 1;
   steps = std::max<uint64_t>(steps, 1);
   for (uint32_t b = 0; b < p.rows; ++b) {
     Slot *slot = rows[b];
@@ -219,14 +233,15 @@ Status Session::decodeLaunch(std::vector<Slot *> &rows, const GenerateOptions &o
     p.kvSlots[b] = kv_.slot(slot->blocks, slot->cached);
     std::copy(slot->blocks.blocks.begin(), slot->blocks.blocks.end(), table);
   }
-  const auto *logits = static_cast<const float *>(executor_.tensor(p.logits).data);
   uint64_t accepted = 0;
   auto onStep = [&](uint64_t) {
+    const auto *logits =
+        hookNeedsLogits ? static_cast<const float *>(executor_->read(p.logits)) : nullptr;
     for (uint32_t b = 0; b < p.rows; ++b) {
       Slot *slot = rows[b];
       if (!slot || slot->done)
         continue;
-      const float *row = logits + size_t(b) * vocab;
+      const float *row = logits ? logits + size_t(b) * vocab : nullptr;
       int32_t token = p.tokens[b];
       if (!options.sampling.greedy)
         p.tokens[b] = token = slot->sampler.sample({row, vocab});
@@ -237,7 +252,7 @@ Status Session::decodeLaunch(std::vector<Slot *> &rows, const GenerateOptions &o
   auto t = Clock::now();
   std::vector<host::ProfileRecord> records;
   Status s =
-      executor_.launch(p.index, steps, options.profile ? &records : nullptr, onStep);
+      executor_->launch(p.index, steps, options.profile ? &records : nullptr, onStep);
   if (!s)
     return s;
   if (profiles)

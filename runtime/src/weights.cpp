@@ -194,7 +194,7 @@ bool WeightStore::isZeroCopy(uint16_t tensorId) const {
   return tensorId < zeroCopy_.size() && zeroCopy_[tensorId];
 }
 
-Status WeightStore::bindTo(host::HostExecutor &exec) const {
+Status WeightStore::bindTo(Executor &exec) const {
   if (!plan_)
     return Status::error("weights: bindTo before a successful load");
   for (size_t i = 0; i < data_.size(); ++i)

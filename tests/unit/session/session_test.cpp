@@ -4,6 +4,7 @@
 // sampling must be reproducible, launch granularity must not change results, and bad
 // prompts must be refused.
 #include "mk/host/bf16.h"
+#include "mk/host/executor.h"
 #include "mk/isa/plan_file.h"
 #include "mk/runtime/session.h"
 
@@ -68,16 +69,65 @@ struct Generation {
   GenerateStats stats;
 };
 
+/// The host executor seen the way the session sees the CUDA executor: the step hook
+/// is not live. Each step's tokens are recorded (the device's token ring) and the hooks
+/// run after the launch, each with its step's tokens in the step state; logits read in a
+/// hook are those of the launch's last step.
+class DeferredHookExecutor final : public Executor {
+public:
+  explicit DeferredHookExecutor(const isa::Plan &plan) : plan_(plan), inner_(plan, {}) {}
+  const char *backend() const override { return "deferred"; }
+  unsigned workers() const override { return inner_.workers(); }
+  std::string describe() const override { return "deferred hooks"; }
+  bool liveStepHook() const override { return false; }
+  Status bind(uint16_t id, void *data) override { return inner_.bind(id, data); }
+  const void *read(uint16_t id) override { return inner_.read(id); }
+  Status launch(uint32_t program, uint64_t steps, std::vector<ProfileRecord> *profile,
+                const StepHook &onStep) override {
+    std::vector<uint16_t> outs;
+    for (const isa::TaskRecord &t : plan_.programs[program].tasks)
+      if (t.kind == uint16_t(isa::TaskKind::Argmax))
+        outs.push_back(t.operand[isa::roleIndex(isa::TaskKind::Argmax, "tokens_out")]);
+    std::vector<std::vector<std::vector<int32_t>>> ring(steps);
+    auto record = [&](uint64_t step) {
+      for (uint16_t id : outs) {
+        const auto *tokens = static_cast<const int32_t *>(inner_.read(id));
+        ring[step].emplace_back(tokens, tokens + plan_.tensors[id].numElements());
+      }
+    };
+    if (Status s = inner_.launch(program, steps, profile, record); !s)
+      return s;
+    for (uint64_t step = 0; onStep && step < steps; ++step) {
+      for (size_t i = 0; i < outs.size(); ++i)
+        std::copy(ring[step][i].begin(), ring[step][i].end(),
+                  static_cast<int32_t *>(const_cast<void *>(inner_.read(outs[i]))));
+      onStep(step);
+    }
+    return Status::ok();
+  }
+
+private:
+  const isa::Plan &plan_;
+  host::HostExecutor inner_;
+};
+
 Generation generate(const isa::Plan &plan,
                     const std::vector<std::vector<int32_t>> &prompts,
-                    GenerateOptions options, unsigned workers = 2) {
+                    GenerateOptions options, unsigned workers = 2,
+                    bool deferred = false) {
   SafetensorsSet weights;
   Generation run;
   run.status =
       SafetensorsSet::open((fixture().dir / "model.safetensors").string(), weights);
   if (!run.status)
     return run;
-  Session session(plan, {.workers = workers});
+  std::unique_ptr<Executor> executor;
+  if (deferred)
+    executor = std::make_unique<DeferredHookExecutor>(plan);
+  else
+    executor = std::make_unique<host::HostExecutor>(
+        plan, host::ExecutorOptions{.workers = workers});
+  Session session(plan, std::move(executor));
   if (!(run.status = session.load(weights)))
     return run;
   run.status = session.generate(prompts, options, nullptr, run.outputs, run.stats);
@@ -179,6 +229,27 @@ TEST(Session, SeededSamplingIsReproducible) {
       EXPECT_TRUE(t >= 0 && uint32_t(t) < plan.model.vocabSize);
   }
   EXPECT_TRUE(differs) << "another seed should give other tokens";
+}
+
+// The CUDA backend's hook semantics (tokens after the fact, no live logits) must give
+// the same generations as the live hook: greedy with and without kept logits, multi-step
+// launches, and sampling.
+TEST(Session, ExecutorsWithoutALiveStepHookGiveTheSameResults) {
+  const isa::Plan &plan = fixture().plan;
+  GenerateOptions kept = greedy(9), fast = greedy(9), sampled = greedy(9);
+  fast.keepLogits = false;
+  fast.stepsPerLaunch = 5;
+  sampled.sampling = {
+      .greedy = false, .temperature = 1.2f, .topK = 40, .topP = 0.9f, .seed = 11};
+  for (const GenerateOptions &o : {kept, fast, sampled}) {
+    Generation live = generate(plan, prompts(), o, 2);
+    Generation deferred = generate(plan, prompts(), o, 2, /*deferred=*/true);
+    ASSERT_TRUE(live.status && deferred.status) << deferred.status.message();
+    for (size_t i = 0; i < live.outputs.size(); ++i) {
+      EXPECT_EQ(live.outputs[i].tokens, deferred.outputs[i].tokens) << i;
+      EXPECT_EQ(live.outputs[i].logits, deferred.outputs[i].logits) << i;
+    }
+  }
 }
 
 TEST(Session, BadPromptsAreRefused) {

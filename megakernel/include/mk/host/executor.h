@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "mk/executor.h"
 #include "mk/host/task_context.h"
 #include "mk/isa/plan.h"
 #include "mk/isa/status.h"
@@ -29,32 +30,31 @@ struct ExecutorOptions {
   bool profile = false;         // record one ProfileRecord per executed task
 };
 
-/// One executed task (times in nanoseconds since the launch started).
-struct ProfileRecord {
-  uint32_t task;
-  uint32_t worker;
-  uint64_t step;
-  uint64_t claimNs, readyNs, doneNs;
-};
-
+using mk::ProfileRecord;
 /// Called once per step with the step index, on the worker that ran the step's argmax,
 /// after that task wrote its tokens and before it signals. Nothing of step s + 1 can
 /// start until it returns (step s+1's embedding waits on the argmax's signal), so the
 /// host may read the tokens and logits of step s and may overwrite the tokens (to
 /// sample instead of taking the argmax). It must not touch anything else.
-using StepHook = std::function<void(uint64_t step)>;
+using mk::StepHook;
 
-class HostExecutor {
+class HostExecutor final : public Executor {
 public:
   /// `plan` must outlive the executor and should have passed isa::verifyPlan.
   HostExecutor(const isa::Plan &plan, ExecutorOptions options);
-  ~HostExecutor();
+  ~HostExecutor() override;
 
-  unsigned workers() const { return workers_; }
+  const char *backend() const override { return "host"; }
+  unsigned workers() const override { return workers_; }
+  std::string describe() const override;
+  bool liveStepHook() const override { return true; }
+  const void *read(uint16_t tensor) override {
+    return tensor < refs_.size() ? refs_[tensor].data : nullptr;
+  }
 
   /// Binds a weight, KV-cache or step-state tensor to caller-owned memory of the
   /// tensor's dtype and shape. Activations are bound by the executor.
-  Status bind(uint16_t tensor, void *data);
+  Status bind(uint16_t tensor, void *data) override;
   /// The memory of a tensor (activations point into the program's arena).
   const TensorRef &tensor(uint16_t id) const { return refs_[id]; }
 
@@ -62,7 +62,7 @@ public:
   /// of hanging (watchdog), and when a tensor the program uses is unbound.
   Status launch(uint32_t program, uint64_t steps,
                 std::vector<ProfileRecord> *profile = nullptr,
-                const StepHook &onStep = nullptr);
+                const StepHook &onStep = nullptr) override;
 
 private:
   struct Worker;

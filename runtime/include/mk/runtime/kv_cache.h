@@ -46,7 +46,7 @@ public:
   /// runs out.
   Status init(const isa::Plan &plan);
   /// Binds every KV tensor to `exec` (which must run the plan given to init()).
-  Status bindTo(host::HostExecutor &exec) const;
+  Status bindTo(Executor &exec) const;
 
   /// Memory of plan tensor `tensorId`, or nullptr when it is not a KV tensor.
   void *data(uint16_t tensorId) const;

@@ -64,7 +64,10 @@ using TokenCallback = std::function<void(size_t sequence, int32_t token)>;
 
 class Session {
 public:
+  /// A session on the host executor.
   Session(const isa::Plan &plan, host::ExecutorOptions options);
+  /// A session on any executor (e.g. mk::cuda::createExecutor's) built for `plan`.
+  Session(const isa::Plan &plan, std::unique_ptr<Executor> executor);
   ~Session();
 
   /// Binds the weights (checked against the plan) and allocates the KV cache.
@@ -76,7 +79,8 @@ public:
                   std::vector<LaunchProfile> *profiles = nullptr);
 
   uint64_t weightBytes() const { return weights_.bytes(); }
-  unsigned workers() const { return executor_.workers(); }
+  unsigned workers() const { return executor_->workers(); }
+  const Executor &executor() const { return *executor_; }
   const isa::Plan &plan() const { return plan_; }
 
 private:
@@ -92,7 +96,7 @@ private:
               const GenerateOptions &options);
 
   const isa::Plan &plan_;
-  host::HostExecutor executor_;
+  std::unique_ptr<Executor> executor_;
   WeightStore weights_;
   KvCache kv_;
   std::vector<std::vector<uint8_t>> stepState_; // by tensor id

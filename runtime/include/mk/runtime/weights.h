@@ -49,7 +49,7 @@ public:
   bool isZeroCopy(uint16_t tensorId) const;
 
   /// Binds every weight to `exec` (which must run the plan given to load()).
-  Status bindTo(host::HostExecutor &exec) const;
+  Status bindTo(Executor &exec) const;
 
   /// Bytes of all weights in the plan's dtypes (what the executor streams).
   uint64_t bytes() const { return bytes_; }
