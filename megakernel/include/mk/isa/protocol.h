@@ -44,10 +44,11 @@
 namespace mk::protocol {
 
 #if MK_HAVE_CUDA_ATOMIC
-template <typename T> using AtomicRef = cuda::atomic_ref<T, cuda::thread_scope_device>;
-inline constexpr auto kRelaxed = cuda::memory_order_relaxed;
-inline constexpr auto kAcquire = cuda::memory_order_acquire;
-inline constexpr auto kRelease = cuda::memory_order_release;
+template <typename T>
+using AtomicRef = ::cuda::atomic_ref<T, ::cuda::thread_scope_device>;
+inline constexpr auto kRelaxed = ::cuda::memory_order_relaxed;
+inline constexpr auto kAcquire = ::cuda::memory_order_acquire;
+inline constexpr auto kRelease = ::cuda::memory_order_release;
 #else
 template <typename T> using AtomicRef = std::atomic_ref<T>;
 inline constexpr auto kRelaxed = std::memory_order_relaxed;
@@ -145,5 +146,71 @@ MK_HOST_DEVICE void workerLoop(Exec &exec, LaunchState &state,
     exec.onDone(work.task, work.step);
   }
 }
+
+#if defined(__CUDACC__)
+/// The CUDA executor's loop: a CTA is one worker. Its leader (thread 0) claims the
+/// ticket and waits; every thread prefetches and runs the task; the leader signals.
+/// `Exec` provides, besides the hooks of workerLoop (spin and the profiling hooks are
+/// called by the leader only; prefetch and run by every thread):
+///   uint64_t *broadcast();   // two words of shared memory
+///   void awaitPrefetch();    // every thread: the prefetch's copies have landed
+///
+/// Memory ordering, in addition to the argument at the top of this file:
+/// - Consumers: the leader's acquire load observes the producers' signals; the
+///   __threadfence after it and the CTA barrier order it before every thread's reads
+///   of the task's inputs.
+/// - Producers: the barrier after run orders every thread's output writes before the
+///   leader's __threadfence and release fetch_add (fences are cumulative), so a
+///   consumer that acquires the count sees all of the CTA's writes.
+template <typename Exec>
+__device__ __forceinline__ void
+ctaWorkerLoop(Exec &exec, LaunchState &state, const isa::TaskRecord *tasks,
+              const uint32_t *order, uint32_t numTasks, uint64_t numSteps) {
+  const bool leader = threadIdx.x == 0;
+  const uint64_t totalTickets = numSteps * numTasks;
+  uint64_t *shared = exec.broadcast(); // [0]: ticket, [1]: 1 = stop
+  for (;;) {
+    if (leader)
+      shared[0] = exec.stopRequested() ? totalTickets : claimTicket(&state.nextTicket);
+    __syncthreads();
+    const uint64_t ticket = shared[0];
+    if (ticket >= totalTickets)
+      return;
+    const TicketWork work = decodeTicket(ticket, order, numTasks);
+    const isa::TaskRecord &task = tasks[work.task];
+    if (leader)
+      exec.onClaim(work.task, work.step);
+    exec.prefetch(task, work.task, work.step);
+    if (leader) {
+      bool ok = true;
+      for (uint64_t spins = 0;; ++spins) {
+        uint32_t w = firstUnsatisfiedWait(state.events, task, work.step);
+        if (w == task.numWaits)
+          break;
+        if (!exec.spin(task, work.task, work.step, w, spins)) {
+          ok = false;
+          break;
+        }
+      }
+      __threadfence();
+      shared[1] = ok ? 0 : 1;
+    }
+    exec.awaitPrefetch();
+    __syncthreads();
+    if (shared[1])
+      return;
+    if (leader)
+      exec.onReady(work.task, work.step);
+    exec.run(task, work.task, work.step);
+    __syncthreads();
+    if (leader) {
+      __threadfence();
+      for (uint32_t s = 0; s < task.numSignals; ++s)
+        signalEvent(state.events, task.signal[s]);
+      exec.onDone(work.task, work.step);
+    }
+  }
+}
+#endif
 
 } // namespace mk::protocol

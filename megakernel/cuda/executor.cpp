@@ -1,0 +1,559 @@
+//===- executor.cpp - The CUDA executor: device memory, launches, token ring ==//
+//
+// Host code (g++ with the CUDA runtime API); the kernel is in kernel.cu. Memory:
+//   weights, KV caches   copied to the device at bind, device-resident after
+//   step state           mirrored: uploaded before each launch, downloaded after it;
+//                        the argmax tokens of each step also reach the host during the
+//                        launch through a token ring in mapped pinned memory
+//   activations          one zeroed device arena per program
+// Every CUDA call is checked; failures become one-line Status errors naming the call.
+//===----------------------------------------------------------------------===//
+#include "mk/cuda/executor.h"
+
+#include "config.cuh"
+#include "launch.h"
+
+#include "kernels/attention.h"
+#include "kernels/rope.h"
+
+#include <cuda_runtime.h>
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mk::cuda {
+
+namespace {
+
+Status cudaError(const char *what, cudaError_t e) {
+  return Status::error(std::string("cuda: ") + what + ": " + cudaGetErrorString(e) +
+                       " (" + cudaGetErrorName(e) + ")");
+}
+
+#define MK_CUDA_TRY(call)                                                                \
+  do {                                                                                   \
+    if (cudaError_t mkErr_ = (call); mkErr_ != cudaSuccess)                              \
+      return cudaError(#call, mkErr_);                                                   \
+  } while (0)
+
+std::string taskName(const isa::TaskRecord &r, uint32_t index) {
+  std::string s = "task " + std::to_string(index) + " (" +
+                  (r.kind < isa::kNumTaskKinds ? isa::kTaskKindInfo[r.kind].name : "?");
+  if (r.layer != isa::kNoLayer)
+    s += ", layer " + std::to_string(r.layer);
+  return s + ")";
+}
+
+/// Device memory freed with cudaFree.
+struct DeviceBuffer {
+  void *ptr = nullptr;
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
+  ~DeviceBuffer() {
+    if (ptr)
+      cudaFree(ptr);
+  }
+  Status allocate(size_t bytes, const char *what) {
+    if (ptr)
+      cudaFree(ptr);
+    ptr = nullptr;
+    if (cudaError_t e = cudaMalloc(&ptr, std::max<size_t>(bytes, 16)); e != cudaSuccess)
+      return Status::error(std::string("cuda: cannot allocate ") + std::to_string(bytes) +
+                           " bytes of device memory for " + what + ": " +
+                           cudaGetErrorString(e));
+    return Status::ok();
+  }
+  template <typename T> T *as() const { return static_cast<T *>(ptr); }
+};
+
+/// Pinned host memory mapped into the device's address space, freed with cudaFreeHost.
+struct MappedBuffer {
+  void *host = nullptr;
+  void *device = nullptr;
+  size_t bytes = 0;
+  ~MappedBuffer() {
+    if (host)
+      cudaFreeHost(host);
+  }
+  Status ensure(size_t n) {
+    if (n <= bytes)
+      return Status::ok();
+    if (host)
+      cudaFreeHost(host);
+    host = device = nullptr;
+    bytes = 0;
+    MK_CUDA_TRY(cudaHostAlloc(&host, n, cudaHostAllocMapped));
+    MK_CUDA_TRY(cudaHostGetDevicePointer(&device, host, 0));
+    bytes = n;
+    return Status::ok();
+  }
+};
+
+class CudaExecutor final : public Executor {
+public:
+  CudaExecutor(const isa::Plan &plan, const CudaOptions &options)
+      : plan_(plan), options_(options) {}
+  ~CudaExecutor() override {
+    if (stream_)
+      cudaStreamDestroy(stream_);
+  }
+
+  Status init();
+
+  const char *backend() const override { return "cuda"; }
+  unsigned workers() const override { return grid_; }
+  std::string describe() const override {
+    return std::string(props_.name) + " (sm_" + std::to_string(props_.major) +
+           std::to_string(props_.minor) + ", " +
+           std::to_string(props_.multiProcessorCount) +
+           " SMs): " + std::to_string(grid_) + " worker CTAs x " +
+           std::to_string(kThreads) + " threads";
+  }
+  Status bind(uint16_t tensor, void *data) override;
+  Status launch(uint32_t program, uint64_t steps, std::vector<ProfileRecord> *profile,
+                const StepHook &onStep) override;
+  const void *read(uint16_t tensor) override;
+  bool liveStepHook() const override { return false; }
+
+private:
+  struct Binding {
+    void *host = nullptr; // step state: the caller's mirror
+    DeviceBuffer device;
+  };
+  struct ProgramBuffers {
+    DeviceBuffer tasks, order, arena;
+    std::vector<uint16_t> argmaxOut; // tokens_out tensor of each argmax task
+    uint32_t argmaxTasks = 0;
+  };
+  Status checkBound(uint32_t program) const;
+  Status waitForKernel(uint64_t steps, const isa::Program &program, ProgramBuffers &pb,
+                       const StepHook &onStep, uint64_t &delivered);
+  void deliverStep(const ProgramBuffers &pb, const isa::Program &program, uint64_t step);
+  Status hangError(const isa::Program &program);
+
+  const isa::Plan &plan_;
+  CudaOptions options_;
+  cudaDeviceProp props_{};
+  uint32_t grid_ = 0;
+  cudaStream_t stream_ = nullptr;
+  std::vector<DeviceTensor> tensors_; // host copy of the device table
+  bool tensorsDirty_ = true;
+  std::vector<Binding> binds_;
+  std::vector<ProgramBuffers> programs_;
+  DeviceBuffer dTensors_, dModel_, dState_, dEvents_, dHang_, dStop_;
+  DeviceBuffer dProfile_, dProfileCount_;
+  MappedBuffer ring_, ringCount_;
+  std::vector<std::vector<uint8_t>> readBuf_;
+};
+
+Status CudaExecutor::init() {
+  MK_CUDA_TRY(cudaSetDevice(options_.device));
+  MK_CUDA_TRY(cudaGetDeviceProperties(&props_, options_.device));
+  const isa::TargetDesc *target = isa::findTarget(plan_.target);
+  if (options_.checkTarget) {
+    if (!target || target->smVersion == 0)
+      return Status::error(std::string("plan: compiled for target '") +
+                           (target ? target->name : "?") +
+                           "', which the CUDA backend does not run; recompile with "
+                           "mkc compile --target a100|h100|h200");
+    const int sm = props_.major * 10 + props_.minor;
+    if (sm < int(target->smVersion) || (target->smVersion >= 90 && props_.major != 9))
+      return Status::error(std::string("plan: compiled for ") + target->name + " (sm_" +
+                           std::to_string(target->smVersion) + "), but device " +
+                           std::to_string(options_.device) + " is " + props_.name +
+                           " (sm_" + std::to_string(sm) + "); recompile with --target " +
+                           (props_.major == 9 ? "h100" : "a100"));
+  }
+  if (props_.major < 8)
+    return Status::error(std::string("cuda: device ") + props_.name + " is sm_" +
+                         std::to_string(props_.major) + std::to_string(props_.minor) +
+                         "; mk's CUDA kernel is built for sm_80 and sm_90a");
+  int perSm = 0;
+  if (int e = megakernelOccupancy(props_.major, &perSm); e != 0)
+    return cudaError("megakernel occupancy", cudaError_t(e));
+  if (perSm < 1)
+    return Status::error("cuda: the megakernel does not fit on one SM of " +
+                         std::string(props_.name) + " (" +
+                         std::to_string(megakernelSmemBytes(props_.major)) +
+                         " bytes of shared memory)");
+  grid_ = options_.workers ? options_.workers
+                           : uint32_t(perSm) * uint32_t(props_.multiProcessorCount);
+  MK_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+
+  // The tensor table; activations point into their program's arena.
+  const size_t n = plan_.tensors.size();
+  tensors_.resize(n);
+  binds_ = std::vector<Binding>(n);
+  readBuf_.resize(n);
+  programs_ = std::vector<ProgramBuffers>(plan_.programs.size());
+  for (size_t i = 0; i < n; ++i) {
+    const isa::TensorDesc &t = plan_.tensors[i];
+    DeviceTensor &d = tensors_[i];
+    d.data = nullptr;
+    d.rank = t.rank;
+    d.dtype = uint32_t(t.dtype);
+    std::copy(t.shape, t.shape + isa::kMaxRank, d.shape);
+  }
+  size_t maxEvents = 1;
+  for (size_t p = 0; p < plan_.programs.size(); ++p) {
+    const isa::Program &program = plan_.programs[p];
+    ProgramBuffers &pb = programs_[p];
+    const std::string name = "program '" + program.name + "'";
+    if (Status s = pb.tasks.allocate(program.tasks.size() * sizeof(isa::TaskRecord),
+                                     name.c_str());
+        !s)
+      return s;
+    if (Status s =
+            pb.order.allocate(program.order.size() * sizeof(uint32_t), name.c_str());
+        !s)
+      return s;
+    if (Status s = pb.arena.allocate(program.arenaBytes, (name + " activations").c_str());
+        !s)
+      return s;
+    MK_CUDA_TRY(cudaMemcpy(pb.tasks.ptr, program.tasks.data(),
+                           program.tasks.size() * sizeof(isa::TaskRecord),
+                           cudaMemcpyHostToDevice));
+    MK_CUDA_TRY(cudaMemcpy(pb.order.ptr, program.order.data(),
+                           program.order.size() * sizeof(uint32_t),
+                           cudaMemcpyHostToDevice));
+    // Zeroed, like the host executor's arenas.
+    MK_CUDA_TRY(cudaMemset(pb.arena.ptr, 0, std::max<uint64_t>(program.arenaBytes, 16)));
+    for (const isa::TaskRecord &r : program.tasks)
+      if (r.kind == uint16_t(isa::TaskKind::Argmax)) {
+        ++pb.argmaxTasks;
+        pb.argmaxOut.push_back(
+            r.operand[isa::roleIndex(isa::TaskKind::Argmax, "tokens_out")]);
+      }
+    maxEvents = std::max(maxEvents, program.events.size());
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const isa::TensorDesc &t = plan_.tensors[i];
+    if (t.placement == isa::Placement::Activation && t.program < programs_.size())
+      tensors_[i].data = programs_[t.program].arena.as<uint8_t>() + t.offset;
+  }
+
+  // Model constants: RoPE frequencies from the host executor's own function.
+  DeviceModel model{};
+  const isa::ModelMeta &m = plan_.model;
+  if (m.headDim > kMaxHeadDim)
+    return Status::error("plan: head_dim " + std::to_string(m.headDim) +
+                         " exceeds the CUDA kernel's limit of " +
+                         std::to_string(kMaxHeadDim));
+  model.headDim = m.headDim;
+  model.numHeads = m.numHeads;
+  model.numKvHeads = m.numKvHeads;
+  model.rmsNormEps = m.rmsNormEps;
+  model.attnScale = host::kernels::attentionScale(m.headDim);
+  if (m.headDim >= 2) {
+    host::kernels::ropeInvFreq(m, false, m.headDim, model.invFreq[0]);
+    if (m.ropeLlama3)
+      host::kernels::ropeInvFreq(m, true, m.headDim, model.invFreq[1]);
+  }
+  if (Status s = dModel_.allocate(sizeof(DeviceModel), "model constants"); !s)
+    return s;
+  MK_CUDA_TRY(cudaMemcpy(dModel_.ptr, &model, sizeof model, cudaMemcpyHostToDevice));
+
+  if (Status s = dTensors_.allocate(n * sizeof(DeviceTensor), "the tensor table"); !s)
+    return s;
+  if (Status s = dState_.allocate(sizeof(protocol::LaunchState), "launch state"); !s)
+    return s;
+  if (Status s = dEvents_.allocate(maxEvents * sizeof(uint64_t), "events"); !s)
+    return s;
+  if (Status s = dHang_.allocate(sizeof(HangReport), "the hang report"); !s)
+    return s;
+  if (Status s = dStop_.allocate(sizeof(uint32_t), "the stop flag"); !s)
+    return s;
+  if (Status s = dProfileCount_.allocate(sizeof(unsigned long long), "profile count"); !s)
+    return s;
+  if (options_.profile) {
+    if (Status s = dProfile_.allocate(
+            options_.profileCapacity * sizeof(DeviceProfileRecord), "profile records");
+        !s)
+      return s;
+  }
+  return ringCount_.ensure(sizeof(uint32_t));
+}
+
+Status CudaExecutor::bind(uint16_t id, void *data) {
+  if (id >= plan_.tensors.size())
+    return Status::error("bind: tensor " + std::to_string(id) + " is not in the plan (" +
+                         std::to_string(plan_.tensors.size()) + " tensors)");
+  const isa::TensorDesc &t = plan_.tensors[id];
+  if (t.placement == isa::Placement::Activation)
+    return Status::error("bind: tensor '" + t.name +
+                         "' is an activation; the executor owns the arena");
+  if (!data)
+    return Status::error("bind: null memory for tensor '" + t.name + "'");
+  Binding &b = binds_[id];
+  if (Status s = b.device.allocate(t.bytes(), ("tensor '" + t.name + "'").c_str()); !s)
+    return s;
+  MK_CUDA_TRY(cudaMemcpy(b.device.ptr, data, t.bytes(), cudaMemcpyHostToDevice));
+  b.host = t.placement == isa::Placement::StepState ? data : nullptr;
+  tensors_[id].data = b.device.ptr;
+  tensorsDirty_ = true;
+  return Status::ok();
+}
+
+Status CudaExecutor::checkBound(uint32_t program) const {
+  for (const isa::TaskRecord &r : plan_.programs[program].tasks)
+    for (uint32_t o = 0; o < r.numOperands && o < isa::kMaxOperands; ++o)
+      if (r.operand[o] != isa::kNoTensor && r.operand[o] < tensors_.size() &&
+          !tensors_[r.operand[o]].data)
+        return Status::error("launch: tensor '" + plan_.tensors[r.operand[o]].name +
+                             "' is used by program '" + plan_.programs[program].name +
+                             "' but not bound");
+  return Status::ok();
+}
+
+/// Copies step `step`'s tokens from the ring into the host mirrors of the argmax
+/// outputs.
+void CudaExecutor::deliverStep(const ProgramBuffers &pb, const isa::Program &program,
+                               uint64_t step) {
+  const volatile int32_t *ring = static_cast<const volatile int32_t *>(ring_.host);
+  for (uint16_t id : pb.argmaxOut) {
+    auto *mirror = static_cast<int32_t *>(binds_[id].host);
+    if (!mirror)
+      continue;
+    const int64_t rows = std::min<int64_t>(plan_.tensors[id].shape[0], program.rows);
+    for (int64_t r = 0; r < rows; ++r)
+      mirror[r] = ring[step * program.rows + r];
+  }
+}
+
+Status CudaExecutor::hangError(const isa::Program &program) {
+  HangReport hang{};
+  MK_CUDA_TRY(cudaMemcpy(&hang, dHang_.ptr, sizeof hang, cudaMemcpyDeviceToHost));
+  if (!hang.hung)
+    return Status::ok();
+  std::string msg =
+      program.name + ": watchdog: worker CTA " + std::to_string(hang.worker);
+  if (hang.task < program.tasks.size()) {
+    const isa::TaskRecord &r = program.tasks[hang.task];
+    const isa::Wait &w = r.wait[std::min<uint32_t>(hang.wait, isa::kMaxWaits - 1)];
+    msg += " holds " + taskName(r, hang.task) + " of step " + std::to_string(hang.step) +
+           ", waiting on event " + std::to_string(w.event) +
+           (w.event < program.events.size() ? " '" + program.events[w.event].name + "'"
+                                            : std::string()) +
+           ": counter " + std::to_string(hang.counter) + ", needs " +
+           std::to_string(hang.target) + " (waited over " +
+           std::to_string(options_.watchdogMs) + " ms)";
+  }
+  return Status::error(msg);
+}
+
+Status CudaExecutor::waitForKernel(uint64_t steps, const isa::Program &program,
+                                   ProgramBuffers &pb, const StepHook &onStep,
+                                   uint64_t &delivered) {
+  // Poll the ring while the kernel runs: each completed step's tokens go to the host
+  // mirrors and to the hook as soon as the device publishes them.
+  auto *count = static_cast<uint32_t *>(ringCount_.host);
+  for (;;) {
+    cudaError_t q = cudaStreamQuery(stream_);
+    if (onStep && pb.argmaxTasks) {
+      const uint64_t done =
+          std::atomic_ref<uint32_t>(*count).load(std::memory_order_acquire) /
+          pb.argmaxTasks;
+      // The last step is delivered after the download (below), so that a hook sees
+      // the same state it would see on the host executor.
+      while (delivered < std::min<uint64_t>(done, steps - 1)) {
+        deliverStep(pb, program, delivered);
+        onStep(delivered++);
+      }
+    }
+    if (q == cudaSuccess)
+      return Status::ok();
+    if (q != cudaErrorNotReady)
+      return cudaError("megakernel", q);
+    std::this_thread::sleep_for(std::chrono::microseconds(onStep ? 10 : 50));
+  }
+}
+
+Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
+                            std::vector<ProfileRecord> *profile, const StepHook &onStep) {
+  if (programIndex >= plan_.programs.size())
+    return Status::error("launch: no program " + std::to_string(programIndex));
+  if (Status s = checkBound(programIndex); !s)
+    return s;
+  const isa::Program &program = plan_.programs[programIndex];
+  ProgramBuffers &pb = programs_[programIndex];
+  const uint32_t numTasks = program.tasks.size();
+  if (numTasks == 0 || steps == 0)
+    return Status::ok();
+
+  // Step state up, the tensor table if a bind changed it, fresh counters.
+  for (size_t i = 0; i < binds_.size(); ++i)
+    if (binds_[i].host)
+      MK_CUDA_TRY(cudaMemcpyAsync(binds_[i].device.ptr, binds_[i].host,
+                                  plan_.tensors[i].bytes(), cudaMemcpyHostToDevice,
+                                  stream_));
+  if (tensorsDirty_) {
+    MK_CUDA_TRY(cudaMemcpyAsync(dTensors_.ptr, tensors_.data(),
+                                tensors_.size() * sizeof(DeviceTensor),
+                                cudaMemcpyHostToDevice, stream_));
+    tensorsDirty_ = false;
+  }
+  const protocol::LaunchState state{0, dEvents_.as<uint64_t>()};
+  MK_CUDA_TRY(cudaMemcpyAsync(dState_.ptr, &state, sizeof state, cudaMemcpyHostToDevice,
+                              stream_));
+  MK_CUDA_TRY(cudaMemsetAsync(
+      dEvents_.ptr, 0, std::max<size_t>(program.events.size(), 1) * sizeof(uint64_t),
+      stream_));
+  MK_CUDA_TRY(cudaMemsetAsync(dHang_.ptr, 0, sizeof(HangReport), stream_));
+  MK_CUDA_TRY(cudaMemsetAsync(dStop_.ptr, 0, sizeof(uint32_t), stream_));
+  MK_CUDA_TRY(
+      cudaMemsetAsync(dProfileCount_.ptr, 0, sizeof(unsigned long long), stream_));
+  const bool ring = onStep && pb.argmaxTasks > 0;
+  if (ring) {
+    if (Status s = ring_.ensure(steps * program.rows * sizeof(int32_t)); !s)
+      return s;
+    std::memset(ring_.host, 0, steps * program.rows * sizeof(int32_t));
+    *static_cast<uint32_t *>(ringCount_.host) = 0;
+  }
+  // The copies above are ordered before the kernel on the stream; the memsets of
+  // mapped memory are plain host writes, done before the launch call.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+
+  KernelParams params{};
+  params.tasks = pb.tasks.as<isa::TaskRecord>();
+  params.order = pb.order.as<uint32_t>();
+  params.numTasks = numTasks;
+  params.numSteps = steps;
+  params.state = dState_.as<protocol::LaunchState>();
+  params.tensors = dTensors_.as<DeviceTensor>();
+  params.model = dModel_.as<DeviceModel>();
+  params.isDecode = program.kind == isa::ProgramKind::Decode;
+  const bool recording = options_.profile && profile;
+  if (recording) {
+    params.profile = dProfile_.as<DeviceProfileRecord>();
+    params.profileCapacity = options_.profileCapacity;
+  }
+  params.profileCount = dProfileCount_.as<unsigned long long>();
+  if (ring) {
+    params.ring = static_cast<int32_t *>(ring_.device);
+    params.ringRows = program.rows;
+    params.ringCount = static_cast<uint32_t *>(ringCount_.device);
+  }
+  params.watchdogNs = options_.watchdogMs * 1'000'000ull;
+  params.hang = dHang_.as<HangReport>();
+  params.stop = dStop_.as<uint32_t>();
+  if (int e = launchMegakernel(params, grid_, props_.major, stream_); e != 0)
+    return cudaError("megakernel launch", cudaError_t(e));
+
+  uint64_t delivered = 0;
+  if (Status s = waitForKernel(steps, program, pb, onStep, delivered); !s)
+    return s;
+  if (Status s = hangError(program); !s)
+    return s;
+
+  // Step state down (tokens, and anything else the program wrote).
+  for (size_t i = 0; i < binds_.size(); ++i)
+    if (binds_[i].host)
+      MK_CUDA_TRY(cudaMemcpy(binds_[i].host, binds_[i].device.ptr,
+                             plan_.tensors[i].bytes(), cudaMemcpyDeviceToHost));
+  if (onStep) {
+    // Steps the poll did not deliver (at least the last one): their tokens come from
+    // the ring, the last step's from the download, which equals its ring entry.
+    for (; delivered < steps; ++delivered) {
+      if (ring && delivered + 1 < steps)
+        deliverStep(pb, program, delivered);
+      onStep(delivered);
+    }
+  }
+
+  if (recording) {
+    unsigned long long count = 0;
+    MK_CUDA_TRY(
+        cudaMemcpy(&count, dProfileCount_.ptr, sizeof count, cudaMemcpyDeviceToHost));
+    count = std::min<unsigned long long>(count, options_.profileCapacity);
+    std::vector<DeviceProfileRecord> raw(count);
+    MK_CUDA_TRY(cudaMemcpy(raw.data(), dProfile_.ptr, count * sizeof(DeviceProfileRecord),
+                           cudaMemcpyDeviceToHost));
+    uint64_t base = UINT64_MAX;
+    for (const DeviceProfileRecord &r : raw)
+      base = std::min(base, r.claimNs);
+    profile->clear();
+    profile->reserve(count);
+    for (const DeviceProfileRecord &r : raw)
+      profile->push_back({r.task, r.worker, r.step, r.claimNs - base, r.readyNs - base,
+                          r.doneNs - base});
+    std::sort(profile->begin(), profile->end(),
+              [](const ProfileRecord &a, const ProfileRecord &b) {
+                return a.claimNs < b.claimNs;
+              });
+  }
+  return Status::ok();
+}
+
+const void *CudaExecutor::read(uint16_t id) {
+  if (id >= plan_.tensors.size() || !tensors_[id].data)
+    return nullptr;
+  if (binds_[id].host)
+    return binds_[id].host;
+  std::vector<uint8_t> &buf = readBuf_[id];
+  buf.resize(plan_.tensors[id].bytes());
+  if (cudaMemcpy(buf.data(), tensors_[id].data, buf.size(), cudaMemcpyDeviceToHost) !=
+      cudaSuccess)
+    return nullptr;
+  return buf.data();
+}
+
+} // namespace
+
+bool built() { return true; }
+
+Status probeDevice(int device, std::string *name, int *smVersion) {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e == cudaErrorInsufficientDriver) {
+    // The runtime says this both when the driver is too old and when there is none.
+    void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!driver)
+      return Status::error("cuda: no CUDA driver on this machine (libcuda.so.1 not "
+                           "found); use --backend host");
+    dlclose(driver);
+    return Status::error("cuda: the CUDA driver is older than this build's CUDA " +
+                         std::to_string(CUDART_VERSION / 1000) +
+                         " runtime; update the driver or use --backend host");
+  }
+  if (e == cudaErrorNoDevice || e == cudaErrorInitializationError ||
+      e == cudaErrorSystemDriverMismatch || e == cudaErrorCompatNotSupportedOnDevice)
+    return Status::error(std::string("cuda: no usable CUDA device (") +
+                         cudaGetErrorString(e) + "); use --backend host");
+  if (e != cudaSuccess)
+    return cudaError("cudaGetDeviceCount", e);
+  if (count == 0)
+    return Status::error("cuda: no CUDA device found; use --backend host");
+  if (device < 0 || device >= count)
+    return Status::error("cuda: device " + std::to_string(device) + " does not exist (" +
+                         std::to_string(count) + " device" + (count == 1 ? "" : "s") +
+                         ")");
+  cudaDeviceProp props{};
+  MK_CUDA_TRY(cudaGetDeviceProperties(&props, device));
+  if (name)
+    *name = props.name;
+  if (smVersion)
+    *smVersion = props.major * 10 + props.minor;
+  return Status::ok();
+}
+
+bool deviceAvailable(int device) { return bool(probeDevice(device)); }
+
+Status createExecutor(const isa::Plan &plan, const CudaOptions &options,
+                      std::unique_ptr<Executor> &out) {
+  if (Status s = probeDevice(options.device); !s)
+    return s;
+  auto executor = std::make_unique<CudaExecutor>(plan, options);
+  if (Status s = executor->init(); !s)
+    return s;
+  out = std::move(executor);
+  return Status::ok();
+}
+
+} // namespace mk::cuda

@@ -1,0 +1,233 @@
+//===- kernel.cu - The persistent megakernel --------------------------------===//
+//
+// One CTA per SM (grid from occupancy), kThreads threads each, runs
+// protocol::ctaWorkerLoop over the plan's tickets until every step is claimed. The
+// task kernels (cuda/tasks/<kind>.cuh) are all in this one translation unit, so the
+// dispatch switch inlines them.
+//===----------------------------------------------------------------------===//
+#include "launch.h"
+
+#include "config.cuh"
+#include "device/staging.cuh"
+#include "task_context.cuh"
+
+#include "tasks/argmax.cuh"
+#include "tasks/attn_decode.cuh"
+#include "tasks/attn_merge.cuh"
+#include "tasks/attn_prefill.cuh"
+#include "tasks/down_proj.cuh"
+#include "tasks/embedding.cuh"
+#include "tasks/gate_up.cuh"
+#include "tasks/lm_head.cuh"
+#include "tasks/o_proj.cuh"
+#include "tasks/qkv.cuh"
+
+#include "mk/isa/protocol.h"
+
+#include <cuda/atomic>
+#include <cuda_runtime.h>
+
+namespace mk::cuda {
+
+namespace {
+
+__device__ __forceinline__ uint64_t globalTimerNs() {
+  uint64_t t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
+// The kinds this image dispatches: all of them, or (resource-gate builds, see
+// megakernel/CMakeLists.txt) the one named by MK_RESOURCE_GATE_KIND.
+#if defined(MK_RESOURCE_GATE_KIND)
+#define MK_DISPATCH_ONE(X, Kind) X(Kind) // expands Kind before X pastes it
+#define MK_DISPATCHED_KINDS(X) MK_DISPATCH_ONE(X, MK_RESOURCE_GATE_KIND)
+#else
+#define MK_DISPATCHED_KINDS(X) MK_TASK_KINDS(X)
+#endif
+
+__device__ __forceinline__ void runTask(const TaskContext &ctx,
+                                        const isa::TaskRecord &task) {
+  switch (static_cast<isa::TaskKind>(task.kind)) {
+#define MK_X(Enum, ...)                                                                  \
+  case isa::TaskKind::Enum:                                                              \
+    tasks::run##Enum(ctx, task);                                                         \
+    break;
+    MK_DISPATCHED_KINDS(MK_X)
+#undef MK_X
+  default:
+    break; // the plan verifier refuses other kinds
+  }
+}
+
+__device__ uint32_t taskWeightSpans(const TaskContext &ctx, const isa::TaskRecord &task,
+                                    WeightSpan *spans) {
+  switch (static_cast<isa::TaskKind>(task.kind)) {
+#define MK_X(Enum, ...)                                                                  \
+  case isa::TaskKind::Enum:                                                              \
+    return tasks::spans##Enum(ctx, task, spans);
+    MK_TASK_KINDS(MK_X)
+#undef MK_X
+  default:
+    return 0;
+  }
+}
+
+/// The protocol's executor hooks for one worker CTA.
+struct DeviceExec {
+  const KernelParams &p;
+  TaskContext &ctx; // shared memory, written by the leader
+  Stager stager;
+  uint64_t *shared;
+  WeightSpan *spans;            // [kMaxWeightSpans] in shared memory
+  DeviceProfileRecord &current; // shared memory: nothing of it stays in registers
+  uint64_t waitStartNs = 0;
+
+  __device__ uint64_t *broadcast() { return shared; }
+
+  __device__ bool stopRequested() {
+    return ::cuda::atomic_ref<uint32_t, ::cuda::thread_scope_device>(*p.stop).load(
+               ::cuda::memory_order_relaxed) != 0;
+  }
+
+  __device__ void onClaim(uint32_t task, uint64_t step) {
+    if (p.profile)
+      current = {task, blockIdx.x, step, globalTimerNs(), 0, 0};
+  }
+
+  /// Stages the first bytes of the task's main weight span (every thread). Weights are
+  /// never written during a launch, so reading them before the wait is safe. The
+  /// leader lists the spans into shared memory (a per-thread array indexed at run time
+  /// would live in local memory), then every thread joins the copy.
+  __device__ void prefetch(const isa::TaskRecord &task, uint32_t, uint64_t step) {
+    if (threadIdx.x == 0) {
+      ctx.step = step;
+      const uint32_t n = taskWeightSpans(ctx, task, spans);
+      uint32_t bytes = 0;
+      if (n > 0 && (reinterpret_cast<uintptr_t>(spans[0].data) & 15) == 0) {
+        const uint64_t b =
+            spans[0].bytes < kConfig.stageBytes ? spans[0].bytes : kConfig.stageBytes;
+        bytes = uint32_t(b) & ~15u;
+      }
+      ctx.staged = {static_cast<const uint8_t *>(n > 0 ? spans[0].data : nullptr),
+                    stager.buffer, bytes};
+    }
+    __syncthreads();
+    stager.stage(ctx.staged.global, ctx.staged.bytes);
+  }
+
+  __device__ void awaitPrefetch() { stager.wait(); }
+
+  /// The leader's wait: back off with __nanosleep, and give up (reporting the wait)
+  /// when another worker stopped the launch or this wait outlived the watchdog.
+  __device__ bool spin(const isa::TaskRecord &task, uint32_t taskIndex, uint64_t step,
+                       uint32_t wait, uint64_t spins) {
+    if (spins == 0) {
+      waitStartNs = globalTimerNs();
+      return true;
+    }
+    __nanosleep(spins < 64 ? 32 : 256);
+    if (spins % 256 != 0)
+      return true;
+    if (stopRequested())
+      return false;
+    if (p.watchdogNs == 0 || globalTimerNs() - waitStartNs < p.watchdogNs)
+      return true;
+    if (atomicCAS(&p.hang->hung, 0u, 1u) == 0u) {
+      const isa::Wait &w = task.wait[wait];
+      p.hang->worker = blockIdx.x;
+      p.hang->task = taskIndex;
+      p.hang->wait = wait;
+      p.hang->step = step;
+      p.hang->counter = protocol::loadAcquire(&p.state->events[w.event]);
+      p.hang->target = protocol::waitTarget(w, step);
+    }
+    ::cuda::atomic_ref<uint32_t, ::cuda::thread_scope_device>(*p.stop).store(
+        1, ::cuda::memory_order_relaxed);
+    return false;
+  }
+
+  __device__ void onReady(uint32_t, uint64_t) {
+    if (p.profile)
+      current.readyNs = globalTimerNs();
+  }
+
+  __device__ __forceinline__ void run(const isa::TaskRecord &task, uint32_t, uint64_t) {
+    runTask(ctx, task);
+  }
+
+  /// Leader, after the signals: profile record; for an argmax task with the token ring
+  /// on, copy the step's tokens to mapped host memory and publish them.
+  __device__ void onDone(uint32_t taskIndex, uint64_t step) {
+    const isa::TaskRecord &task = p.tasks[taskIndex];
+    if (p.ring && task.kind == uint16_t(isa::TaskKind::Argmax)) {
+      constexpr uint32_t kTokensOut = role(isa::TaskKind::Argmax, "tokens_out");
+      const int32_t *tokens = ctx.data<const int32_t>(task, kTokensOut);
+      for (uint32_t r = task.range[0].begin; r < task.range[0].end && r < p.ringRows; ++r)
+        p.ring[step * p.ringRows + r] = tokens[r];
+      // The ring writes reach host memory before the count that announces them.
+      __threadfence_system();
+      ::cuda::atomic_ref<uint32_t, ::cuda::thread_scope_system>(*p.ringCount)
+          .fetch_add(1, ::cuda::memory_order_release);
+    }
+    if (p.profile) {
+      current.doneNs = globalTimerNs();
+      const unsigned long long i = atomicAdd(p.profileCount, 1ull);
+      if (i < p.profileCapacity)
+        p.profile[i] = current;
+    }
+  }
+};
+
+__global__ void __launch_bounds__(kThreads, 1)
+    megakernel(const __grid_constant__ KernelParams params) {
+  extern __shared__ __align__(128) uint8_t smem[];
+  uint64_t *control =
+      reinterpret_cast<uint64_t *>(smem + kConfig.stageBytes + kConfig.scratchBytes);
+  __shared__ uint64_t broadcastWords[2];
+  __shared__ WeightSpan spanSlots[kMaxWeightSpans];
+  __shared__ TaskContext sharedCtx;
+  __shared__ DeviceProfileRecord sharedProfile;
+  if (threadIdx.x == 0)
+    sharedCtx = TaskContext{params.model,
+                            params.tensors,
+                            0,
+                            params.isDecode != 0,
+                            smem + kConfig.stageBytes,
+                            StagedSpan{nullptr, nullptr, 0}};
+  __syncthreads();
+  DeviceExec exec{
+      params,        sharedCtx, Stager{smem, control}, broadcastWords, spanSlots,
+      sharedProfile, 0};
+  exec.stager.init();
+  protocol::ctaWorkerLoop(exec, *params.state, params.tasks, params.order,
+                          params.numTasks, params.numSteps);
+}
+
+} // namespace
+
+uint32_t megakernelSmemBytes(int major) {
+  return dynamicSmemBytes(major >= 9 ? kSm90 : kSm80);
+}
+
+int megakernelOccupancy(int major, int *blocksPerSm) {
+  cudaError_t e =
+      cudaFuncSetAttribute(megakernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                           int(megakernelSmemBytes(major)));
+  if (e != cudaSuccess)
+    return int(e);
+  return int(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+      blocksPerSm, megakernel, kThreads, megakernelSmemBytes(major)));
+}
+
+int launchMegakernel(const KernelParams &params, uint32_t grid, int major, void *stream) {
+  const uint32_t smemBytes = megakernelSmemBytes(major);
+  cudaError_t e = cudaFuncSetAttribute(
+      megakernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smemBytes));
+  if (e != cudaSuccess)
+    return int(e);
+  megakernel<<<grid, kThreads, smemBytes, static_cast<cudaStream_t>(stream)>>>(params);
+  return int(cudaGetLastError());
+}
+
+} // namespace mk::cuda

@@ -1,0 +1,94 @@
+//===- launch.h - What the host passes to the persistent kernel ------------===//
+//
+// Plain C++ (no CUDA headers): executor.cpp is compiled by the host compiler and
+// kernel.cu by nvcc, and both see these layouts. Every pointer is device memory unless
+// noted.
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mk/isa/protocol.h"
+#include "mk/isa/task_record.h"
+
+#include <cstdint>
+
+namespace mk::cuda {
+
+/// A tensor in device memory: row-major, last dimension contiguous, no padding.
+/// dtype is an isa::DType value.
+struct DeviceTensor {
+  void *data;
+  int64_t shape[4];
+  uint32_t rank;
+  uint32_t dtype;
+};
+
+inline constexpr uint32_t kMaxHeadDim = 256;
+
+/// The model facts task kernels need (isa::ModelMeta, flattened for the device).
+/// RoPE inverse frequencies are computed on the host by the host executor's own
+/// function, so both executors rotate by the same angles.
+struct DeviceModel {
+  uint32_t headDim;
+  uint32_t numHeads;
+  uint32_t numKvHeads;
+  float rmsNormEps;
+  float attnScale;                   // 1 / sqrt(headDim), rounded once on the host
+  float invFreq[2][kMaxHeadDim / 2]; // [0]: plain, [1]: llama3-scaled
+};
+
+/// One executed task as the device records it (globaltimer nanoseconds).
+struct DeviceProfileRecord {
+  uint32_t task;
+  uint32_t worker;
+  uint64_t step;
+  uint64_t claimNs, readyNs, doneNs;
+};
+
+/// Written once, by the first worker whose wait outlived the watchdog.
+struct HangReport {
+  uint32_t hung; // 0 = no hang
+  uint32_t worker;
+  uint32_t task;
+  uint32_t wait;
+  uint64_t step;
+  uint64_t counter;
+  uint64_t target;
+};
+
+struct KernelParams {
+  const isa::TaskRecord *tasks; // [numTasks]
+  const uint32_t *order;        // [numTasks] queue order
+  uint32_t numTasks;
+  uint64_t numSteps;
+  protocol::LaunchState *state; // device memory: ticket 0, events -> zeroed counters
+  const DeviceTensor *tensors;
+  const DeviceModel *model;
+  uint32_t isDecode;
+  // Profiling (profile == nullptr: off).
+  DeviceProfileRecord *profile;
+  uint64_t profileCapacity;
+  unsigned long long *profileCount;
+  // Token ring in mapped host memory (ring == nullptr: off): after step s's argmax
+  // task writes its rows, the leader copies them to ring[s * ringRows + r] and adds 1
+  // to *ringCount with system-scope release.
+  int32_t *ring;
+  uint32_t ringRows;
+  uint32_t *ringCount;
+  // Watchdog: a wait longer than this (0 = unbounded) stops the kernel.
+  uint64_t watchdogNs;
+  HangReport *hang;
+  uint32_t *stop; // set to 1 to stop every worker at its next claim or spin
+};
+
+/// Dynamic shared memory of a worker CTA on a device of compute capability `major`.
+uint32_t megakernelSmemBytes(int major);
+
+/// Prepares and launches the kernel on `stream` (a cudaStream_t) with `grid` CTAs.
+/// Returns a cudaError_t value (0 = success).
+int launchMegakernel(const KernelParams &params, uint32_t grid, int major, void *stream);
+
+/// CTAs of the kernel that fit on one SM (cudaOccupancyMaxActiveBlocksPerMultiprocessor);
+/// returns a cudaError_t value.
+int megakernelOccupancy(int major, int *blocksPerSm);
+
+} // namespace mk::cuda

@@ -1,0 +1,27 @@
+//===- o_proj.cuh - O projection + residual add -----------------------------===//
+//
+// See device/residual_projection.cuh for the shapes and the arithmetic (the host's
+// tasks/o_proj.cpp).
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "device/residual_projection.cuh"
+#include "task_context.cuh"
+
+#include "mk/isa/task_kinds.h"
+#include "mk/isa/task_record.h"
+
+#include <cstdint>
+
+namespace mk::cuda::tasks {
+
+__device__ inline void runOProj(const TaskContext &ctx, const isa::TaskRecord &task) {
+  runResidualProjection<isa::TaskKind::OProj>(ctx, task);
+}
+
+__device__ inline uint32_t spansOProj(const TaskContext &ctx, const isa::TaskRecord &task,
+                                      WeightSpan *spans) {
+  return residualProjectionSpans<isa::TaskKind::OProj>(ctx, task, spans);
+}
+
+} // namespace mk::cuda::tasks

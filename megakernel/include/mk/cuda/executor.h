@@ -1,0 +1,48 @@
+//===- executor.h - The CUDA megakernel: a plan on the GPU ------------------===//
+//
+// One persistent CTA per SM runs mk/isa/protocol.h (ctaWorkerLoop): the CTA's leader
+// thread claims tickets, the CTA stages the task's weights into shared memory before
+// the dependency wait, all threads compute, the leader signals with device-scope
+// release. The host executor is the reference it is tested against (ctest -L gpu).
+//
+// Plain C++: no CUDA header leaks to users, so the runtime and tools compile with g++.
+// When mk is built without CUDA (MK_ENABLE_CUDA=OFF, or no nvcc), create() returns an
+// error that says so.
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mk/executor.h"
+#include "mk/isa/plan.h"
+
+#include <memory>
+#include <string>
+
+namespace mk::cuda {
+
+struct CudaOptions {
+  int device = 0;
+  unsigned workers = 0;         // CTAs; 0 = one per SM (times the occupancy, which is 1)
+  uint64_t watchdogMs = 10'000; // a wait longer than this stops the kernel with an error
+  bool profile = false;         // record one ProfileRecord per task (globaltimer)
+  uint64_t profileCapacity = 1u << 22; // records per launch
+  bool checkTarget = true; // refuse plans whose target does not match the device
+};
+
+/// Whether this build has the CUDA executor.
+bool built();
+
+/// Checks that a CUDA driver and device `device` are usable; the error is one line
+/// (no driver, no device, the driver too old for this build, ...). On success the
+/// device's name and compute capability (e.g. 90) go to the non-null out parameters.
+Status probeDevice(int device, std::string *name = nullptr, int *smVersion = nullptr);
+
+/// Whether a device is usable (for tests that skip without one).
+bool deviceAvailable(int device = 0);
+
+/// Creates a CUDA executor for `plan` (which must outlive it): checks the device and
+/// that the plan's target fits the device (an h100/h200 plan needs sm_90, an a100 plan
+/// sm_80 or newer; a host plan is refused).
+Status createExecutor(const isa::Plan &plan, const CudaOptions &options,
+                      std::unique_ptr<Executor> &out);
+
+} // namespace mk::cuda
