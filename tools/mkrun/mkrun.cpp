@@ -2,6 +2,8 @@
 //
 //   mkrun                                   the bundled demo model, default prompt
 //   mkrun PLAN --weights DIR --prompt "text" [--max-new-tokens N] ...
+#include "mk/cuda/executor.h"
+#include "mk/host/executor.h"
 #include "mk/isa/plan_file.h"
 #include "mk/isa/plan_verify.h"
 #include "mk/runtime/npy.h"
@@ -78,6 +80,7 @@ int main(int argc, char **argv) {
   runtime::GenerateOptions gen;
   gen.maxNewTokens = 0; // 0 until resolved (demo default differs)
   unsigned workers = 0;
+  int device = 0;
   bool greedy = false, noBos = false;
   float temperature = 1.0f, topP = 1.0f;
   int topK = 0;
@@ -107,15 +110,22 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   g->excludes(t)->excludes(k)->excludes(pp);
   app.add_flag("--no-bos", noBos, "Do not prepend the tokenizer's BOS token to --prompt");
-  app.add_option("--workers", workers, "Worker threads (default: hardware threads)")
+  app.add_option("--workers", workers,
+                 "Workers: host threads (default: hardware threads) or CUDA CTAs "
+                 "(default: one per SM)")
       ->check(CLI::Range(1u, 1024u));
   app.add_option("--steps-per-launch", gen.stepsPerLaunch,
                  "Decode steps per executor launch")
       ->capture_default_str()
       ->check(CLI::Range(1u, 4096u));
-  app.add_option("--backend", backend, "Executor: host (CPU threads) or cuda")
+  app.add_option("--backend", backend,
+                 "Executor: host (CPU threads) or cuda (the persistent GPU megakernel; "
+                 "needs a plan compiled for --target a100, h100 or h200)")
       ->capture_default_str()
       ->check(CLI::IsMember({"host", "cuda"}));
+  app.add_option("--device", device, "CUDA device index for --backend cuda")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--profile", profilePath,
                  "Write a Chrome-trace / Perfetto JSON of every task");
   app.add_option(
@@ -135,9 +145,11 @@ int main(int argc, char **argv) {
     return fail(what + " (see `mkrun --help`)");
   }
 
+  // The device is checked first: without a driver or a GPU nothing else matters.
+  int deviceSm = 0;
   if (backend == "cuda")
-    return fail(
-        "--backend cuda: the CUDA megakernel is not built yet; use --backend host");
+    if (Status s = cuda::probeDevice(device, nullptr, &deviceSm); !s)
+      return fail(s.message());
   gen.sampling.greedy = !(t->count() || k->count() || pp->count());
   gen.sampling.temperature = temperature;
   gen.sampling.topK = topK;
@@ -153,7 +165,11 @@ int main(int argc, char **argv) {
       return fail("no plan given and no bundled demo next to this executable "
                   "(share/mk/demo/demo-host.mkp); build the default preset, or pass PLAN "
                   "--weights DIR");
-    planPath = (*dir / "demo-host.mkp").string();
+    // The demo ships a plan per target; a GPU gets the one of its architecture.
+    const char *demoPlan = backend == "cuda"
+                               ? (deviceSm >= 90 ? "demo-h100.mkp" : "demo-a100.mkp")
+                               : "demo-host.mkp";
+    planPath = (*dir / demoPlan).string();
     if (weightsDir.empty())
       weightsDir = dir->string();
     if (promptText.empty() && promptIds.empty() && promptsFile.empty())
@@ -232,7 +248,21 @@ int main(int argc, char **argv) {
   runtime::SafetensorsSet weights;
   if (Status s = runtime::SafetensorsSet::open(weightsDir, weights); !s)
     return fail(s.message());
-  runtime::Session session(plan, {.workers = workers, .profile = gen.profile});
+  std::unique_ptr<Executor> executor;
+  if (backend == "cuda") {
+    cuda::CudaOptions options;
+    options.device = device;
+    options.workers = workers;
+    options.profile = gen.profile;
+    if (Status s = cuda::createExecutor(plan, options, executor); !s)
+      return fail(planPath + ": " + s.message());
+  } else {
+    executor = std::make_unique<host::HostExecutor>(
+        plan, host::ExecutorOptions{.workers = workers, .profile = gen.profile});
+  }
+  if (backend == "cuda")
+    fmt::print(stderr, "mkrun: {}\n", executor->describe());
+  runtime::Session session(plan, std::move(executor));
   if (Status s = session.load(weights); !s)
     return fail(s.message());
 
@@ -307,6 +337,7 @@ int main(int argc, char **argv) {
                         {"sequences", outputs.size()},
                         {"launches", stats.launches},
                         {"workers", session.workers()},
+                        {"backend", backend},
                         {"weights_bytes", session.weightBytes()}};
     if (Status w = runtime::writeStatsJson(statsPath, j); !w)
       return fail(w.message());
