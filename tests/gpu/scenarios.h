@@ -1,0 +1,73 @@
+//===- scenarios.h - Scenarios more than one GPU test file runs ------------===//
+//
+// Builders of equivalence.h Scenarios shared by the per-kind tests and the determinism
+// test: projections over a shape table, lm_head feeding argmax, and multi-phase
+// pipelines in which tasks consume what other CTAs wrote in the same step (qkv's KV
+// appends read by attention, attention partials read by the merge).
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "attn_fixture.h"
+#include "equivalence.h"
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace mk::cuda::test {
+
+using host::test::PagedCache;
+using Tile = std::pair<isa::Range, isa::Range>; // rows, columns
+
+/// x [rows, k], w [n, k] and the tiles over the [rows, n] output.
+struct Shape {
+  const char *name;
+  int64_t rows, k, n;
+  std::vector<Tile> tiles;
+};
+
+/// o_proj, down_proj, gate_up or lm_head over `shape`, two steps (the second recomputes
+/// every tile in place). lm_head gets one partial slot per distinct column range plus
+/// one that no tile writes.
+Scenario projection(isa::TaskKind kind, const Shape &shape);
+
+/// lm_head tiles of `tileCols` vocabulary columns (phase 0), then argmax tasks over
+/// their partials (phase 1). Row 0's largest logit appears twice, in two tiles
+/// (identical weight rows): the lower index must win on both backends.
+Scenario lmHeadArgmax(int64_t rows, int64_t hidden, int64_t vocab, int64_t tileCols,
+                      uint64_t steps);
+
+/// Keeps the random cache contents of positions [0, history[s]) of every sequence s and
+/// poisons every other slot, so the slots a scenario's qkv tasks append to are
+/// checked for coverage like any other output.
+void poisonBeyondHistory(TaskBench &b, const PagedCache &cache,
+                         const std::vector<int32_t> &history);
+
+/// One decode attention block over `steps` steps in one launch:
+///   phase 0  qkv Q/K/V (K/V append at positions[b] + s)
+///   phase 1  attn_decode, one task per KV head and split
+///   phase 2  attn_merge per KV head
+///   phase 3  o_proj + residual, two column tiles
+/// history[b] is the tokens sequence b has cached, -1 for an inactive row.
+struct DecodeLayerCase {
+  const char *name;
+  std::vector<int32_t> history;
+  uint64_t steps = 1;
+  uint32_t heads = 4, kvHeads = 2, hd = 32, hidden = 64;
+  int64_t splits = 4, span = 16; // KV positions [s * span, (s + 1) * span) per split
+  uint32_t window = 0;
+};
+Scenario decodeLayer(const DecodeLayerCase &c);
+
+/// A prefill chunk of `rows` rows at positions first.. (the last `padding` rows
+/// inactive) after an earlier chunk of `first` tokens: qkv Q/K/V (phase 0), then
+/// attn_prefill (phase 1) reading the keys this chunk just appended.
+struct PrefillChunkCase {
+  const char *name;
+  int64_t first = 16, rows = 8, padding = 2;
+  uint32_t heads = 4, kvHeads = 2, hd = 32, hidden = 64;
+  uint32_t window = 0;
+};
+Scenario prefillChunk(const PrefillChunkCase &c);
+
+} // namespace mk::cuda::test
