@@ -13,6 +13,8 @@
 #include "config.cuh"
 #include "launch.h"
 
+#include "mk/isa/executor_checks.h"
+
 #include "kernels/attention.h"
 #include "kernels/rope.h"
 
@@ -41,14 +43,6 @@ Status cudaError(const char *what, cudaError_t e) {
     if (cudaError_t mkErr_ = (call); mkErr_ != cudaSuccess)                              \
       return cudaError(#call, mkErr_);                                                   \
   } while (0)
-
-std::string taskName(const isa::TaskRecord &r, uint32_t index) {
-  std::string s = "task " + std::to_string(index) + " (" +
-                  (r.kind < isa::kNumTaskKinds ? isa::kTaskKindInfo[r.kind].name : "?");
-  if (r.layer != isa::kNoLayer)
-    s += ", layer " + std::to_string(r.layer);
-  return s + ")";
-}
 
 /// Device memory freed with cudaFree.
 struct DeviceBuffer {
@@ -282,15 +276,9 @@ Status CudaExecutor::init() {
 }
 
 Status CudaExecutor::bind(uint16_t id, void *data) {
-  if (id >= plan_.tensors.size())
-    return Status::error("bind: tensor " + std::to_string(id) + " is not in the plan (" +
-                         std::to_string(plan_.tensors.size()) + " tensors)");
+  if (Status s = isa::checkBindable(plan_, id, data); !s)
+    return s;
   const isa::TensorDesc &t = plan_.tensors[id];
-  if (t.placement == isa::Placement::Activation)
-    return Status::error("bind: tensor '" + t.name +
-                         "' is an activation; the executor owns the arena");
-  if (!data)
-    return Status::error("bind: null memory for tensor '" + t.name + "'");
   Binding &b = binds_[id];
   if (Status s = b.device.allocate(t.bytes(), ("tensor '" + t.name + "'").c_str()); !s)
     return s;
@@ -302,14 +290,8 @@ Status CudaExecutor::bind(uint16_t id, void *data) {
 }
 
 Status CudaExecutor::checkBound(uint32_t program) const {
-  for (const isa::TaskRecord &r : plan_.programs[program].tasks)
-    for (uint32_t o = 0; o < r.numOperands && o < isa::kMaxOperands; ++o)
-      if (r.operand[o] != isa::kNoTensor && r.operand[o] < tensors_.size() &&
-          !tensors_[r.operand[o]].data)
-        return Status::error("launch: tensor '" + plan_.tensors[r.operand[o]].name +
-                             "' is used by program '" + plan_.programs[program].name +
-                             "' but not bound");
-  return Status::ok();
+  return isa::checkProgramBound(
+      plan_, program, [&](uint16_t id) { return tensors_[id].data != nullptr; });
 }
 
 /// Copies step `step`'s tokens from the ring into the host mirrors of the argmax
@@ -337,8 +319,8 @@ Status CudaExecutor::hangError(const isa::Program &program) {
   if (hang.task < program.tasks.size()) {
     const isa::TaskRecord &r = program.tasks[hang.task];
     const isa::Wait &w = r.wait[std::min<uint32_t>(hang.wait, isa::kMaxWaits - 1)];
-    msg += " holds " + taskName(r, hang.task) + " of step " + std::to_string(hang.step) +
-           ", waiting on event " + std::to_string(w.event) +
+    msg += " holds " + isa::taskLabel(r, hang.task) + " of step " +
+           std::to_string(hang.step) + ", waiting on event " + std::to_string(w.event) +
            (w.event < program.events.size() ? " '" + program.events[w.event].name + "'"
                                             : std::string()) +
            ": counter " + std::to_string(hang.counter) + ", needs " +

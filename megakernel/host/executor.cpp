@@ -1,6 +1,7 @@
 //===- executor.cpp - The host megakernel: a plan on CPU threads --------------===//
 #include "mk/host/executor.h"
 
+#include "mk/isa/executor_checks.h"
 #include "mk/isa/protocol.h"
 
 #include <algorithm>
@@ -22,14 +23,6 @@ constexpr uint32_t kNotWaiting = UINT32_MAX;
 uint64_t nsSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start)
       .count();
-}
-
-std::string taskName(const isa::TaskRecord &r, uint32_t index) {
-  std::string s = "task " + std::to_string(index) + " (" +
-                  (r.kind < isa::kNumTaskKinds ? isa::kTaskKindInfo[r.kind].name : "?");
-  if (r.layer != isa::kNoLayer)
-    s += ", layer " + std::to_string(r.layer);
-  return s + ")";
 }
 
 } // namespace
@@ -74,27 +67,15 @@ std::string HostExecutor::describe() const {
 }
 
 Status HostExecutor::bind(uint16_t id, void *data) {
-  if (id >= refs_.size())
-    return Status::error("bind: tensor " + std::to_string(id) + " is not in the plan (" +
-                         std::to_string(refs_.size()) + " tensors)");
-  if (plan_.tensors[id].placement == isa::Placement::Activation)
-    return Status::error("bind: tensor '" + plan_.tensors[id].name +
-                         "' is an activation; the executor owns the arena");
-  if (!data)
-    return Status::error("bind: null memory for tensor '" + plan_.tensors[id].name + "'");
+  if (Status s = isa::checkBindable(plan_, id, data); !s)
+    return s;
   refs_[id].data = data;
   return Status::ok();
 }
 
 Status HostExecutor::checkBound(uint32_t program) const {
-  for (const isa::TaskRecord &r : plan_.programs[program].tasks)
-    for (uint32_t o = 0; o < r.numOperands && o < isa::kMaxOperands; ++o)
-      if (r.operand[o] != isa::kNoTensor && r.operand[o] < refs_.size() &&
-          !refs_[r.operand[o]].data)
-        return Status::error("launch: tensor '" + plan_.tensors[r.operand[o]].name +
-                             "' is used by program '" + plan_.programs[program].name +
-                             "' but not bound");
-  return Status::ok();
+  return isa::checkProgramBound(plan_, program,
+                                [&](uint16_t id) { return refs_[id].data != nullptr; });
 }
 
 Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
@@ -230,8 +211,9 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
       uint64_t counter =
           wt.event < events.size() ? protocol::loadAcquire(&events[wt.event]) : 0;
       hang +=
-          "; worker " + std::to_string(w) + " holds " + taskName(r, task) + " of step " +
-          std::to_string(step) + ", waiting on event " + std::to_string(wt.event) +
+          "; worker " + std::to_string(w) + " holds " + isa::taskLabel(r, task) +
+          " of step " + std::to_string(step) + ", waiting on event " +
+          std::to_string(wt.event) +
           (wt.event < program.events.size() ? " '" + program.events[wt.event].name + "'"
                                             : std::string()) +
           ": counter " + std::to_string(counter) + ", needs " +

@@ -5,8 +5,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include <cuda_bf16.h>
 #include <cstdint>
+#include <cuda_bf16.h>
 
 namespace mk::cuda {
 

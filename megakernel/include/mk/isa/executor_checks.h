@@ -1,0 +1,29 @@
+//===- executor_checks.h - Checks and names both executors share ----------===//
+//
+// The host and CUDA executors accept the same bind() calls, refuse the same launches
+// and name tasks the same way in their errors; the wording lives here once.
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mk/isa/plan.h"
+#include "mk/isa/status.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace mk::isa {
+
+/// "task 12 (qkv, layer 3)": a task of a program, for error messages.
+std::string taskLabel(const TaskRecord &task, uint32_t index);
+
+/// Whether tensor `id` of `plan` may be bound to caller memory `data`: it exists, is
+/// not an activation (the executor owns the arenas) and `data` is not null.
+Status checkBindable(const Plan &plan, uint16_t id, const void *data);
+
+/// The first tensor used by program `program` for which `isBound(id)` is false, as an
+/// error; ok when every operand is bound.
+Status checkProgramBound(const Plan &plan, uint32_t program,
+                         const std::function<bool(uint16_t)> &isBound);
+
+} // namespace mk::isa

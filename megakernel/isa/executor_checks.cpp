@@ -1,0 +1,39 @@
+//===- executor_checks.cpp - Checks and names both executors share ---------===//
+#include "mk/isa/executor_checks.h"
+
+namespace mk::isa {
+
+std::string taskLabel(const TaskRecord &task, uint32_t index) {
+  std::string s = "task " + std::to_string(index) + " (" +
+                  (task.kind < kNumTaskKinds ? kTaskKindInfo[task.kind].name : "?");
+  if (task.layer != kNoLayer)
+    s += ", layer " + std::to_string(task.layer);
+  return s + ")";
+}
+
+Status checkBindable(const Plan &plan, uint16_t id, const void *data) {
+  if (id >= plan.tensors.size())
+    return Status::error("bind: tensor " + std::to_string(id) + " is not in the plan (" +
+                         std::to_string(plan.tensors.size()) + " tensors)");
+  const TensorDesc &t = plan.tensors[id];
+  if (t.placement == Placement::Activation)
+    return Status::error("bind: tensor '" + t.name +
+                         "' is an activation; the executor owns the arena");
+  if (!data)
+    return Status::error("bind: null memory for tensor '" + t.name + "'");
+  return Status::ok();
+}
+
+Status checkProgramBound(const Plan &plan, uint32_t program,
+                         const std::function<bool(uint16_t)> &isBound) {
+  for (const TaskRecord &r : plan.programs[program].tasks)
+    for (uint32_t o = 0; o < r.numOperands && o < kMaxOperands; ++o)
+      if (r.operand[o] != kNoTensor && r.operand[o] < plan.tensors.size() &&
+          !isBound(r.operand[o]))
+        return Status::error("launch: tensor '" + plan.tensors[r.operand[o]].name +
+                             "' is used by program '" + plan.programs[program].name +
+                             "' but not bound");
+  return Status::ok();
+}
+
+} // namespace mk::isa
