@@ -12,15 +12,10 @@
 #include "task_context.cuh"
 
 #include "tasks/argmax.cuh"
-#include "tasks/attn_decode.cuh"
+#include "tasks/attention.cuh"
 #include "tasks/attn_merge.cuh"
-#include "tasks/attn_prefill.cuh"
-#include "tasks/down_proj.cuh"
 #include "tasks/embedding.cuh"
-#include "tasks/gate_up.cuh"
-#include "tasks/lm_head.cuh"
-#include "tasks/o_proj.cuh"
-#include "tasks/qkv.cuh"
+#include "tasks/projections.cuh"
 
 #include "mk/isa/protocol.h"
 
@@ -37,24 +32,31 @@ __device__ __forceinline__ uint64_t globalTimerNs() {
   return t;
 }
 
-// The kinds this image dispatches: all of them, or (resource-gate builds, see
-// megakernel/CMakeLists.txt) the one named by MK_RESOURCE_GATE_KIND.
-#if defined(MK_RESOURCE_GATE_KIND)
-#define MK_DISPATCH_ONE(X, Kind) X(Kind) // expands Kind before X pastes it
-#define MK_DISPATCHED_KINDS(X) MK_DISPATCH_ONE(X, MK_RESOURCE_GATE_KIND)
-#else
-#define MK_DISPATCHED_KINDS(X) MK_TASK_KINDS(X)
-#endif
-
+/// Runs one task. Every kind is inlined into the worker loop, and the two heavy
+/// engines once each: the projection kinds share one project() (tasks/projections.cuh),
+/// the attention kinds one attendUnits() (tasks/attention.cuh). That is what keeps the
+/// whole kernel within the register file without spills (the build's ptxas gate).
 __device__ __forceinline__ void runTask(const TaskContext &ctx,
                                         const isa::TaskRecord &task) {
   switch (static_cast<isa::TaskKind>(task.kind)) {
-#define MK_X(Enum, ...)                                                                  \
-  case isa::TaskKind::Enum:                                                              \
-    tasks::run##Enum(ctx, task);                                                         \
+  case isa::TaskKind::Embedding:
+    tasks::runEmbedding(ctx, task);
     break;
-    MK_DISPATCHED_KINDS(MK_X)
+  case isa::TaskKind::AttnMerge:
+    tasks::runAttnMerge(ctx, task);
+    break;
+  case isa::TaskKind::Argmax:
+    tasks::runArgmax(ctx, task);
+    break;
+  case isa::TaskKind::AttnDecode:
+  case isa::TaskKind::AttnPrefill:
+    tasks::runAttention(ctx, task);
+    break;
+#define MK_X(Kind) case isa::TaskKind::Kind:
+    MK_PROJECTION_KINDS(MK_X)
 #undef MK_X
+    tasks::runProjection(ctx, task);
+    break;
   default:
     break; // the plan verifier refuses other kinds
   }

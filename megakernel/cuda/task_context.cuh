@@ -2,10 +2,16 @@
 //
 // The CUDA twin of mk/host/task_context.h. Every task kind Foo has one file
 // cuda/tasks/<foo>.cuh defining, in namespace mk::cuda::tasks,
-//   __device__ void runFoo(const TaskContext &ctx, const isa::TaskRecord &task);
 //   __device__ uint32_t spansFoo(const TaskContext &ctx, const isa::TaskRecord &task,
 //                                WeightSpan *spans);   // at most kMaxWeightSpans
-// run is called by all kThreads threads of the worker CTA together (it may use
+// and its computation in one of three forms:
+//   - __device__ void runFoo(const TaskContext &ctx, const isa::TaskRecord &task);
+//     (embedding, attn_merge, argmax);
+//   - the pieces of a projection (projectionFoo, columnRowFoo, epilogueFoo), run by
+//     tasks/projections.cuh (qkv, gate_up, o_proj, down_proj, lm_head);
+//   - the units of an attention (attentionFoo), run by tasks/attention.cuh
+//     (attn_decode, attn_prefill).
+// A task runs on all kThreads threads of the worker CTA together (it may use
 // __syncthreads and the CTA's scratch shared memory) and must compute exactly the
 // host kernel's function (same rounding points; bf16 storage, fp32 accumulation, fixed
 // reduction order, no float atomics), writing exactly its tile. spans lists the weight

@@ -75,6 +75,14 @@ __device__ __forceinline__ KeyLayout keyLayout(uint32_t hd, bool aligned) {
   return {(lanes & (lanes - 1)) == 0 ? lanes : 32, true};
 }
 
+/// What an attention kind's tile attends: units [0, numUnits) of `units` (see
+/// attendUnits) over the caches `kv` (tasks/attention.cuh runs it).
+template <class Units> struct AttentionWork {
+  Units units;
+  PagedKv kv;
+  uint32_t numUnits;
+};
+
 /// The unit a team attends in the current round (shared memory, written by the team).
 struct TeamUnit {
   const bf16 *k;             // the unit's KV head in the caches: row 0, dim 0

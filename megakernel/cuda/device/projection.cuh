@@ -56,6 +56,14 @@ struct ProjectionInput {
   uint32_t k;
 };
 
+/// What a projection kind's tile computes: `units` units of `unitCols` columns over the
+/// rows of the task (tasks/projections.cuh runs it).
+struct ProjectionWork {
+  ProjectionInput in;
+  uint32_t units;
+  uint32_t unitCols;
+};
+
 /// The result of one column pass, in shared memory. Pass column j of unit u is
 /// j = u * unitCols + (column within the unit), as the kind's columnRow maps it.
 struct ProjectionPass {

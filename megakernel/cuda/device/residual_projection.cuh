@@ -40,27 +40,32 @@ template <isa::TaskKind Kind> struct ResidualProjectionOperands {
   }
 };
 
+/// A unit is one output column; no RMSNorm prologue.
 template <isa::TaskKind Kind>
-__device__ void runResidualProjection(const TaskContext &ctx,
-                                      const isa::TaskRecord &task) {
-  using Operands = ResidualProjectionOperands<Kind>;
-  const Operands operands(ctx, task);
-  const isa::Range cols = task.range[1];
-  project(
-      ctx, ProjectionInput{operands.x, nullptr, 0.0f, operands.k}, task.range[0],
-      cols.end - cols.begin, 1,
-      [&ctx, &task](uint32_t unit0, uint32_t, uint32_t j) {
-        const Operands o(ctx, task);
-        return o.w + size_t(task.range[1].begin + unit0 + j) * o.k;
-      },
-      [&ctx, &task](const ProjectionPass &p) {
-        const Operands o(ctx, task);
-        for (uint32_t i = threadIdx.x; i < p.rows * p.units; i += kThreads) {
-          const uint32_t r = i / p.units, j = i % p.units;
-          const size_t e = size_t(p.row0 + r) * o.n + task.range[1].begin + p.unit0 + j;
-          o.out[e] = toBf16(toFloat(o.residual[e]) + roundBf16(p.at(r, j)));
-        }
-      });
+__device__ ProjectionWork residualProjectionWork(const TaskContext &ctx,
+                                                 const isa::TaskRecord &task) {
+  const ResidualProjectionOperands<Kind> o(ctx, task);
+  return {{o.x, nullptr, 0.0f, o.k}, task.range[1].end - task.range[1].begin, 1};
+}
+
+template <isa::TaskKind Kind>
+__device__ const bf16 *residualProjectionColumnRow(const TaskContext &ctx,
+                                                   const isa::TaskRecord &task,
+                                                   uint32_t unit0, uint32_t, uint32_t j) {
+  const ResidualProjectionOperands<Kind> o(ctx, task);
+  return o.w + size_t(task.range[1].begin + unit0 + j) * o.k;
+}
+
+template <isa::TaskKind Kind>
+__device__ void residualProjectionEpilogue(const TaskContext &ctx,
+                                           const isa::TaskRecord &task,
+                                           const ProjectionPass &p) {
+  const ResidualProjectionOperands<Kind> o(ctx, task);
+  for (uint32_t i = threadIdx.x; i < p.rows * p.units; i += kThreads) {
+    const uint32_t r = i / p.units, j = i % p.units;
+    const size_t e = size_t(p.row0 + r) * o.n + task.range[1].begin + p.unit0 + j;
+    o.out[e] = toBf16(toFloat(o.residual[e]) + roundBf16(p.at(r, j)));
+  }
 }
 
 template <isa::TaskKind Kind>

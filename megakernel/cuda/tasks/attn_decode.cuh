@@ -79,7 +79,8 @@ struct Units {
 };
 } // namespace attn_decode
 
-__device__ void runAttnDecode(const TaskContext &ctx, const isa::TaskRecord &task) {
+__device__ inline AttentionWork<attn_decode::Units>
+attentionAttnDecode(const TaskContext &ctx, const isa::TaskRecord &task) {
   using namespace attn_decode;
   const DeviceModel &model = *ctx.model;
   const uint32_t hd = model.headDim, group = model.numHeads / model.numKvHeads;
@@ -111,9 +112,7 @@ __device__ void runAttnDecode(const TaskContext &ctx, const isa::TaskRecord &tas
   const PagedKv kv{ctx.data<const bf16>(task, kKCache),
                    ctx.data<const bf16>(task, kVCache), uint32_t(cache.shape[1]),
                    uint32_t(cache.shape[2]), hd};
-  const uint32_t numUnits = (kvHeads.end - kvHeads.begin) * units.rows * chunks;
-  const KeyLayout layout = keyLayout(hd, aligned16(kv.k) && aligned16(kv.v));
-  attendUnits(kv, layout, units, numUnits, model.attnScale, ctx.scratch);
+  return {units, kv, (kvHeads.end - kvHeads.begin) * units.rows * chunks};
 }
 
 // Reads only the KV cache and activations, which other tasks write.

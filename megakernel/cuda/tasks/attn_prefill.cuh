@@ -70,7 +70,8 @@ struct Units {
 };
 } // namespace attn_prefill
 
-__device__ void runAttnPrefill(const TaskContext &ctx, const isa::TaskRecord &task) {
+__device__ inline AttentionWork<attn_prefill::Units>
+attentionAttnPrefill(const TaskContext &ctx, const isa::TaskRecord &task) {
   using namespace attn_prefill;
   const DeviceModel &model = *ctx.model;
   const uint32_t hd = model.headDim, group = model.numHeads / model.numKvHeads;
@@ -94,9 +95,7 @@ __device__ void runAttnPrefill(const TaskContext &ctx, const isa::TaskRecord &ta
   const PagedKv kv{ctx.data<const bf16>(task, kKCache),
                    ctx.data<const bf16>(task, kVCache), uint32_t(cache.shape[1]),
                    uint32_t(cache.shape[2]), hd};
-  const uint32_t numUnits = (kvHeads.end - kvHeads.begin) * perHead;
-  const KeyLayout layout = keyLayout(hd, aligned16(kv.k) && aligned16(kv.v));
-  attendUnits(kv, layout, units, numUnits, model.attnScale, ctx.scratch);
+  return {units, kv, (kvHeads.end - kvHeads.begin) * perHead};
 }
 
 __device__ uint32_t spansAttnPrefill(const TaskContext &, const isa::TaskRecord &,

@@ -45,30 +45,34 @@ struct GateUpOperands {
   }
 };
 
-__device__ inline void runGateUp(const TaskContext &ctx, const isa::TaskRecord &task) {
-  const GateUpOperands operands(ctx, task);
-  const isa::Range cols = task.range[1];
-  project(
-      ctx,
-      ProjectionInput{operands.x, operands.normW, ctx.model->rmsNormEps, operands.hidden},
-      task.range[0], cols.end - cols.begin, 2,
-      [&ctx, &task](uint32_t unit0, uint32_t units, uint32_t j) {
-        const GateUpOperands o(ctx, task);
-        const bool gate = j < units;
-        const size_t c = task.range[1].begin + unit0 + (gate ? j : j - units);
-        return (gate ? o.wGate : o.wUp) + c * o.hidden;
-      },
-      [&ctx, &task](const ProjectionPass &p) {
-        const GateUpOperands o(ctx, task);
-        for (uint32_t i = threadIdx.x; i < p.rows * p.units; i += kThreads) {
-          const uint32_t r = i / p.units, j = i % p.units;
-          const float g = roundBf16(p.at(r, j));
-          const float u = roundBf16(p.at(r, p.units + j));
-          const float silu = roundBf16(g / (1.0f + expf(-g)));
-          o.out[size_t(p.row0 + r) * o.inter + task.range[1].begin + p.unit0 + j] =
-              toBf16(silu * u);
-        }
-      });
+__device__ inline ProjectionWork projectionGateUp(const TaskContext &ctx,
+                                                  const isa::TaskRecord &task) {
+  const GateUpOperands o(ctx, task);
+  return {{o.x, o.normW, ctx.model->rmsNormEps, o.hidden},
+          task.range[1].end - task.range[1].begin,
+          2};
+}
+
+__device__ inline const bf16 *columnRowGateUp(const TaskContext &ctx,
+                                              const isa::TaskRecord &task, uint32_t unit0,
+                                              uint32_t units, uint32_t j) {
+  const GateUpOperands o(ctx, task);
+  const bool gate = j < units;
+  const size_t c = task.range[1].begin + unit0 + (gate ? j : j - units);
+  return (gate ? o.wGate : o.wUp) + c * o.hidden;
+}
+
+__device__ inline void epilogueGateUp(const TaskContext &ctx, const isa::TaskRecord &task,
+                                      const ProjectionPass &p) {
+  const GateUpOperands o(ctx, task);
+  for (uint32_t i = threadIdx.x; i < p.rows * p.units; i += kThreads) {
+    const uint32_t r = i / p.units, j = i % p.units;
+    const float g = roundBf16(p.at(r, j));
+    const float u = roundBf16(p.at(r, p.units + j));
+    const float silu = roundBf16(g / (1.0f + expf(-g)));
+    o.out[size_t(p.row0 + r) * o.inter + task.range[1].begin + p.unit0 + j] =
+        toBf16(silu * u);
+  }
 }
 
 __device__ inline uint32_t spansGateUp(const TaskContext &ctx,

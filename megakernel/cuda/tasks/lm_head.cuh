@@ -88,25 +88,33 @@ __device__ inline void lmHeadTileArgmax(const TaskContext &ctx,
   }
 }
 
-__device__ inline void runLmHead(const TaskContext &ctx, const isa::TaskRecord &task) {
-  const LmHeadOperands operands(ctx, task);
-  const isa::Range cols = task.range[1];
-  project(
-      ctx,
-      ProjectionInput{operands.x, operands.normW, ctx.model->rmsNormEps, operands.hidden},
-      task.range[0], cols.end - cols.begin, 1,
-      [&ctx, &task](uint32_t unit0, uint32_t, uint32_t j) {
-        const LmHeadOperands o(ctx, task);
-        return o.w + size_t(task.range[1].begin + unit0 + j) * o.hidden;
-      },
-      [&ctx, &task](const ProjectionPass &p) {
-        const LmHeadOperands o(ctx, task);
-        for (uint32_t i = threadIdx.x; i < p.rows * p.units; i += kThreads) {
-          const uint32_t r = i / p.units, j = i % p.units;
-          o.logits[size_t(p.row0 + r) * o.vocab + task.range[1].begin + p.unit0 + j] =
-              p.at(r, j);
-        }
-      });
+__device__ inline ProjectionWork projectionLmHead(const TaskContext &ctx,
+                                                  const isa::TaskRecord &task) {
+  const LmHeadOperands o(ctx, task);
+  return {{o.x, o.normW, ctx.model->rmsNormEps, o.hidden},
+          task.range[1].end - task.range[1].begin,
+          1};
+}
+
+__device__ inline const bf16 *columnRowLmHead(const TaskContext &ctx,
+                                              const isa::TaskRecord &task, uint32_t unit0,
+                                              uint32_t, uint32_t j) {
+  const LmHeadOperands o(ctx, task);
+  return o.w + size_t(task.range[1].begin + unit0 + j) * o.hidden;
+}
+
+__device__ inline void epilogueLmHead(const TaskContext &ctx, const isa::TaskRecord &task,
+                                      const ProjectionPass &p) {
+  const LmHeadOperands o(ctx, task);
+  for (uint32_t i = threadIdx.x; i < p.rows * p.units; i += kThreads) {
+    const uint32_t r = i / p.units, j = i % p.units;
+    o.logits[size_t(p.row0 + r) * o.vocab + task.range[1].begin + p.unit0 + j] =
+        p.at(r, j);
+  }
+}
+
+/// After the projection (its writes are visible to the CTA): the tile argmax.
+__device__ inline void finishLmHead(const TaskContext &ctx, const isa::TaskRecord &task) {
   lmHeadTileArgmax(ctx, task);
 }
 

@@ -15,8 +15,20 @@
 
 namespace mk::cuda::tasks {
 
-__device__ inline void runOProj(const TaskContext &ctx, const isa::TaskRecord &task) {
-  runResidualProjection<isa::TaskKind::OProj>(ctx, task);
+__device__ inline ProjectionWork projectionOProj(const TaskContext &ctx,
+                                                 const isa::TaskRecord &task) {
+  return residualProjectionWork<isa::TaskKind::OProj>(ctx, task);
+}
+
+__device__ inline const bf16 *columnRowOProj(const TaskContext &ctx,
+                                             const isa::TaskRecord &task, uint32_t unit0,
+                                             uint32_t units, uint32_t j) {
+  return residualProjectionColumnRow<isa::TaskKind::OProj>(ctx, task, unit0, units, j);
+}
+
+__device__ inline void epilogueOProj(const TaskContext &ctx, const isa::TaskRecord &task,
+                                     const ProjectionPass &p) {
+  residualProjectionEpilogue<isa::TaskKind::OProj>(ctx, task, p);
 }
 
 __device__ inline uint32_t spansOProj(const TaskContext &ctx, const isa::TaskRecord &task,

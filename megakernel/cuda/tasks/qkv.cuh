@@ -94,7 +94,7 @@ struct QkvOperands {
 
 /// The epilogue of one pass: bias, QK-norm, RoPE and the store of every (row, head) of
 /// the pass, one warp each.
-__device__ inline void qkvEpilogue(const TaskContext &ctx, const isa::TaskRecord &task,
+__device__ inline void epilogueQkv(const TaskContext &ctx, const isa::TaskRecord &task,
                                    const ProjectionPass &p) {
   const QkvOperands o(ctx, task);
   const uint32_t hd = o.hd, lane = threadIdx.x % 32;
@@ -135,18 +135,20 @@ __device__ inline void qkvEpilogue(const TaskContext &ctx, const isa::TaskRecord
   }
 }
 
-__device__ inline void runQkv(const TaskContext &ctx, const isa::TaskRecord &task) {
-  const QkvOperands operands(ctx, task);
-  const isa::Range heads = task.range[1];
-  project(
-      ctx,
-      ProjectionInput{operands.x, operands.normW, ctx.model->rmsNormEps, operands.hidden},
-      task.range[0], heads.end - heads.begin, operands.hd,
-      [&ctx, &task](uint32_t unit0, uint32_t, uint32_t j) {
-        const QkvOperands o(ctx, task);
-        return o.w + (size_t(task.range[1].begin + unit0) * o.hd + j) * o.hidden;
-      },
-      [&ctx, &task](const ProjectionPass &p) { qkvEpilogue(ctx, task, p); });
+/// A unit is a head of the section: hd weight rows.
+__device__ inline ProjectionWork projectionQkv(const TaskContext &ctx,
+                                               const isa::TaskRecord &task) {
+  const QkvOperands o(ctx, task);
+  return {{o.x, o.normW, ctx.model->rmsNormEps, o.hidden},
+          task.range[1].end - task.range[1].begin,
+          o.hd};
+}
+
+__device__ inline const bf16 *columnRowQkv(const TaskContext &ctx,
+                                           const isa::TaskRecord &task, uint32_t unit0,
+                                           uint32_t, uint32_t j) {
+  const QkvOperands o(ctx, task);
+  return o.w + (size_t(task.range[1].begin + unit0) * o.hd + j) * o.hidden;
 }
 
 __device__ inline uint32_t spansQkv(const TaskContext &ctx, const isa::TaskRecord &task,
