@@ -6,12 +6,14 @@
 // build instead of the launch.
 //
 // Dynamic shared memory of a worker CTA:
-//   [0, stageBytes)                     weight staging: the prefetch step copies the
-//                                       first bytes of the task's main weight span here
-//                                       before the dependency wait (cp.async on sm_80,
-//                                       a bulk copy completing on an mbarrier on sm_90a)
+//   [0, stageBytes)                     weight staging ring, kStageSlots slots: the
+//                                       prefetch step copies the first bytes of a
+//                                       task's main weight span into a slot while the
+//                                       task before it waits and runs (cp.async on
+//                                       sm_80, a bulk copy completing on an mbarrier on
+//                                       sm_90a; device/staging.cuh)
 //   [stageBytes, stageBytes + scratch)  task scratch (normalized rows, tiles, partials)
-//   then 16 bytes of control (the broadcast ticket, the staging mbarrier)
+//   then kControlBytes of control (one mbarrier per staging slot)
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -21,13 +23,16 @@ namespace mk::cuda {
 
 struct ArchConfig {
   uint32_t threads;      // threads of a worker CTA (one CTA per SM)
-  uint32_t stageBytes;   // weight staging ring
+  uint32_t stageBytes;   // weight staging ring (all slots)
   uint32_t scratchBytes; // task scratch
   uint32_t smemLimit;    // opt-in dynamic shared memory per block of the architecture
   uint32_t maxRegsPerThread;
 };
 
-inline constexpr uint32_t kControlBytes = 16;
+/// Slots of the staging ring: the task being run and the one claimed ahead
+/// (protocol::kPrefetchSlots).
+inline constexpr uint32_t kStageSlots = 2;
+inline constexpr uint32_t kControlBytes = 8 * kStageSlots;
 
 // A100 (sm_80): 163 KB of opt-in shared memory per block, 64K registers per SM.
 inline constexpr ArchConfig kSm80{256, 64 * 1024, 96 * 1024, 166912, 255};
@@ -59,5 +64,10 @@ inline constexpr ArchConfig kConfig = kSm90;
 #else
 inline constexpr ArchConfig kConfig = kSm80;
 #endif
+/// Bytes of one staging slot: the most of a task's weights staged ahead.
+inline constexpr uint32_t kStageSlotBytes = kConfig.stageBytes / kStageSlots;
+static_assert(kSm80.stageBytes % (16 * kStageSlots) == 0 &&
+                  kSm90.stageBytes % (16 * kStageSlots) == 0,
+              "staging slots hold whole 16-byte chunks");
 
 } // namespace mk::cuda

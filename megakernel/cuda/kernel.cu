@@ -82,9 +82,13 @@ struct DeviceExec {
   Stager stager;
   uint64_t *shared;
   WeightSpan *spans;            // [kMaxWeightSpans] in shared memory
+  StagedSpan *staged;           // [kStageSlots] in shared memory: each slot's span
   DeviceProfileRecord &current; // shared memory: nothing of it stays in registers
   uint64_t waitStartNs = 0;
 
+  __device__ bool leader() const { return threadIdx.x == 0; }
+  __device__ void barrier() const { __syncthreads(); }
+  __device__ void fence() const { __threadfence(); }
   __device__ uint64_t *broadcast() { return shared; }
 
   __device__ bool stopRequested() {
@@ -97,28 +101,37 @@ struct DeviceExec {
       current = {task, blockIdx.x, step, globalTimerNs(), 0, 0};
   }
 
-  /// Stages the first bytes of the task's main weight span (every thread). Weights are
-  /// never written during a launch, so reading them before the wait is safe. The
-  /// leader lists the spans into shared memory (a per-thread array indexed at run time
-  /// would live in local memory), then every thread joins the copy.
-  __device__ void prefetch(const isa::TaskRecord &task, uint32_t, uint64_t step) {
+  /// Starts staging the first bytes of the task's main weight span into `slot` (every
+  /// thread). Weights are never written during a launch, so reading them before the
+  /// wait, and while the previous task runs, is safe. The leader lists the spans into
+  /// shared memory (a per-thread array indexed at run time would live in local memory)
+  /// and records the slot's span; then every thread joins the copy.
+  __device__ void prefetch(const isa::TaskRecord &task, uint32_t, uint64_t,
+                           uint32_t slot) {
     if (threadIdx.x == 0) {
-      ctx.step = step;
       const uint32_t n = taskWeightSpans(ctx, task, spans);
       uint32_t bytes = 0;
       if (n > 0 && (reinterpret_cast<uintptr_t>(spans[0].data) & 15) == 0) {
         const uint64_t b =
-            spans[0].bytes < kConfig.stageBytes ? spans[0].bytes : kConfig.stageBytes;
+            spans[0].bytes < kStageSlotBytes ? spans[0].bytes : kStageSlotBytes;
         bytes = uint32_t(b) & ~15u;
       }
-      ctx.staged = {static_cast<const uint8_t *>(n > 0 ? spans[0].data : nullptr),
-                    stager.buffer, bytes};
+      staged[slot] = {static_cast<const uint8_t *>(n > 0 ? spans[0].data : nullptr),
+                      stager.slot(slot), bytes};
     }
     __syncthreads();
-    stager.stage(ctx.staged.global, ctx.staged.bytes);
+    stager.stage(staged[slot].global, staged[slot].bytes, slot);
   }
 
-  __device__ void awaitPrefetch() { stager.wait(); }
+  __device__ void awaitPrefetch(uint32_t slot) { stager.wait(slot); }
+
+  /// Leader, before the barrier that starts the task: the task's step and staged span
+  /// in the shared context.
+  __device__ void prepare(const isa::TaskRecord &, uint32_t, uint64_t step,
+                          uint32_t slot) {
+    ctx.step = step;
+    ctx.staged = staged[slot];
+  }
 
   /// The leader's wait: back off with __nanosleep, and give up (reporting the wait)
   /// when another worker stopped the launch or this wait outlived the watchdog.
@@ -186,8 +199,9 @@ __global__ void __launch_bounds__(kThreads, 1)
   extern __shared__ __align__(128) uint8_t smem[];
   uint64_t *control =
       reinterpret_cast<uint64_t *>(smem + kConfig.stageBytes + kConfig.scratchBytes);
-  __shared__ uint64_t broadcastWords[2];
+  __shared__ uint64_t broadcastWords[3];
   __shared__ WeightSpan spanSlots[kMaxWeightSpans];
+  __shared__ StagedSpan stagedSlots[kStageSlots];
   __shared__ TaskContext sharedCtx;
   __shared__ DeviceProfileRecord sharedProfile;
   if (threadIdx.x == 0)
@@ -198,9 +212,9 @@ __global__ void __launch_bounds__(kThreads, 1)
                             smem + kConfig.stageBytes,
                             StagedSpan{nullptr, nullptr, 0}};
   __syncthreads();
-  DeviceExec exec{
-      params,        sharedCtx, Stager{smem, control}, broadcastWords, spanSlots,
-      sharedProfile, 0};
+  static_assert(kStageSlots == protocol::kPrefetchSlots);
+  DeviceExec exec{params,    sharedCtx,   Stager{smem, control}, broadcastWords,
+                  spanSlots, stagedSlots, sharedProfile,         0};
   exec.stager.init();
   protocol::ctaWorkerLoop(exec, *params.state, params.tasks, params.order,
                           params.numTasks, params.numSteps);

@@ -1,12 +1,15 @@
-//===- staging.cuh - Copy a task's first weight bytes into shared memory ---===//
+//===- staging.cuh - Copy tasks' first weight bytes into shared memory -----===//
 //
-// The protocol's prefetch step on the GPU: right after the claim, before the
-// dependency wait, the CTA starts copying the first kConfig.stageBytes of the task's
-// main weight span into the staging buffer, so those bytes are in flight (and usually
-// landed) while the leader waits. The task reads them through TaskContext::weight().
-//   sm_90a: one bulk copy engine transfer (cp.async.bulk) issued by the leader,
-//           completing on an mbarrier that every thread waits on.
-//   sm_80:  cp.async 16-byte copies spread over all threads (one commit group).
+// The protocol's prefetch step on the GPU. The staging buffer is a ring of
+// kStageSlots slots of kStageSlotBytes: the worker loop (protocol::ctaWorkerLoop)
+// stages the task it will run next into one slot while the current task, whose bytes
+// were staged an iteration earlier, waits and runs from the other. A stage copies the
+// first bytes of the task's main weight span; the task reads them through
+// TaskContext::weight().
+//   sm_90a: one bulk copy engine transfer (cp.async.bulk) per stage, issued by the
+//           leader and completing on the slot's mbarrier, which every thread waits on.
+//   sm_80:  cp.async 16-byte copies spread over all threads, one commit group per
+//           stage; a slot's wait leaves only the younger stage's group in flight.
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -17,39 +20,44 @@
 namespace mk::cuda {
 
 /// Per-CTA staging state; lives in registers of every thread (all threads follow the
-/// same sequence of stage()/wait() calls, so `phase` agrees across the CTA).
+/// same sequence of stage()/wait() calls, so the state agrees across the CTA).
 struct Stager {
-  uint8_t *buffer;   // kConfig.stageBytes of shared memory
-  uint64_t *barrier; // an mbarrier in shared memory (sm_90a)
-  uint32_t phase = 0;
-  bool pending = false;
+  uint8_t *buffer;       // kStageSlots * kStageSlotBytes of shared memory
+  uint64_t *barriers;    // kStageSlots mbarriers in shared memory (sm_90a)
+  uint32_t phases = 0;   // bit s: the parity slot s's next completion has (sm_90a)
+  uint32_t pending = 0;  // bit s: slot s has a copy in flight
+  uint32_t lastSlot = 0; // slot of the latest stage() (sm_80 group accounting)
+
+  __device__ uint8_t *slot(uint32_t s) const { return buffer + s * kStageSlotBytes; }
 
   /// Once per kernel, by every thread, before the first stage().
   __device__ void init() {
 #if __CUDA_ARCH__ >= 900
     if (threadIdx.x == 0) {
-      const uint32_t bar = uint32_t(__cvta_generic_to_shared(barrier));
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(bar));
+      for (uint32_t s = 0; s < kStageSlots; ++s) {
+        const uint32_t bar = uint32_t(__cvta_generic_to_shared(barriers + s));
+        asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(bar));
+      }
       asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     }
     __syncthreads();
 #endif
   }
 
-  /// Starts copying `bytes` (a multiple of 16, at most kConfig.stageBytes) from `src`
-  /// (16-byte aligned) into the buffer. Called by every thread with the same arguments.
-  __device__ void stage(const void *src, uint32_t bytes) {
-    pending = bytes > 0;
-    if (!pending)
-      return;
+  /// Starts copying `bytes` (a multiple of 16, at most kStageSlotBytes) from `src`
+  /// (16-byte aligned) into slot `s`, which no task reads any more. Called by every
+  /// thread with the same arguments.
+  __device__ void stage(const void *src, uint32_t bytes, uint32_t s) {
+    lastSlot = s;
+    pending = bytes > 0 ? pending | (1u << s) : pending & ~(1u << s);
 #if __CUDA_ARCH__ >= 900
-    if (threadIdx.x == 0) {
-      const uint32_t bar = uint32_t(__cvta_generic_to_shared(barrier));
-      const uint32_t dst = uint32_t(__cvta_generic_to_shared(buffer));
-      // The previous task read the buffer with ordinary loads (generic proxy); the
-      // bulk copy writes it through the async proxy. The CTA barrier that ended the
-      // previous task orders those reads before this thread; the proxy fence orders
-      // them before the copy.
+    if (bytes > 0 && threadIdx.x == 0) {
+      const uint32_t bar = uint32_t(__cvta_generic_to_shared(barriers + s));
+      const uint32_t dst = uint32_t(__cvta_generic_to_shared(slot(s)));
+      // The task before last read the slot with ordinary loads (generic proxy); the
+      // bulk copy writes it through the async proxy. The CTA barrier that ended that
+      // task orders those reads before this thread; the proxy fence orders them
+      // before the copy.
       asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
       asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar),
                    "r"(bytes)
@@ -60,23 +68,26 @@ struct Stager {
                    : "memory");
     }
 #else
-    const uint32_t dst = uint32_t(__cvta_generic_to_shared(buffer));
-    const char *s = static_cast<const char *>(src);
+    const uint32_t dst = uint32_t(__cvta_generic_to_shared(slot(s)));
+    const char *p = static_cast<const char *>(src);
     for (uint32_t off = threadIdx.x * 16; off < bytes; off += kThreads * 16)
       asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst + off),
-                   "l"(s + off)
+                   "l"(p + off)
                    : "memory");
+    // Every stage commits a group (possibly empty), so the groups are the stages.
     asm volatile("cp.async.commit_group;" ::: "memory");
 #endif
   }
 
-  /// Every thread: waits until the staged bytes are in shared memory. A CTA barrier
-  /// must follow before the bytes are read by other threads than the copier (sm_80).
-  __device__ void wait() {
-    if (!pending)
+  /// Every thread: waits until slot `s`'s staged bytes are in shared memory. A CTA
+  /// barrier must follow before the bytes are read by other threads than the copier
+  /// (sm_80).
+  __device__ void wait(uint32_t s) {
+    if (!(pending & (1u << s)))
       return;
 #if __CUDA_ARCH__ >= 900
-    const uint32_t bar = uint32_t(__cvta_generic_to_shared(barrier));
+    const uint32_t bar = uint32_t(__cvta_generic_to_shared(barriers + s));
+    const uint32_t parity = (phases >> s) & 1;
     uint32_t done = 0;
     while (!done)
       asm volatile("{\n"
@@ -85,13 +96,18 @@ struct Stager {
                    "selp.u32 %0, 1, 0, p;\n"
                    "}\n"
                    : "=r"(done)
-                   : "r"(bar), "r"(phase)
+                   : "r"(bar), "r"(parity)
                    : "memory");
-    phase ^= 1;
+    phases ^= 1u << s;
 #else
-    asm volatile("cp.async.wait_all;" ::: "memory");
+    // Groups complete in commit order: when a younger stage (the other slot's) was
+    // committed after this one, all but the newest group suffices.
+    if (lastSlot != s)
+      asm volatile("cp.async.wait_group 1;" ::: "memory");
+    else
+      asm volatile("cp.async.wait_group 0;" ::: "memory");
 #endif
-    pending = false;
+    pending &= ~(1u << s);
   }
 };
 

@@ -6,13 +6,20 @@
 // non-atomic write; consumers read them with plain reads. The result must equal a
 // sequential evaluation, and in the ThreadSanitizer build (label `tsan`) any missing
 // release/acquire edge shows up as a data race.
+//
+// The CUDA kernel's loop (ctaWorkerLoop: a CTA of threads per worker, the next ticket
+// claimed ahead and staged into the other of two slots) runs the same programs with
+// CTAs emulated by thread groups and std::barrier, checking the staging-slot
+// discipline as well.
 #include "mk/isa/protocol.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <barrier>
 #include <chrono>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
@@ -154,6 +161,163 @@ std::vector<uint64_t> runParallel(const RandomProgram &p, uint64_t steps,
   for (std::thread &t : threads)
     t.join();
   return values;
+}
+
+/// One emulated CTA: its barrier, the protocol's broadcast words and the bookkeeping
+/// of its two staging slots (written by the leader, read by all threads after a
+/// barrier, like the kernel's shared memory).
+struct Cta {
+  struct Slot {
+    uint32_t task = ~0u;
+    uint64_t step = 0;
+    bool inUse = false;   // prefetched for a task that has not finished
+    bool pending = false; // prefetched, not yet awaited
+  };
+  std::barrier<> bar;
+  uint64_t words[3] = {};
+  Slot slot[mk::protocol::kPrefetchSlots];
+  uint32_t current = 0; // the slot of the task being run
+  explicit Cta(unsigned threads) : bar(threads) {}
+};
+
+/// ctaWorkerLoop's Exec for one thread of an emulated CTA. Thread task % threads (not
+/// the leader, which signals) publishes the task's value, so the barrier after run is
+/// what orders it before the signal.
+struct CtaExec {
+  const RandomProgram &program;
+  std::vector<uint64_t> &values;
+  Cta &cta;
+  unsigned thread, threads;
+  std::mt19937 rng;
+  std::atomic<bool> &stop;
+  std::atomic<uint64_t> &runs;
+  bool stopWhileWaiting; // a leader that waits long stops the launch
+
+  bool leader() const { return thread == 0; }
+  void barrier() { cta.bar.arrive_and_wait(); }
+  // Nothing to do here: in C++ the barrier and the leader's release RMW already chain
+  // the other threads' writes into happens-before (the device's CTA barrier is not
+  // cumulative at device scope, hence its __threadfence).
+  void fence() {}
+  uint64_t *broadcast() { return cta.words; }
+  bool stopRequested() { return stop.load(std::memory_order_relaxed); }
+
+  void prefetch(const TaskRecord &, uint32_t task, uint64_t step, uint32_t s) {
+    if (leader()) {
+      EXPECT_FALSE(cta.slot[s].inUse) << "slot " << s << " restaged while task "
+                                      << cta.slot[s].task << " may still read it";
+      cta.slot[s] = {task, step, true, true};
+    }
+    jitter();
+  }
+  void awaitPrefetch(uint32_t s) {
+    if (leader())
+      cta.slot[s].pending = false;
+  }
+  void prepare(const TaskRecord &, uint32_t task, uint64_t step, uint32_t s) {
+    EXPECT_TRUE(cta.slot[s].inUse && cta.slot[s].task == task && cta.slot[s].step == step)
+        << "task " << task << " step " << step << " runs from slot " << s
+        << ", which was staged for task " << cta.slot[s].task << " step "
+        << cta.slot[s].step;
+    cta.current = s;
+  }
+  bool spin(const TaskRecord &, uint32_t, uint64_t, uint32_t, uint64_t spins) {
+    if (stopWhileWaiting && spins == 200) // as the watchdog does on the device
+      stop.store(true, std::memory_order_relaxed);
+    if (spins > 50'000'000 || (stopRequested() && spins > 1000))
+      return false; // a hang is a failure, not a stuck test
+    std::this_thread::yield();
+    return true;
+  }
+  void run(const TaskRecord &, uint32_t task, uint64_t step) {
+    const Cta::Slot &slot = cta.slot[cta.current];
+    EXPECT_FALSE(slot.pending) << "task " << task << " ran before its slot was awaited";
+    EXPECT_EQ(slot.task, task) << "thread " << thread << " runs another task";
+    jitter();
+    if (thread == task % threads)
+      values[task] = taskValue(program, values, task, step);
+    if (stopWhileWaiting && task == 5)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20)); // others wait on it
+    if (leader())
+      runs.fetch_add(1);
+  }
+  void onClaim(uint32_t, uint64_t) {}
+  void onReady(uint32_t, uint64_t) {}
+  void onDone(uint32_t, uint64_t) { cta.slot[cta.current].inUse = false; }
+
+  void jitter() {
+    uint32_t r = rng() % 16;
+    if (r == 0)
+      std::this_thread::sleep_for(std::chrono::microseconds(rng() % 50));
+    else if (r < 4)
+      std::this_thread::yield();
+  }
+};
+
+struct CtaRun {
+  std::vector<uint64_t> values;
+  uint64_t runs = 0;
+  bool slotsSettled = true; // no slot left pending (a copy outliving the CTA)
+};
+
+CtaRun runCtas(const RandomProgram &p, uint64_t steps, unsigned ctas, unsigned threads,
+               uint32_t seed, bool staggered, bool stopWhileWaiting = false) {
+  CtaRun result;
+  result.values.assign(p.tasks.size(), 0);
+  std::vector<uint64_t> events(p.numEvents, 0);
+  mk::protocol::LaunchState state{0, events.data()};
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> runs{0};
+  std::vector<std::unique_ptr<Cta>> group;
+  std::vector<std::thread> workers;
+  for (unsigned c = 0; c < ctas; ++c)
+    group.push_back(std::make_unique<Cta>(threads));
+  for (unsigned c = 0; c < ctas; ++c) {
+    for (unsigned t = 0; t < threads; ++t)
+      workers.emplace_back([&, c, t] {
+        if (staggered) // CTAs that start late, as non-resident ones would
+          std::this_thread::sleep_for(std::chrono::microseconds(300 * c));
+        CtaExec exec{p,    result.values, *group[c],
+                     t,    threads,       std::mt19937(seed * 977 + c * 31 + t),
+                     stop, runs,          stopWhileWaiting};
+        mk::protocol::ctaWorkerLoop(exec, state, p.tasks.data(), p.order.data(),
+                                    p.tasks.size(), steps);
+      });
+  }
+  for (std::thread &w : workers)
+    w.join();
+  result.runs = runs.load();
+  for (const auto &cta : group)
+    for (const Cta::Slot &s : cta->slot)
+      result.slotsSettled = result.slotsSettled && !s.pending;
+  return result;
+}
+
+TEST(ProtocolStress, CtaLoopWithLookAheadMatchesSequential) {
+  for (uint32_t seed = 1; seed <= 6; ++seed) {
+    std::mt19937 rng(seed);
+    RandomProgram p = makeProgram(30 + rng() % 50, rng);
+    const uint64_t steps = 4;
+    std::vector<uint64_t> expected = runSequential(p, steps);
+    for (unsigned ctas : {1u, 2u, 3u}) {
+      const unsigned threads = ctas == 2 ? 4 : 2;
+      CtaRun got = runCtas(p, steps, ctas, threads, seed, ctas == 3);
+      ASSERT_EQ(got.values, expected) << "seed " << seed << ", " << ctas << " CTAs";
+      EXPECT_EQ(got.runs, steps * p.tasks.size()) << "every ticket runs exactly once";
+      EXPECT_TRUE(got.slotsSettled);
+    }
+  }
+}
+
+TEST(ProtocolStress, CtaLoopStopsWithoutHangingOrLeavingCopies) {
+  // Task 5 runs long, so CTAs wait on it with their look-ahead slot staged; the first
+  // leader that waits long stops the launch and the waiting CTAs give up.
+  std::mt19937 rng(99);
+  RandomProgram p = makeProgram(40, rng);
+  const uint64_t steps = 8;
+  CtaRun got = runCtas(p, steps, 3, 2, 7, false, true);
+  EXPECT_LT(got.runs, steps * p.tasks.size()) << "the stop ended the launch early";
+  EXPECT_TRUE(got.slotsSettled) << "a stopping CTA awaits its look-ahead slot";
 }
 
 TEST(ProtocolStress, MatchesSequentialForAnyWorkerCount) {

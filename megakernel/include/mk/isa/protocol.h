@@ -148,12 +148,38 @@ MK_HOST_DEVICE void workerLoop(Exec &exec, LaunchState &state,
 }
 
 #if defined(__CUDACC__)
-/// The CUDA executor's loop: a CTA is one worker. Its leader (thread 0) claims the
-/// ticket and waits; every thread prefetches and runs the task; the leader signals.
-/// `Exec` provides, besides the hooks of workerLoop (spin and the profiling hooks are
-/// called by the leader only; prefetch and run by every thread):
-///   uint64_t *broadcast();   // two words of shared memory
-///   void awaitPrefetch();    // every thread: the prefetch's copies have landed
+#define MK_CTA_LOOP __device__ __forceinline__
+#else
+#define MK_CTA_LOOP inline
+#endif
+
+/// Staging slots of ctaWorkerLoop: the task being run and the one claimed ahead.
+inline constexpr uint32_t kPrefetchSlots = 2;
+
+/// The CUDA executor's loop: a CTA is one worker. Its leader (thread 0) claims tickets
+/// and waits; every thread prefetches and runs the tasks; the leader signals. Written
+/// against Exec's CTA primitives (leader, barrier, fence) only, so a host test can run
+/// it on threads (tests/unit/protocol).
+///
+/// Look-ahead: the leader claims the CTA's next ticket as soon as it turns to the
+/// current one, and the CTA starts the next task's prefetch (into the other of two
+/// staging slots) before it waits for and runs the current task, so the next task's
+/// first weight bytes load while this one waits and computes. Holding one ticket ahead
+/// cannot deadlock: the smallest unfinished ticket is always some CTA's current task
+/// (a CTA claims its look-ahead ticket after its current one, so that is larger), and
+/// every event it waits on is signalled by smaller tickets, all finished.
+///
+/// `Exec` provides (leader: the hooks of workerLoop, spin and the profiling ones;
+/// every thread: prefetch, awaitPrefetch and run):
+///   bool leader();                                    // threadIdx.x == 0
+///   void barrier();                                   // __syncthreads()
+///   void fence();                                     // __threadfence()
+///   uint64_t *broadcast();                            // 3 words of shared memory
+///   void prefetch(task, taskIndex, step, slot);       // every thread: start staging
+///   void awaitPrefetch(slot);                         // every thread: slot landed
+///   void prepare(task, taskIndex, step, slot);        // leader: the task's context
+/// onClaim is called when the CTA turns to the task (its ticket was claimed during
+/// the previous task), so claim-to-ready is the CTA's wait for the task's inputs.
 ///
 /// Memory ordering, in addition to the argument at the top of this file:
 /// - Consumers: the leader's acquire load observes the producers' signals; the
@@ -162,25 +188,42 @@ MK_HOST_DEVICE void workerLoop(Exec &exec, LaunchState &state,
 /// - Producers: the barrier after run orders every thread's output writes before the
 ///   leader's __threadfence and release fetch_add (fences are cumulative), so a
 ///   consumer that acquires the count sees all of the CTA's writes.
+/// - Staging: weights are never written during a launch, so they may be read before
+///   any wait; a slot is restaged only after the barrier that ends the task that read
+///   it.
 template <typename Exec>
-__device__ __forceinline__ void
-ctaWorkerLoop(Exec &exec, LaunchState &state, const isa::TaskRecord *tasks,
-              const uint32_t *order, uint32_t numTasks, uint64_t numSteps) {
-  const bool leader = threadIdx.x == 0;
+MK_CTA_LOOP void ctaWorkerLoop(Exec &exec, LaunchState &state,
+                               const isa::TaskRecord *tasks, const uint32_t *order,
+                               uint32_t numTasks, uint64_t numSteps) {
+  const bool leader = exec.leader();
   const uint64_t totalTickets = numSteps * numTasks;
-  uint64_t *shared = exec.broadcast(); // [0]: ticket, [1]: 1 = stop
-  for (;;) {
+  // [0], [1]: claimed tickets, alternately (every thread read a word before the
+  // barrier of the next claim, which precedes the leader's next write of it); [2]: 1 =
+  // stop.
+  uint64_t *shared = exec.broadcast();
+  uint32_t claims = 0;
+  auto claim = [&] {
+    uint64_t &word = shared[claims++ & 1];
     if (leader)
-      shared[0] = exec.stopRequested() ? totalTickets : claimTicket(&state.nextTicket);
-    __syncthreads();
-    const uint64_t ticket = shared[0];
-    if (ticket >= totalTickets)
-      return;
+      word = exec.stopRequested() ? totalTickets : claimTicket(&state.nextTicket);
+    exec.barrier();
+    return word;
+  };
+  auto prefetch = [&](uint64_t ticket, uint32_t slot) {
+    if (ticket < totalTickets) {
+      const TicketWork w = decodeTicket(ticket, order, numTasks);
+      exec.prefetch(tasks[w.task], w.task, w.step, slot);
+    }
+  };
+  uint64_t ticket = claim();
+  prefetch(ticket, 0);
+  for (uint32_t slot = 0; ticket < totalTickets; slot ^= 1) {
     const TicketWork work = decodeTicket(ticket, order, numTasks);
     const isa::TaskRecord &task = tasks[work.task];
     if (leader)
       exec.onClaim(work.task, work.step);
-    exec.prefetch(task, work.task, work.step);
+    const uint64_t next = claim();
+    prefetch(next, slot ^ 1);
     if (leader) {
       bool ok = true;
       for (uint64_t spins = 0;; ++spins) {
@@ -192,25 +235,28 @@ ctaWorkerLoop(Exec &exec, LaunchState &state, const isa::TaskRecord *tasks,
           break;
         }
       }
-      __threadfence();
-      shared[1] = ok ? 0 : 1;
+      exec.fence();
+      shared[2] = ok ? 0 : 1;
+      exec.prepare(task, work.task, work.step, slot);
     }
-    exec.awaitPrefetch();
-    __syncthreads();
-    if (shared[1])
+    exec.awaitPrefetch(slot);
+    exec.barrier();
+    if (shared[2]) {
+      exec.awaitPrefetch(slot ^ 1); // no copy into shared memory outlives the CTA
       return;
+    }
     if (leader)
       exec.onReady(work.task, work.step);
     exec.run(task, work.task, work.step);
-    __syncthreads();
+    exec.barrier();
     if (leader) {
-      __threadfence();
+      exec.fence();
       for (uint32_t s = 0; s < task.numSignals; ++s)
         signalEvent(state.events, task.signal[s]);
       exec.onDone(work.task, work.step);
     }
+    ticket = next;
   }
 }
-#endif
 
 } // namespace mk::protocol
