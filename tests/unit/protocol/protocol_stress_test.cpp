@@ -104,6 +104,15 @@ uint64_t taskValue(const RandomProgram &p, const std::vector<uint64_t> &values,
   return v;
 }
 
+/// Sleeps or yields now and then, so the threads interleave differently on each run.
+void randomPause(std::mt19937 &rng) {
+  uint32_t r = rng() % 16;
+  if (r == 0)
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 50));
+  else if (r < 4)
+    std::this_thread::yield();
+}
+
 struct StressExec {
   const RandomProgram &program;
   std::vector<uint64_t> &values; // plain memory, published by the protocol
@@ -126,13 +135,7 @@ struct StressExec {
   void onReady(uint32_t, uint64_t) {}
   void onDone(uint32_t, uint64_t) {}
 
-  void jitter() {
-    uint32_t r = rng() % 16;
-    if (r == 0)
-      std::this_thread::sleep_for(std::chrono::microseconds(rng() % 50));
-    else if (r < 4)
-      std::this_thread::yield();
-  }
+  void jitter() { randomPause(rng); }
 };
 
 std::vector<uint64_t> runSequential(const RandomProgram &p, uint64_t steps) {
@@ -245,13 +248,7 @@ struct CtaExec {
   void onReady(uint32_t, uint64_t) {}
   void onDone(uint32_t, uint64_t) { cta.slot[cta.current].inUse = false; }
 
-  void jitter() {
-    uint32_t r = rng() % 16;
-    if (r == 0)
-      std::this_thread::sleep_for(std::chrono::microseconds(rng() % 50));
-    else if (r < 4)
-      std::this_thread::yield();
-  }
+  void jitter() { randomPause(rng); }
 };
 
 struct CtaRun {
