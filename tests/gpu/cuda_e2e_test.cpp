@@ -8,8 +8,9 @@
 //   - several decode steps per launch give the tokens of one step per launch;
 //   - continuous batching gives every sequence the tokens it gets alone.
 // Plans are read from MK_GPU_PLAN_DIR when set (a GPU machine without the MLIR
-// compiler gets them copied), else from the build's share/mk/demo; weights come from
-// the source tree. Without a device every test skips; with one, a missing plan fails.
+// compiler gets them copied), else from the build's share/mk/demo; weights from
+// MK_DEMO_MODEL_DIR when set, else the source tree (scripts/gpu-bundle sets both).
+// Without a device every test skips; with one, a missing plan fails.
 //===----------------------------------------------------------------------===//
 #include "mk/cuda/executor.h"
 #include "mk/host/executor.h"
@@ -47,6 +48,14 @@ fs::path planDir() {
   return MK_DEMO_PLAN_DIR;
 }
 
+/// MK_DEMO_MODEL_DIR overrides the demo model's directory (a GPU machine running a
+/// copied build sees the repository at another path).
+fs::path modelDir() {
+  if (const char *dir = std::getenv("MK_DEMO_MODEL_DIR"); dir && *dir)
+    return dir;
+  return MK_DEMO_MODEL_DIR;
+}
+
 Demo loadDemo() {
   Demo d;
   int sm = 0;
@@ -68,7 +77,7 @@ Demo loadDemo() {
     d.status = Status::error(d.planPath + ": " + s.message());
     return d;
   }
-  d.status = runtime::SafetensorsSet::open(MK_DEMO_MODEL_DIR, d.weights);
+  d.status = runtime::SafetensorsSet::open(modelDir(), d.weights);
   return d;
 }
 
