@@ -37,6 +37,8 @@
 #   WORK_DIR          scratch [${TMPDIR:-/tmp}/mk-gpu-decode]
 #   TARGET            mkc target [from the GPU's name: h100, h200, a100]
 #   BACKEND           mkrun --backend [cuda] (host: try the script without a GPU)
+#   MKRUN_ARGS        more mkrun flags, e.g. --no-lookahead (an A/B of the CUDA
+#                     worker's look-ahead claim) []
 #   MAX_SEQ_LEN       mkc --max-seq-len [0 = mkc's default, min(4096, model max)]
 #   OUT_FILE          report [bench/results/gpu-decode-<gpu>-<date>.txt]
 #   MAX_MK_RATIO      budget: exit 1 when mk/floor exceeds it [unset: none]
@@ -55,6 +57,7 @@ check=${CHECK:-1}
 check_layers=${CHECK_LAYERS:-2}
 copy_mib=${COPY_MIB:-2048}
 backend=${BACKEND:-cuda}
+read -r -a mkrun_args <<<"${MKRUN_ARGS:-}"
 max_seq_len=${MAX_SEQ_LEN:-0}
 bin=${BIN_DIR:-$repo/build/bin}
 mkc=${MKC:-$bin/mkc}
@@ -275,7 +278,7 @@ for m in "${models[@]}"; do
       rm -f "$json"
       if ! "$mkrun" "$plan" -w "$mdir" --backend "$backend" --prompt-ids "$ids" \
         -n "$tokens" --ignore-eos --greedy --steps-per-launch "$spl" \
-        --stats-json "$json" >"$logs/$m-mk-$r.log" 2>&1; then
+        --stats-json "$json" "${mkrun_args[@]}" >"$logs/$m-mk-$r.log" 2>&1; then
         mk_err="mkrun: $(err_line "$logs/$m-mk-$r.log")"
         break
       fi
@@ -286,7 +289,7 @@ for m in "${models[@]}"; do
       mk_ms[$m]=$(printf '%s\n' "${runs[@]}" | sort -g |
         awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
       wb=$("$py" "$helper" json "$json" weights_bytes 2>/dev/null || echo ?)
-      note "mk model=$m target=$target backend=$backend plan=$plan prompt=$plen tokens=$tokens steps_per_launch=$spl ms_per_token=${mk_ms[$m]} runs=$(
+      note "mk model=$m target=$target backend=$backend mkrun_args='${MKRUN_ARGS:-}' plan=$plan prompt=$plen tokens=$tokens steps_per_launch=$spl ms_per_token=${mk_ms[$m]} runs=$(
         IFS=,
         echo "${runs[*]}"
       ) weights_bytes=$wb"

@@ -411,6 +411,7 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
   params.tensors = dTensors_.as<DeviceTensor>();
   params.model = dModel_.as<DeviceModel>();
   params.isDecode = program.kind == isa::ProgramKind::Decode;
+  params.lookahead = options_.lookahead;
   const bool recording = options_.profile && profile;
   if (recording) {
     params.profile = dProfile_.as<DeviceProfileRecord>();

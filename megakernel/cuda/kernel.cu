@@ -217,7 +217,7 @@ __global__ void __launch_bounds__(kThreads, 1)
                   spanSlots, stagedSlots, sharedProfile,         0};
   exec.stager.init();
   protocol::ctaWorkerLoop(exec, *params.state, params.tasks, params.order,
-                          params.numTasks, params.numSteps);
+                          params.numTasks, params.numSteps, params.lookahead != 0);
 }
 
 } // namespace

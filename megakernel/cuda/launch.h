@@ -64,6 +64,7 @@ struct KernelParams {
   const DeviceTensor *tensors;
   const DeviceModel *model;
   uint32_t isDecode;
+  uint32_t lookahead; // claim and stage each CTA's next task ahead (protocol.h)
   // Profiling (profile == nullptr: off).
   DeviceProfileRecord *profile;
   uint64_t profileCapacity;

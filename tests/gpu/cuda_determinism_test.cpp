@@ -4,7 +4,8 @@
 // atomics), so the CUDA executor must give the same bits on every run, whichever CTA
 // claims which tile: run the same plan twice on one executor, on a fresh executor, and
 // with 1, 3 and the default number of worker CTAs (1 CTA runs every task in queue
-// order; 3 interleave them differently from one per SM).
+// order; 3 interleave them differently from one per SM), each with the look-ahead
+// claim on and off.
 //===----------------------------------------------------------------------===//
 #include "equivalence.h"
 #include "scenarios.h"
@@ -82,13 +83,15 @@ TEST_P(CudaDeterminism, RepeatedLaunchesAndWorkerCountsAreBitwiseIdentical) {
   ASSERT_TRUE(s) << s.message();
   EXPECT_TRUE(bitwiseEqual(first, again)) << "the same executor, launched twice";
 
-  for (unsigned workers : {0u, 1u, 3u}) {
-    SCOPED_TRACE("workers " + std::to_string(workers));
-    Scenario other = c.build();
-    s = runOnCuda(other, plan, {.workers = workers});
-    ASSERT_TRUE(s) << s.message();
-    EXPECT_TRUE(bitwiseEqual(first, other));
-  }
+  for (unsigned workers : {0u, 1u, 3u})
+    for (bool lookahead : {true, false}) {
+      SCOPED_TRACE("workers " + std::to_string(workers) + ", look-ahead " +
+                   (lookahead ? "on" : "off"));
+      Scenario other = c.build();
+      s = runOnCuda(other, plan, {.workers = workers, .lookahead = lookahead});
+      ASSERT_TRUE(s) << s.message();
+      EXPECT_TRUE(bitwiseEqual(first, other));
+    }
 
   // Not vacuous: the launches wrote the outputs (they are poisoned before).
   Scenario unrun = c.build();

@@ -81,7 +81,7 @@ int main(int argc, char **argv) {
   gen.maxNewTokens = 0; // 0 until resolved (demo default differs)
   unsigned workers = 0;
   int device = 0;
-  bool greedy = false, noBos = false;
+  bool greedy = false, noBos = false, noLookahead = false;
   float temperature = 1.0f, topP = 1.0f;
   int topK = 0;
   uint64_t seed = 0;
@@ -126,6 +126,10 @@ int main(int argc, char **argv) {
   app.add_option("--device", device, "CUDA device index for --backend cuda")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_flag("--no-lookahead", noLookahead,
+               "--backend cuda: a worker CTA claims its next task only when the current "
+               "one is done, instead of claiming it early and staging its weights while "
+               "the current task waits and runs");
   app.add_option("--profile", profilePath,
                  "Write a Chrome-trace / Perfetto JSON of every task");
   app.add_option(
@@ -187,6 +191,8 @@ int main(int argc, char **argv) {
     gen.maxNewTokens = 64;
   if (weightsDir.empty())
     return fail("--weights DIR is required with a plan");
+  if (noLookahead && backend != "cuda")
+    return fail("--no-lookahead applies to --backend cuda only");
 
   isa::Plan plan;
   if (Status s = isa::readPlanFile(planPath, plan); !s)
@@ -254,6 +260,7 @@ int main(int argc, char **argv) {
     options.device = device;
     options.workers = workers;
     options.profile = gen.profile;
+    options.lookahead = !noLookahead;
     if (Status s = cuda::createExecutor(plan, options, executor); !s)
       return fail(planPath + ": " + s.message());
   } else {

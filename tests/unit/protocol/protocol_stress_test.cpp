@@ -225,8 +225,10 @@ struct CtaExec {
     cta.current = s;
   }
   bool spin(const TaskRecord &, uint32_t, uint64_t, uint32_t, uint64_t spins) {
-    if (stopWhileWaiting && spins == 200) // as the watchdog does on the device
+    if (stopWhileWaiting) { // as the watchdog does on the device: stop, give up
       stop.store(true, std::memory_order_relaxed);
+      return false;
+    }
     if (spins > 50'000'000 || (stopRequested() && spins > 1000))
       return false; // a hang is a failure, not a stuck test
     std::this_thread::yield();
@@ -239,8 +241,11 @@ struct CtaExec {
     jitter();
     if (thread == task % threads)
       values[task] = taskValue(program, values, task, step);
-    if (stopWhileWaiting && task == 5)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20)); // others wait on it
+    if (stopWhileWaiting && task == 5) { // others wait on it until one of them stops
+      const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (!stopRequested() && std::chrono::steady_clock::now() < giveUp)
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
     if (leader())
       runs.fetch_add(1);
   }
@@ -258,7 +263,8 @@ struct CtaRun {
 };
 
 CtaRun runCtas(const RandomProgram &p, uint64_t steps, unsigned ctas, unsigned threads,
-               uint32_t seed, bool staggered, bool stopWhileWaiting = false) {
+               uint32_t seed, bool staggered, bool lookahead,
+               bool stopWhileWaiting = false) {
   CtaRun result;
   result.values.assign(p.tasks.size(), 0);
   std::vector<uint64_t> events(p.numEvents, 0);
@@ -278,7 +284,7 @@ CtaRun runCtas(const RandomProgram &p, uint64_t steps, unsigned ctas, unsigned t
                      t,    threads,       std::mt19937(seed * 977 + c * 31 + t),
                      stop, runs,          stopWhileWaiting};
         mk::protocol::ctaWorkerLoop(exec, state, p.tasks.data(), p.order.data(),
-                                    p.tasks.size(), steps);
+                                    p.tasks.size(), steps, lookahead);
       });
   }
   for (std::thread &w : workers)
@@ -290,29 +296,32 @@ CtaRun runCtas(const RandomProgram &p, uint64_t steps, unsigned ctas, unsigned t
   return result;
 }
 
-TEST(ProtocolStress, CtaLoopWithLookAheadMatchesSequential) {
+TEST(ProtocolStress, CtaLoopMatchesSequentialWithAndWithoutLookAhead) {
   for (uint32_t seed = 1; seed <= 6; ++seed) {
     std::mt19937 rng(seed);
     RandomProgram p = makeProgram(30 + rng() % 50, rng);
     const uint64_t steps = 4;
     std::vector<uint64_t> expected = runSequential(p, steps);
-    for (unsigned ctas : {1u, 2u, 3u}) {
-      const unsigned threads = ctas == 2 ? 4 : 2;
-      CtaRun got = runCtas(p, steps, ctas, threads, seed, ctas == 3);
-      ASSERT_EQ(got.values, expected) << "seed " << seed << ", " << ctas << " CTAs";
-      EXPECT_EQ(got.runs, steps * p.tasks.size()) << "every ticket runs exactly once";
-      EXPECT_TRUE(got.slotsSettled);
-    }
+    for (bool lookahead : {true, false})
+      for (unsigned ctas : {1u, 2u, 3u}) {
+        const unsigned threads = ctas == 2 ? 4 : 2;
+        CtaRun got = runCtas(p, steps, ctas, threads, seed, ctas == 3, lookahead);
+        ASSERT_EQ(got.values, expected)
+            << "seed " << seed << ", " << ctas << " CTAs, look-ahead " << lookahead;
+        EXPECT_EQ(got.runs, steps * p.tasks.size()) << "every ticket runs exactly once";
+        EXPECT_TRUE(got.slotsSettled);
+      }
   }
 }
 
 TEST(ProtocolStress, CtaLoopStopsWithoutHangingOrLeavingCopies) {
-  // Task 5 runs long, so CTAs wait on it with their look-ahead slot staged; the first
-  // leader that waits long stops the launch and the waiting CTAs give up.
+  // Task 5 runs until the launch stops, so other CTAs wait on it with their look-ahead
+  // slot staged; the first leader that waits stops the launch and gives up.
   std::mt19937 rng(99);
   RandomProgram p = makeProgram(40, rng);
   const uint64_t steps = 8;
-  CtaRun got = runCtas(p, steps, 3, 2, 7, false, true);
+  CtaRun got = runCtas(p, steps, 3, 2, 7, false, /*lookahead=*/true,
+                       /*stopWhileWaiting=*/true);
   EXPECT_LT(got.runs, steps * p.tasks.size()) << "the stop ended the launch early";
   EXPECT_TRUE(got.slotsSettled) << "a stopping CTA awaits its look-ahead slot";
 }

@@ -26,6 +26,10 @@ struct CudaOptions {
   bool profile = false;         // record one ProfileRecord per task (globaltimer)
   uint64_t profileCapacity = 1u << 22; // records per launch
   bool checkTarget = true; // refuse plans whose target does not match the device
+  // Each worker CTA claims its next task when it turns to the current one and stages
+  // that task's first weight bytes while the current one waits and runs
+  // (protocol::ctaWorkerLoop). Off: the next task is claimed when the current is done.
+  bool lookahead = true;
 };
 
 /// Whether this build has the CUDA executor.

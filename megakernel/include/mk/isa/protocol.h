@@ -161,13 +161,16 @@ inline constexpr uint32_t kPrefetchSlots = 2;
 /// against Exec's CTA primitives (leader, barrier, fence) only, so a host test can run
 /// it on threads (tests/unit/protocol).
 ///
-/// Look-ahead: the leader claims the CTA's next ticket as soon as it turns to the
-/// current one, and the CTA starts the next task's prefetch (into the other of two
-/// staging slots) before it waits for and runs the current task, so the next task's
+/// Look-ahead (`lookahead`): the leader claims the CTA's next ticket as soon as it turns
+/// to the current one, and the CTA starts the next task's prefetch (into the other of
+/// two staging slots) before it waits for and runs the current task, so the next task's
 /// first weight bytes load while this one waits and computes. Holding one ticket ahead
 /// cannot deadlock: the smallest unfinished ticket is always some CTA's current task
 /// (a CTA claims its look-ahead ticket after its current one, so that is larger), and
-/// every event it waits on is signalled by smaller tickets, all finished.
+/// every event it waits on is signalled by smaller tickets, all finished. The cost: a
+/// ready task held ahead by a CTA that still waits cannot be taken by an idle one.
+/// Without look-ahead the next ticket is claimed (and staged) when the current task is
+/// done, as the host's workerLoop does.
 ///
 /// `Exec` provides (leader: the hooks of workerLoop, spin and the profiling ones;
 /// every thread: prefetch, awaitPrefetch and run):
@@ -194,7 +197,7 @@ inline constexpr uint32_t kPrefetchSlots = 2;
 template <typename Exec>
 MK_CTA_LOOP void ctaWorkerLoop(Exec &exec, LaunchState &state,
                                const isa::TaskRecord *tasks, const uint32_t *order,
-                               uint32_t numTasks, uint64_t numSteps) {
+                               uint32_t numTasks, uint64_t numSteps, bool lookahead) {
   const bool leader = exec.leader();
   const uint64_t totalTickets = numSteps * numTasks;
   // [0], [1]: claimed tickets, alternately (every thread read a word before the
@@ -222,8 +225,11 @@ MK_CTA_LOOP void ctaWorkerLoop(Exec &exec, LaunchState &state,
     const isa::TaskRecord &task = tasks[work.task];
     if (leader)
       exec.onClaim(work.task, work.step);
-    const uint64_t next = claim();
-    prefetch(next, slot ^ 1);
+    uint64_t next = totalTickets;
+    if (lookahead) {
+      next = claim();
+      prefetch(next, slot ^ 1);
+    }
     if (leader) {
       bool ok = true;
       for (uint64_t spins = 0;; ++spins) {
@@ -254,6 +260,10 @@ MK_CTA_LOOP void ctaWorkerLoop(Exec &exec, LaunchState &state,
       for (uint32_t s = 0; s < task.numSignals; ++s)
         signalEvent(state.events, task.signal[s]);
       exec.onDone(work.task, work.step);
+    }
+    if (!lookahead) {
+      next = claim();
+      prefetch(next, slot ^ 1);
     }
     ticket = next;
   }
