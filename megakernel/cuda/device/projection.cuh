@@ -31,8 +31,13 @@
 //   region     A [rows, aStride] bf16, then partial sums [wk][rows][stride] fp32 (over A
 //              when A is chunked: A is dead once the pass's k loop is done)
 //
-// sm_90a: a wgmma variant of WarpTile (B from the staged weight prefix, A from shared
-// memory) would serve the prefill shape; decode is bandwidth-bound either way.
+// sm_90a uses the same mma.sync path. wgmma does not pay at this row block: a weight
+// byte feeds at most kMaxRows = 64 rows, 64 FLOP per byte, while an H100 needs about
+// 295 (989 TFLOP/s over 3.35 TB/s) before its tensor cores, not its memory, bound the
+// tile, and mma.sync already runs well above the 214 TFLOP/s that 64 FLOP/B at full
+// bandwidth asks for. It pays once prefill row blocks reach a few hundred rows, which
+// needs A chunks and weight tiles staged in shared memory (wgmma's B operand lives
+// there) rather than streamed into registers: the next step for long prompts.
 //===----------------------------------------------------------------------===//
 #pragma once
 
