@@ -169,6 +169,14 @@ Status CudaExecutor::init() {
     return Status::error(std::string("cuda: device ") + props_.name + " is sm_" +
                          std::to_string(props_.major) + std::to_string(props_.minor) +
                          "; mk's CUDA kernel is built for sm_80 and sm_90a");
+  // Consumer Ampere/Ada parts (sm_86, sm_89) have 99 KB of shared memory per block,
+  // not the A100's 163 KB: say so instead of failing the attribute call.
+  if (size_t(megakernelSmemBytes(props_.major)) > props_.sharedMemPerBlockOptin)
+    return Status::error(std::string("cuda: device ") + props_.name + " offers " +
+                         std::to_string(props_.sharedMemPerBlockOptin) +
+                         " bytes of shared memory per block; the megakernel needs " +
+                         std::to_string(megakernelSmemBytes(props_.major)) +
+                         " (an A100 or H100/H200 class GPU)");
   int perSm = 0;
   if (int e = megakernelOccupancy(props_.major, &perSm); e != 0)
     return cudaError("megakernel occupancy", cudaError_t(e));
@@ -236,9 +244,9 @@ Status CudaExecutor::init() {
   // Model constants: RoPE frequencies from the host executor's own function.
   DeviceModel model{};
   const isa::ModelMeta &m = plan_.model;
-  if (m.headDim > kMaxHeadDim)
+  if (m.headDim == 0 || m.headDim > kMaxHeadDim)
     return Status::error("plan: head_dim " + std::to_string(m.headDim) +
-                         " exceeds the CUDA kernel's limit of " +
+                         " is outside the CUDA kernel's range 1.." +
                          std::to_string(kMaxHeadDim));
   model.headDim = m.headDim;
   model.numHeads = m.numHeads;
@@ -272,17 +280,26 @@ Status CudaExecutor::init() {
         !s)
       return s;
   }
-  return ringCount_.ensure(sizeof(uint32_t));
+  if (Status s = ringCount_.ensure(sizeof(uint32_t)); !s)
+    return s;
+  // The copies above were synchronous on the legacy stream, which stream_ (non-blocking)
+  // does not wait for; a pageable cudaMemcpy may return before its DMA lands.
+  MK_CUDA_TRY(cudaDeviceSynchronize());
+  return Status::ok();
 }
 
 Status CudaExecutor::bind(uint16_t id, void *data) {
   if (Status s = isa::checkBindable(plan_, id, data); !s)
     return s;
+  MK_CUDA_TRY(cudaSetDevice(options_.device)); // this may be another host thread
   const isa::TensorDesc &t = plan_.tensors[id];
   Binding &b = binds_[id];
   if (Status s = b.device.allocate(t.bytes(), ("tensor '" + t.name + "'").c_str()); !s)
     return s;
   MK_CUDA_TRY(cudaMemcpy(b.device.ptr, data, t.bytes(), cudaMemcpyHostToDevice));
+  // A pageable copy may return before its DMA lands, and the kernel's stream does not
+  // wait for the legacy stream.
+  MK_CUDA_TRY(cudaDeviceSynchronize());
   b.host = t.placement == isa::Placement::StepState ? data : nullptr;
   tensors_[id].data = b.device.ptr;
   tensorsDirty_ = true;
@@ -366,8 +383,12 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
   const isa::Program &program = plan_.programs[programIndex];
   ProgramBuffers &pb = programs_[programIndex];
   const uint32_t numTasks = program.tasks.size();
+  const bool recording = options_.profile && profile;
+  if (profile && !recording)
+    profile->clear(); // no records without CudaOptions::profile
   if (numTasks == 0 || steps == 0)
     return Status::ok();
+  MK_CUDA_TRY(cudaSetDevice(options_.device)); // this may be another host thread
 
   // Step state up, the tensor table if a bind changed it, fresh counters.
   for (size_t i = 0; i < binds_.size(); ++i)
@@ -412,7 +433,6 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
   params.model = dModel_.as<DeviceModel>();
   params.isDecode = program.kind == isa::ProgramKind::Decode;
   params.lookahead = options_.lookahead;
-  const bool recording = options_.profile && profile;
   if (recording) {
     params.profile = dProfile_.as<DeviceProfileRecord>();
     params.profileCapacity = options_.profileCapacity;
@@ -441,10 +461,10 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
       MK_CUDA_TRY(cudaMemcpy(binds_[i].host, binds_[i].device.ptr,
                              plan_.tensors[i].bytes(), cudaMemcpyDeviceToHost));
   if (onStep) {
-    // Steps the poll did not deliver (at least the last one): their tokens come from
-    // the ring, the last step's from the download, which equals its ring entry.
+    // Steps the poll did not deliver (at least the last one), from the ring (the last
+    // step's entry equals the download).
     for (; delivered < steps; ++delivered) {
-      if (ring && delivered + 1 < steps)
+      if (ring)
         deliverStep(pb, program, delivered);
       onStep(delivered);
     }
@@ -476,6 +496,8 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
 
 const void *CudaExecutor::read(uint16_t id) {
   if (id >= plan_.tensors.size() || !tensors_[id].data)
+    return nullptr;
+  if (cudaSetDevice(options_.device) != cudaSuccess)
     return nullptr;
   if (binds_[id].host)
     return binds_[id].host;

@@ -171,10 +171,12 @@ struct DeviceExec {
     runTask(ctx, task);
   }
 
-  /// Leader, after the signals: profile record; for an argmax task with the token ring
-  /// on, copy the step's tokens to mapped host memory and publish them.
-  __device__ void onDone(uint32_t taskIndex, uint64_t step) {
-    const isa::TaskRecord &task = p.tasks[taskIndex];
+  /// Leader, after the task ran and before its signals: for an argmax task with the
+  /// token ring on, copy the step's tokens to mapped host memory and publish them. It
+  /// must precede the signals: decode's argmax writes the step-state tokens in place,
+  /// and once it signals, the next step may run through to its own argmax and
+  /// overwrite them.
+  __device__ void publish(const isa::TaskRecord &task, uint32_t, uint64_t step) {
     if (p.ring && task.kind == uint16_t(isa::TaskKind::Argmax)) {
       constexpr uint32_t kTokensOut = role(isa::TaskKind::Argmax, "tokens_out");
       const int32_t *tokens = ctx.data<const int32_t>(task, kTokensOut);
@@ -185,6 +187,10 @@ struct DeviceExec {
       ::cuda::atomic_ref<uint32_t, ::cuda::thread_scope_system>(*p.ringCount)
           .fetch_add(1, ::cuda::memory_order_release);
     }
+  }
+
+  /// Leader, after the signals: the task's profile record.
+  __device__ void onDone(uint32_t, uint64_t) {
     if (p.profile) {
       current.doneNs = globalTimerNs();
       const unsigned long long i = atomicAdd(p.profileCount, 1ull);

@@ -89,8 +89,10 @@ struct TaskContext {
   /// in the staged prefix, else global memory. Reads of at most 16 bytes at 16-byte
   /// aligned addresses never straddle the boundary.
   template <typename T> __device__ const T *weight(const T *p) const {
-    const uint8_t *b = reinterpret_cast<const uint8_t *>(p);
-    const uint64_t off = uint64_t(b - staged.global);
+    // As integers: staged.global may be null (nothing staged), and p may lie in
+    // another allocation; a wrapped difference is >= bytes either way.
+    const uint64_t off = uint64_t(reinterpret_cast<uintptr_t>(p) -
+                                  reinterpret_cast<uintptr_t>(staged.global));
     return off < staged.bytes ? reinterpret_cast<const T *>(staged.smem + off) : p;
   }
 };

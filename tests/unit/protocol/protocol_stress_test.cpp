@@ -251,6 +251,9 @@ struct CtaExec {
   }
   void onClaim(uint32_t, uint64_t) {}
   void onReady(uint32_t, uint64_t) {}
+  void publish(const TaskRecord &, uint32_t task, uint64_t) {
+    EXPECT_TRUE(cta.slot[cta.current].inUse && cta.slot[cta.current].task == task);
+  }
   void onDone(uint32_t, uint64_t) { cta.slot[cta.current].inUse = false; }
 
   void jitter() { randomPause(rng); }

@@ -181,6 +181,10 @@ inline constexpr uint32_t kPrefetchSlots = 2;
 ///   void prefetch(task, taskIndex, step, slot);       // every thread: start staging
 ///   void awaitPrefetch(slot);                         // every thread: slot landed
 ///   void prepare(task, taskIndex, step, slot);        // leader: the task's context
+///   void publish(task, taskIndex, step);              // leader: after run, before
+///                                                     // the signals (outputs that
+///                                                     // the signals let others
+///                                                     // overwrite)
 /// onClaim is called when the CTA turns to the task (its ticket was claimed during
 /// the previous task), so claim-to-ready is the CTA's wait for the task's inputs.
 ///
@@ -257,6 +261,7 @@ MK_CTA_LOOP void ctaWorkerLoop(Exec &exec, LaunchState &state,
     exec.barrier();
     if (leader) {
       exec.fence();
+      exec.publish(task, work.task, work.step);
       for (uint32_t s = 0; s < task.numSignals; ++s)
         signalEvent(state.events, task.signal[s]);
       exec.onDone(work.task, work.step);
