@@ -175,7 +175,10 @@ struct DeviceExec {
   /// token ring on, copy the step's tokens to mapped host memory and publish them. It
   /// must precede the signals: decode's argmax writes the step-state tokens in place,
   /// and once it signals, the next step may run through to its own argmax and
-  /// overwrite them.
+  /// overwrite them. (Announcing after the signals would take the system fence off
+  /// the critical path, but then a later step's count could reach the host before
+  /// this step's entries: one fence per decode step, a microsecond or two, buys the
+  /// simple invariant "count c means steps < c / argmax tasks are in the ring".)
   __device__ void publish(const isa::TaskRecord &task, uint32_t, uint64_t step) {
     if (p.ring && task.kind == uint16_t(isa::TaskKind::Argmax)) {
       constexpr uint32_t kTokensOut = role(isa::TaskKind::Argmax, "tokens_out");
