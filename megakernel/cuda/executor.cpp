@@ -126,7 +126,7 @@ private:
     std::vector<uint16_t> argmaxOut; // tokens_out tensor of each argmax task
     uint32_t argmaxTasks = 0;
   };
-  Status checkBound(uint32_t program) const;
+  Status checkLaunchable(uint32_t program) const;
   Status waitForKernel(uint64_t steps, const isa::Program &program, ProgramBuffers &pb,
                        const StepHook &onStep, uint64_t &delivered);
   void deliverStep(const ProgramBuffers &pb, const isa::Program &program, uint64_t step);
@@ -306,9 +306,9 @@ Status CudaExecutor::bind(uint16_t id, void *data) {
   return Status::ok();
 }
 
-Status CudaExecutor::checkBound(uint32_t program) const {
-  return isa::checkProgramBound(
-      plan_, program, [&](uint16_t id) { return tensors_[id].data != nullptr; });
+Status CudaExecutor::checkLaunchable(uint32_t program) const {
+  return isa::checkLaunchable(plan_, program,
+                              [&](uint16_t id) { return tensors_[id].data != nullptr; });
 }
 
 /// Copies step `step`'s tokens from the ring into the host mirrors of the argmax
@@ -376,9 +376,7 @@ Status CudaExecutor::waitForKernel(uint64_t steps, const isa::Program &program,
 
 Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
                             std::vector<ProfileRecord> *profile, const StepHook &onStep) {
-  if (programIndex >= plan_.programs.size())
-    return Status::error("launch: no program " + std::to_string(programIndex));
-  if (Status s = checkBound(programIndex); !s)
+  if (Status s = checkLaunchable(programIndex); !s)
     return s;
   const isa::Program &program = plan_.programs[programIndex];
   ProgramBuffers &pb = programs_[programIndex];

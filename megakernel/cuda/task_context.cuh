@@ -31,21 +31,7 @@
 
 namespace mk::cuda {
 
-/// Operand index of role `name` of `kind`, as a compile-time constant.
-consteval uint32_t role(isa::TaskKind kind, const char *name) {
-  const isa::TaskKindInfo &info = isa::taskKindInfo(kind);
-  for (uint32_t i = 0; i < info.numOperands; ++i) {
-    const char *r = info.operandRoles[i];
-    if (*r == '=')
-      ++r;
-    const char *n = name;
-    while (*r && *r != '?' && *n && *r == *n)
-      ++r, ++n;
-    if ((*r == 0 || *r == '?') && *n == 0)
-      return i;
-  }
-  throw "mk::cuda::role: the kind has no operand role of that name";
-}
+using isa::role;
 
 /// A weight range a task streams.
 struct WeightSpan {

@@ -73,16 +73,14 @@ Status HostExecutor::bind(uint16_t id, void *data) {
   return Status::ok();
 }
 
-Status HostExecutor::checkBound(uint32_t program) const {
-  return isa::checkProgramBound(plan_, program,
-                                [&](uint16_t id) { return refs_[id].data != nullptr; });
+Status HostExecutor::checkLaunchable(uint32_t program) const {
+  return isa::checkLaunchable(plan_, program,
+                              [&](uint16_t id) { return refs_[id].data != nullptr; });
 }
 
 Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
                             std::vector<ProfileRecord> *profile, const StepHook &onStep) {
-  if (programIndex >= plan_.programs.size())
-    return Status::error("launch: no program " + std::to_string(programIndex));
-  if (Status s = checkBound(programIndex); !s)
+  if (Status s = checkLaunchable(programIndex); !s)
     return s;
   const isa::Program &program = plan_.programs[programIndex];
   const uint32_t numTasks = program.tasks.size();

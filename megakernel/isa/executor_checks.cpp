@@ -24,8 +24,10 @@ Status checkBindable(const Plan &plan, uint16_t id, const void *data) {
   return Status::ok();
 }
 
-Status checkProgramBound(const Plan &plan, uint32_t program,
-                         const std::function<bool(uint16_t)> &isBound) {
+Status checkLaunchable(const Plan &plan, uint32_t program,
+                       const std::function<bool(uint16_t)> &isBound) {
+  if (program >= plan.programs.size())
+    return Status::error("launch: no program " + std::to_string(program));
   for (const TaskRecord &r : plan.programs[program].tasks)
     for (uint32_t o = 0; o < r.numOperands && o < kMaxOperands; ++o)
       if (r.operand[o] != kNoTensor && r.operand[o] < plan.tensors.size() &&

@@ -257,16 +257,7 @@ std::vector<ScenarioCase> pipelineCases() {
   };
   const std::vector<DecodeLayerCase> layers = {
       {.name = "DecodeLayerRows4Steps5", .history = {5, -1, 17, 40}, .steps = 5},
-      {.name = "DecodeLayerRows8Hd64Window48Steps4",
-       .history = {0, 3, 31, 32, 33, -1, 90, 100},
-       .steps = 4,
-       .heads = 8,
-       .kvHeads = 2,
-       .hd = 64,
-       .hidden = 256,
-       .splits = 4,
-       .span = 32,
-       .window = 48},
+      kDecodeLayerGqaWindow,
       {.name = "DecodeLayerRows64Steps2",
        .history = many,
        .steps = 2,

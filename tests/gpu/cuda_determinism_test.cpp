@@ -19,19 +19,7 @@ namespace {
 
 std::vector<ScenarioCase> determinismCases() {
   return {
-      {"DecodeLayer",
-       [] {
-         return decodeLayer({.name = "",
-                             .history = {0, 3, 31, 32, 33, -1, 90, 100},
-                             .steps = 4,
-                             .heads = 8,
-                             .kvHeads = 2,
-                             .hd = 64,
-                             .hidden = 256,
-                             .splits = 4,
-                             .span = 32,
-                             .window = 48});
-       }},
+      {"DecodeLayer", [] { return decodeLayer(kDecodeLayerGqaWindow); }},
       {"PrefillChunk",
        [] {
          return prefillChunk({.name = "",

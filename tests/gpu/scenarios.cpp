@@ -115,6 +115,33 @@ void poisonBeyondHistory(TaskBench &b, const PagedCache &cache,
   }
 }
 
+/// The tensors of a layer's Qkv tasks (the caches come with the PagedCache).
+struct QkvOperands {
+  uint16_t x, norm, wq, wk, wv, q, positions, kvSlots;
+};
+
+/// Stage 0 of a layer: for each KV head g, the Q tile of its query heads and its K and
+/// V tiles (Qkv sections 0, 1, 2) over rows `rows`.
+void addQkvTasks(Scenario &s, const PagedCache &cache, const QkvOperands &o,
+                 isa::Range rows, uint32_t heads, uint32_t kvHeads) {
+  const uint32_t group = heads / kvHeads;
+  const uint16_t no = isa::kNoTensor;
+  for (uint32_t g = 0; g < kvHeads; ++g) {
+    s.add(makeTask(
+        isa::TaskKind::Qkv,
+        {o.x, o.norm, o.wq, no, no, o.q, o.positions, o.kvSlots, cache.blockTable}, rows,
+        {g * group, (g + 1) * group}, {0, 0}, 0));
+    s.add(makeTask(
+        isa::TaskKind::Qkv,
+        {o.x, o.norm, o.wk, no, no, cache.k, o.positions, o.kvSlots, cache.blockTable},
+        rows, {g, g + 1}, {0, 0}, 1));
+    s.add(makeTask(
+        isa::TaskKind::Qkv,
+        {o.x, o.norm, o.wv, no, no, cache.v, o.positions, o.kvSlots, cache.blockTable},
+        rows, {g, g + 1}, {0, 0}, 2));
+  }
+}
+
 Scenario decodeLayer(const DecodeLayerCase &c) {
   constexpr int64_t bs = 16;
   const int64_t rows = int64_t(c.history.size()), covered = c.splits * c.span;
@@ -158,19 +185,8 @@ Scenario decodeLayer(const DecodeLayerCase &c) {
     b.poison(id);
 
   const isa::Range all{0, uint32_t(rows)};
-  const uint32_t group = c.heads / c.kvHeads;
-  const uint16_t no = isa::kNoTensor;
-  for (uint32_t g = 0; g < c.kvHeads; ++g) {
-    s.add(makeTask(isa::TaskKind::Qkv,
-                   {x, norm, wq, no, no, q, positions, kvSlots, cache.blockTable}, all,
-                   {g * group, (g + 1) * group}, {0, 0}, 0));
-    s.add(makeTask(isa::TaskKind::Qkv,
-                   {x, norm, wk, no, no, cache.k, positions, kvSlots, cache.blockTable},
-                   all, {g, g + 1}, {0, 0}, 1));
-    s.add(makeTask(isa::TaskKind::Qkv,
-                   {x, norm, wv, no, no, cache.v, positions, kvSlots, cache.blockTable},
-                   all, {g, g + 1}, {0, 0}, 2));
-  }
+  addQkvTasks(s, cache, {x, norm, wq, wk, wv, q, positions, kvSlots}, all, c.heads,
+              c.kvHeads);
   const uint32_t flags = c.window ? uint32_t(isa::kFlagSlidingWindow) : 0u;
   for (uint32_t g = 0; g < c.kvHeads; ++g)
     for (int64_t sp = 0; sp < c.splits; ++sp)
@@ -218,19 +234,8 @@ Scenario prefillChunk(const PrefillChunkCase &c) {
   b.poison(out);
 
   const isa::Range all{0, uint32_t(c.rows)};
-  const uint32_t group = c.heads / c.kvHeads;
-  const uint16_t no = isa::kNoTensor;
-  for (uint32_t g = 0; g < c.kvHeads; ++g) {
-    s.add(makeTask(isa::TaskKind::Qkv,
-                   {x, norm, wq, no, no, q, positions, kvSlots, cache.blockTable}, all,
-                   {g * group, (g + 1) * group}, {0, 0}, 0));
-    s.add(makeTask(isa::TaskKind::Qkv,
-                   {x, norm, wk, no, no, cache.k, positions, kvSlots, cache.blockTable},
-                   all, {g, g + 1}, {0, 0}, 1));
-    s.add(makeTask(isa::TaskKind::Qkv,
-                   {x, norm, wv, no, no, cache.v, positions, kvSlots, cache.blockTable},
-                   all, {g, g + 1}, {0, 0}, 2));
-  }
+  addQkvTasks(s, cache, {x, norm, wq, wk, wv, q, positions, kvSlots}, all, c.heads,
+              c.kvHeads);
   const uint32_t flags = c.window ? uint32_t(isa::kFlagSlidingWindow) : 0u;
   const uint32_t half = uint32_t(c.rows / 2);
   for (uint32_t g = 0; g < c.kvHeads; ++g)

@@ -59,6 +59,21 @@ struct DecodeLayerCase {
 };
 Scenario decodeLayer(const DecodeLayerCase &c);
 
+/// Eight rows (one inactive) across block boundaries, GQA group 4, head_dim 64, a
+/// 48-token window over four splits, four steps: the pipeline and determinism tests'
+/// case.
+inline const DecodeLayerCase kDecodeLayerGqaWindow{
+    .name = "DecodeLayerRows8Hd64Window48Steps4",
+    .history = {0, 3, 31, 32, 33, -1, 90, 100},
+    .steps = 4,
+    .heads = 8,
+    .kvHeads = 2,
+    .hd = 64,
+    .hidden = 256,
+    .splits = 4,
+    .span = 32,
+    .window = 48};
+
 /// A prefill chunk of `rows` rows at positions first.. (the last `padding` rows
 /// inactive) after an earlier chunk of `first` tokens: qkv Q/K/V (phase 0), then
 /// attn_prefill (phase 1) reading the keys this chunk just appended.

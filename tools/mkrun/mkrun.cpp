@@ -263,12 +263,11 @@ int main(int argc, char **argv) {
     options.lookahead = !noLookahead;
     if (Status s = cuda::createExecutor(plan, options, executor); !s)
       return fail(planPath + ": " + s.message());
+    fmt::print(stderr, "mkrun: {}\n", executor->describe());
   } else {
     executor = std::make_unique<host::HostExecutor>(
         plan, host::ExecutorOptions{.workers = workers, .profile = gen.profile});
   }
-  if (backend == "cuda")
-    fmt::print(stderr, "mkrun: {}\n", executor->describe());
   runtime::Session session(plan, std::move(executor));
   if (Status s = session.load(weights); !s)
     return fail(s.message());

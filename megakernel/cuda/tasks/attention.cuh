@@ -19,6 +19,7 @@
 #include "mk/isa/task_record.h"
 
 #include <cstdint>
+#include <type_traits>
 
 namespace mk::cuda::tasks {
 
@@ -60,26 +61,30 @@ struct AnyAttnUnits {
   }
 };
 
+/// A kind's work with its units wrapped in AnyAttnUnits.
+template <class Units>
+__device__ AttentionWork<AnyAttnUnits> anyWork(const AttentionWork<Units> &w) {
+  AttentionWork<AnyAttnUnits> any;
+  any.kv = w.kv;
+  any.numUnits = w.numUnits;
+  any.units.prefill = std::is_same_v<Units, attn_prefill::Units>;
+  if constexpr (std::is_same_v<Units, attn_prefill::Units>)
+    any.units.prefillUnits = w.units;
+  else
+    any.units.decode = w.units;
+  return any;
+}
+
 /// Runs an AttnDecode or AttnPrefill task (all threads of the CTA).
 __device__ inline void runAttention(const TaskContext &ctx, const isa::TaskRecord &task) {
   AttentionWork<AnyAttnUnits> work;
   switch (static_cast<isa::TaskKind>(task.kind)) {
-  case isa::TaskKind::AttnDecode: {
-    const AttentionWork<attn_decode::Units> w = attentionAttnDecode(ctx, task);
-    work.units.prefill = false;
-    work.units.decode = w.units;
-    work.kv = w.kv;
-    work.numUnits = w.numUnits;
+  case isa::TaskKind::AttnDecode:
+    work = anyWork(attentionAttnDecode(ctx, task));
     break;
-  }
-  case isa::TaskKind::AttnPrefill: {
-    const AttentionWork<attn_prefill::Units> w = attentionAttnPrefill(ctx, task);
-    work.units.prefill = true;
-    work.units.prefillUnits = w.units;
-    work.kv = w.kv;
-    work.numUnits = w.numUnits;
+  case isa::TaskKind::AttnPrefill:
+    work = anyWork(attentionAttnPrefill(ctx, task));
     break;
-  }
   default:
     return;
   }

@@ -66,7 +66,7 @@ public:
 
 private:
   struct Worker;
-  Status checkBound(uint32_t program) const;
+  Status checkLaunchable(uint32_t program) const;
 
   const isa::Plan &plan_;
   ExecutorOptions options_;

@@ -40,13 +40,7 @@ template <> inline constexpr isa::DType kDTypeOf<bf16> = isa::DType::BF16;
 template <> inline constexpr isa::DType kDTypeOf<float> = isa::DType::F32;
 template <> inline constexpr isa::DType kDTypeOf<int32_t> = isa::DType::I32;
 
-/// Operand index of role `name` of `kind`; a misspelled role fails to compile.
-consteval uint32_t role(isa::TaskKind kind, std::string_view name) {
-  int index = isa::roleIndex(kind, name);
-  if (index < 0)
-    throw "mk::host::role: the kind has no operand role of that name";
-  return static_cast<uint32_t>(index);
-}
+using isa::role;
 
 /// Everything a task kernel may use besides its record. Cheap to copy; one per launch
 /// (or per step: only `step` changes between the steps of a launch).

@@ -21,9 +21,9 @@ std::string taskLabel(const TaskRecord &task, uint32_t index);
 /// not an activation (the executor owns the arenas) and `data` is not null.
 Status checkBindable(const Plan &plan, uint16_t id, const void *data);
 
-/// The first tensor used by program `program` for which `isBound(id)` is false, as an
-/// error; ok when every operand is bound.
-Status checkProgramBound(const Plan &plan, uint32_t program,
-                         const std::function<bool(uint16_t)> &isBound);
+/// Whether program `program` may be launched: it exists, and `isBound(id)` holds for
+/// every tensor it uses (the error names the first that is not bound).
+Status checkLaunchable(const Plan &plan, uint32_t program,
+                       const std::function<bool(uint16_t)> &isBound);
 
 } // namespace mk::isa

@@ -120,6 +120,20 @@ constexpr int roleIndex(TaskKind kind, std::string_view name) {
   return -1;
 }
 
+/// Operand index of role `name` of `kind`, at compile time: a misspelled role fails to
+/// compile. (Shared by the host and CUDA task kernels.)
+namespace detail {
+// Not constexpr, never defined: reaching it in constant evaluation is the compile error
+// (no throw: the compiler's code builds without exceptions).
+void theKindHasNoOperandRoleOfThatName();
+} // namespace detail
+consteval uint32_t role(TaskKind kind, std::string_view name) {
+  const int index = roleIndex(kind, name);
+  if (index < 0)
+    detail::theKindHasNoOperandRoleOfThatName();
+  return static_cast<uint32_t>(index);
+}
+
 /// Section of a Qkv task (TaskRecord::aux[0]).
 enum class QkvSection : uint32_t { Q = 0, K = 1, V = 2 };
 
