@@ -230,27 +230,26 @@ uint32_t Scenario::numTensors() const {
   return n;
 }
 
-std::set<uint16_t> Scenario::outputs() const {
+/// The tensors bound to operands whose role satisfies `keep(role)`, over every task.
+template <class Keep>
+std::set<uint16_t> operandsWhere(const std::vector<isa::TaskRecord> &tasks, Keep keep) {
   std::set<uint16_t> out;
   for (const isa::TaskRecord &t : tasks) {
     const isa::TaskKindInfo &info = isa::taskKindInfo(isa::TaskKind(t.kind));
     for (uint32_t o = 0; o < t.numOperands; ++o)
-      if (isa::roleIsWritten(info.operandRoles[o]))
+      if (t.operand[o] != isa::kNoTensor && keep(info.operandRoles[o]))
         out.insert(t.operand[o]);
   }
   return out;
 }
 
+std::set<uint16_t> Scenario::outputs() const {
+  return operandsWhere(tasks, [](const char *role) { return isa::roleIsWritten(role); });
+}
+
 std::set<uint16_t> Scenario::weights() const {
-  std::set<uint16_t> out;
-  for (const isa::TaskRecord &t : tasks) {
-    const isa::TaskKindInfo &info = isa::taskKindInfo(isa::TaskKind(t.kind));
-    for (uint32_t o = 0; o < t.numOperands; ++o)
-      if (t.operand[o] != isa::kNoTensor &&
-          isWeightRole(isa::roleName(info.operandRoles[o])))
-        out.insert(t.operand[o]);
-  }
-  return out;
+  return operandsWhere(
+      tasks, [](const char *role) { return isWeightRole(isa::roleName(role)); });
 }
 
 isa::Plan Scenario::plan() const {
