@@ -211,6 +211,13 @@ std::vector<ScenarioCase> qkvCases() {
        .hd = 128,
        .hidden = 256,
        .rows = 70},
+      {.name = "PrefillRows40Hd256",
+       .program = prefill,
+       .heads = 2,
+       .kvHeads = 1,
+       .hd = 256,
+       .hidden = 256,
+       .rows = 40},
       {.name = "PrefillRows64Hidden100HeadNorm",
        .program = prefill,
        .headNorm = true,
@@ -254,6 +261,11 @@ const std::vector<Shape> &shapes() {
        160,
        {{{0, 33}, {8, 75}}, {{33, 70}, {8, 75}}, {{0, 70}, {75, 160}}}},
       {"Rows70K100", 70, 100, 48, {{{0, 70}, {0, 21}}, {{3, 70}, {21, 48}}}},
+      // sm_90a's warpgroup-MMA engine: k past whole 64-wide stages, passes wider than
+      // its 256 columns, and a last row block of 2 rows.
+      {"Rows40K1000", 40, 1000, 300, {{{0, 40}, {0, 300}}}},
+      {"Rows130K520", 130, 520, 264, {{{0, 130}, {0, 264}}}},
+      {"Rows17K72", 17, 72, 40, {{{0, 17}, {0, 33}}, {{0, 17}, {33, 40}}}},
   };
   return all;
 }

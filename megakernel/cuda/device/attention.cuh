@@ -25,6 +25,7 @@
 #pragma once
 
 #include "config.cuh"
+#include "device/async_copy.cuh"
 #include "device/bf16.cuh"
 #include "launch.h"
 
@@ -118,20 +119,6 @@ static_assert(sizeof(AttnScratch) % 16 == 0 &&
 __device__ __forceinline__ Bf16x8 zero8() {
   const uint4 z = make_uint4(0, 0, 0, 0);
   return *reinterpret_cast<const Bf16x8 *>(&z);
-}
-
-__device__ __forceinline__ void cpAsync16(void *smem, const void *global) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(
-                   uint32_t(__cvta_generic_to_shared(smem))),
-               "l"(global)
-               : "memory");
-}
-__device__ __forceinline__ void cpAsyncCommit() {
-  asm volatile("cp.async.commit_group;" ::: "memory");
-}
-/// Waits until at most `kPending` of this thread's cp.async groups are in flight.
-template <int kPending> __device__ __forceinline__ void cpAsyncWait() {
-  asm volatile("cp.async.wait_group %0;" ::"n"(kPending) : "memory");
 }
 
 /// Folds state (m2, l2, o2) into (m, l, o). A state with m = -inf has no key.

@@ -31,13 +31,9 @@
 //   region     A [rows, aStride] bf16, then partial sums [wk][rows][stride] fp32 (over A
 //              when A is chunked: A is dead once the pass's k loop is done)
 //
-// sm_90a uses the same mma.sync path. wgmma does not pay at this row block: a weight
-// byte feeds at most kMaxRows = 64 rows, 64 FLOP per byte, while an H100 needs about
-// 295 (989 TFLOP/s over 3.35 TB/s) before its tensor cores, not its memory, bound the
-// tile, and mma.sync already runs well above the 214 TFLOP/s that 64 FLOP/B at full
-// bandwidth asks for. It pays once prefill row blocks reach a few hundred rows, which
-// needs A chunks and weight tiles staged in shared memory (wgmma's B operand lives
-// there) rather than streamed into registers: the next step for long prompts.
+// This is the engine of every task on sm_80 and of decode-sized tasks (at most 16
+// rows) on sm_90a; prefill-sized tasks on sm_90a run on warpgroup MMA instead
+// (device/projection_wgmma.cuh, chosen in device/project.cuh).
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -369,17 +365,12 @@ __device__ inline void sumSlices(const ProjectionPass &p, uint32_t cols,
 
 } // namespace projection
 
-/// Computes d(r, j) = A[r] . W_j for rows `rows` of in.x and `units` units of unitCols
-/// (<= kMaxHeadDim) columns each, and calls epilogue(const ProjectionPass &) from all
-/// threads once per (row block, column pass), in order. columnRow(unit0, units, j)
-/// returns W_j of pass column j of the pass covering units [unit0, unit0 + units): a
-/// [in.k] bf16 row, 16-byte aligned when in.k % 8 == 0. Contains __syncthreads: call
-/// from all threads of the CTA. Returns after a __syncthreads (or at once when there is
-/// nothing to do), so global writes of the epilogues are visible to the whole CTA.
+/// project() (device/project.cuh) on mma.sync: every architecture, and the rows of
+/// decode batches on sm_90a.
 template <class ColumnRow, class Epilogue>
-__device__ void project(const TaskContext &ctx, const ProjectionInput &in,
-                        isa::Range rows, uint32_t units, uint32_t unitCols,
-                        const ColumnRow &columnRow, const Epilogue &epilogue) {
+__device__ void projectMmaSync(const TaskContext &ctx, const ProjectionInput &in,
+                               isa::Range rows, uint32_t units, uint32_t unitCols,
+                               const ColumnRow &columnRow, const Epilogue &epilogue) {
   using namespace projection;
   if (units == 0)
     return;

@@ -71,6 +71,22 @@ __device__ inline void rmsRowScales(const bf16 *x, uint32_t rows, uint32_t n, bo
   __syncthreads();
 }
 
+/// Eight loaded elements x normalized with eight loaded weights w: bf16(w * bf16(x *
+/// scale)) each (the 16-byte form of rmsNormValue, for loads issued ahead).
+__device__ __forceinline__ uint4 rmsNormalize8(const uint4 &x, const uint4 &w,
+                                               float scale) {
+  Bf16x8 out = *reinterpret_cast<const Bf16x8 *>(&x);
+  const Bf16x8 wv = *reinterpret_cast<const Bf16x8 *>(&w);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 xf = __bfloat1622float2(out.h[i]);
+    const float2 wf = __bfloat1622float2(wv.h[i]);
+    out.h[i] = __floats2bfloat162_rn(rmsNormValue(xf.x, wf.x, scale),
+                                     rmsNormValue(xf.y, wf.y, scale));
+  }
+  return *reinterpret_cast<const uint4 *>(&out);
+}
+
 /// Elements [k0, k0 + 8) of a normalized row: bf16(w * bf16(x * scale)), or x itself
 /// when w is null; zero at k >= n. x, w: [n] bf16; k0 % 8 == 0.
 __device__ __forceinline__ uint4 rmsNormalized8(const bf16 *x, const bf16 *w, float scale,
@@ -78,18 +94,8 @@ __device__ __forceinline__ uint4 rmsNormalized8(const bf16 *x, const bf16 *w, fl
   if (vec) {
     if (k0 >= n)
       return make_uint4(0, 0, 0, 0);
-    Bf16x8 out = load8(x + k0);
-    if (w) {
-      const Bf16x8 wv = load8(w + k0);
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const float2 xf = __bfloat1622float2(out.h[i]);
-        const float2 wf = __bfloat1622float2(wv.h[i]);
-        out.h[i] = __floats2bfloat162_rn(rmsNormValue(xf.x, wf.x, scale),
-                                         rmsNormValue(xf.y, wf.y, scale));
-      }
-    }
-    return *reinterpret_cast<const uint4 *>(&out);
+    const uint4 xv = *reinterpret_cast<const uint4 *>(x + k0);
+    return w ? rmsNormalize8(xv, *reinterpret_cast<const uint4 *>(w + k0), scale) : xv;
   } else {
     // Rows are not 16-byte aligned: element by element (a rare shape: one at a time).
     uint64_t lo = 0, hi = 0;

@@ -1,6 +1,6 @@
 //===- projections.cuh - The projection kinds through one projection engine ===//
 //
-// qkv, gate_up, o_proj, down_proj and lm_head are all project() (device/projection.cuh)
+// qkv, gate_up, o_proj, down_proj and lm_head are all project() (device/project.cuh)
 // with a kind-specific prologue operand, weight-row map and epilogue. Each kind's file
 // defines, in namespace mk::cuda::tasks,
 //   ProjectionWork projectionFoo(ctx, task);                    input, units, unit width
@@ -15,7 +15,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "device/projection.cuh"
+#include "device/project.cuh"
 #include "task_context.cuh"
 #include "tasks/down_proj.cuh"
 #include "tasks/gate_up.cuh"
