@@ -234,9 +234,16 @@ Status Session::decodeLaunch(std::vector<Slot *> &rows, const GenerateOptions &o
     std::copy(slot->blocks.blocks.begin(), slot->blocks.blocks.end(), table);
   }
   uint64_t accepted = 0;
+  Status hookStatus = Status::ok();
   auto onStep = [&](uint64_t) {
+    if (!hookStatus)
+      return;
     const auto *logits =
         hookNeedsLogits ? static_cast<const float *>(executor_->read(p.logits)) : nullptr;
+    if (hookNeedsLogits && !logits) { // as in prefill: nothing to sample or keep
+      hookStatus = Status::error("decode: cannot read the logits back from the executor");
+      return;
+    }
     for (uint32_t b = 0; b < p.rows; ++b) {
       Slot *slot = rows[b];
       if (!slot || slot->done)
@@ -255,6 +262,8 @@ Status Session::decodeLaunch(std::vector<Slot *> &rows, const GenerateOptions &o
       executor_->launch(p.index, steps, options.profile ? &records : nullptr, onStep);
   if (!s)
     return s;
+  if (!hookStatus)
+    return hookStatus;
   if (profiles)
     profiles->push_back({p.index, nowUs(t) - t0, std::move(records)});
   stats.decodeMs += msSince(t);

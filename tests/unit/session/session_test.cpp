@@ -75,13 +75,23 @@ struct Generation {
 /// hook are those of the launch's last step.
 class DeferredHookExecutor final : public Executor {
 public:
-  explicit DeferredHookExecutor(const isa::Plan &plan) : plan_(plan), inner_(plan, {}) {}
+  /// logitReads >= 0: reads of a logits tensor fail (nullptr) after that many, like a
+  /// device executor whose copy back fails.
+  explicit DeferredHookExecutor(const isa::Plan &plan, int logitReads = -1)
+      : plan_(plan), inner_(plan, {}), logitReads_(logitReads) {}
   const char *backend() const override { return "deferred"; }
   unsigned workers() const override { return inner_.workers(); }
   std::string describe() const override { return "deferred hooks"; }
   bool liveStepHook() const override { return false; }
   Status bind(uint16_t id, void *data) override { return inner_.bind(id, data); }
-  const void *read(uint16_t id) override { return inner_.read(id); }
+  const void *read(uint16_t id) override {
+    if (logitReads_ >= 0 && plan_.tensors[id].name.ends_with("logits") &&
+        logitReads_-- == 0) {
+      logitReads_ = 0;
+      return nullptr;
+    }
+    return inner_.read(id);
+  }
   Status launch(uint32_t program, uint64_t steps, std::vector<ProfileRecord> *profile,
                 const StepHook &onStep) override {
     std::vector<uint16_t> outs;
@@ -109,12 +119,13 @@ public:
 private:
   const isa::Plan &plan_;
   host::HostExecutor inner_;
+  int logitReads_;
 };
 
 Generation generate(const isa::Plan &plan,
                     const std::vector<std::vector<int32_t>> &prompts,
-                    GenerateOptions options, unsigned workers = 2,
-                    bool deferred = false) {
+                    GenerateOptions options, unsigned workers = 2, bool deferred = false,
+                    int logitReads = -1) {
   SafetensorsSet weights;
   Generation run;
   run.status =
@@ -123,7 +134,7 @@ Generation generate(const isa::Plan &plan,
     return run;
   std::unique_ptr<Executor> executor;
   if (deferred)
-    executor = std::make_unique<DeferredHookExecutor>(plan);
+    executor = std::make_unique<DeferredHookExecutor>(plan, logitReads);
   else
     executor = std::make_unique<host::HostExecutor>(
         plan, host::ExecutorOptions{.workers = workers});
@@ -250,6 +261,25 @@ TEST(Session, ExecutorsWithoutALiveStepHookGiveTheSameResults) {
       EXPECT_EQ(live.outputs[i].logits, deferred.outputs[i].logits) << i;
     }
   }
+}
+
+TEST(Session, LogitsThatCannotBeReadBackAreAnErrorNotACrash) {
+  // One prompt: its prefill reads the logits once; the failing read is then in prefill
+  // (0 reads allowed) or in the first decode step's hook (1 allowed).
+  const isa::Plan &plan = fixture().plan;
+  GenerateOptions sampled = greedy(4);
+  sampled.keepLogits = false;
+  sampled.sampling = {.greedy = false, .temperature = 1.0f, .seed = 3};
+  for (const GenerateOptions &o : {greedy(4), sampled})
+    for (int reads : {0, 1}) {
+      Generation run = generate(plan, {{5, 6, 7}}, o, 2, /*deferred=*/true, reads);
+      ASSERT_FALSE(run.status) << reads;
+      EXPECT_NE(run.status.message().find(reads == 0 ? "prefill" : "decode"),
+                std::string::npos)
+          << run.status.message();
+      EXPECT_NE(run.status.message().find("cannot read the logits back"),
+                std::string::npos);
+    }
 }
 
 TEST(Session, BadPromptsAreRefused) {
