@@ -31,13 +31,15 @@
 //   Every sum is over k in the same order on every run (tiles in order, the k16 steps
 //   of a tile in order), so results are bitwise reproducible.
 //
-// Why this and not mma.sync on Hopper: mma.sync reaches a fraction of the H100's tensor
-// throughput, and prefill projections with 64-row blocks reuse each weight byte 64
-// times: at 3.35 TB/s that asks for 214 TFLOP/s, which mma.sync does not sustain next to
-// the loads, while wgmma issues a 64 x 32 x 16 product per instruction for the whole
-// warpgroup and reads its operands itself. Decode-sized tasks stay on mma.sync: there
-// a 64-row instruction would be three quarters idle, and the register-streamed GEMV
-// needs no shared-memory round trip.
+// Why this and not mma.sync on Hopper: prefill projections with 64-row blocks reuse
+// each weight byte 64 times, which at 3.35 TB/s asks for 214 TFLOP/s of bf16 products;
+// mma.sync is the pre-Hopper path and leaves much of the H100's tensor throughput
+// unused, while wgmma issues a 64 x 32 x 16 product per instruction for the whole
+// warpgroup and reads its operands from shared memory itself, leaving the threads to
+// the loads. (Not measured yet: no GPU has run this. bench/gpu_decode.sh times decode;
+// a prefill A/B of the two engines is the next measurement to add.) Decode-sized tasks
+// stay on mma.sync: there a 64-row instruction would be three quarters idle, and the
+// register-streamed GEMV needs no shared-memory round trip.
 //===----------------------------------------------------------------------===//
 #pragma once
 
