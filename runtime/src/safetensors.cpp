@@ -13,8 +13,7 @@
 #include "mk/runtime/safetensors.h"
 
 #include "mk/isa/message_text.h"
-
-#include "json_text.h"
+#include "mk/runtime/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -51,10 +50,10 @@ constexpr const char *kSingleName = "model.safetensors";
 /// Parses `text` without exceptions; `what` names it in the error ("header").
 Status parseJson(std::string_view text, const std::string &file, const char *what,
                  Json &out) {
-  if (std::optional<size_t> at = detail::parseJsonText(text, out))
+  if (std::optional<JsonTextError> e = parseJsonText(text, out))
     return Status::error(file + ": invalid JSON " + what + " (parse error near byte " +
-                         std::to_string(*at) + " of " + std::to_string(text.size()) +
-                         ")");
+                         std::to_string(e->offset) + " of " +
+                         std::to_string(text.size()) + ")");
   return Status::ok();
 }
 

@@ -9,10 +9,10 @@
 
 #include "tokenizer_data.h"
 
-#include "json_text.h"
-#include "tokenizer_unicode.h"
-
 #include "mk/isa/message_text.h"
+#include "mk/runtime/json_text.h"
+
+#include "tokenizer_unicode.h"
 
 #include <nlohmann/json.hpp>
 
@@ -119,18 +119,8 @@ Status Loader::readType(const Json &object, const std::string &path,
 
 Status Loader::load(std::string_view text) {
   Json root;
-  if (std::optional<size_t> at = detail::parseJsonText(text, root)) {
-    if (text.empty())
-      return Status::error(source_ + ": invalid JSON: the file is empty");
-    size_t pos = *at;
-    std::string_view before = text.substr(0, pos);
-    size_t line = 1 + size_t(std::count(before.begin(), before.end(), '\n'));
-    size_t lineStart = before.rfind('\n');
-    size_t column = lineStart == std::string_view::npos ? pos + 1 : pos - lineStart;
-    return Status::error(source_ + ": invalid JSON: parse error at byte " +
-                         std::to_string(pos) + " (line " + std::to_string(line) +
-                         ", column " + std::to_string(column) + ")");
-  }
+  if (std::optional<JsonTextError> e = parseJsonText(text, root))
+    return Status::error(source_ + ": invalid JSON: " + e->message);
   if (!root.is_object())
     return Status::error(source_ + ": expected a JSON object at the top, got " +
                          kindOf(root));
