@@ -331,20 +331,12 @@ Status CudaExecutor::hangError(const isa::Program &program) {
   MK_CUDA_TRY(cudaMemcpy(&hang, dHang_.ptr, sizeof hang, cudaMemcpyDeviceToHost));
   if (!hang.hung)
     return Status::ok();
-  std::string msg =
-      program.name + ": watchdog: worker CTA " + std::to_string(hang.worker);
-  if (hang.task < program.tasks.size()) {
-    const isa::TaskRecord &r = program.tasks[hang.task];
-    const isa::Wait &w = r.wait[std::min<uint32_t>(hang.wait, isa::kMaxWaits - 1)];
-    msg += " holds " + isa::taskLabel(r, hang.task) + " of step " +
-           std::to_string(hang.step) + ", waiting on event " + std::to_string(w.event) +
-           (w.event < program.events.size() ? " '" + program.events[w.event].name + "'"
-                                            : std::string()) +
-           ": counter " + std::to_string(hang.counter) + ", needs " +
-           std::to_string(hang.target) + " (waited over " +
-           std::to_string(options_.watchdogMs) + " ms)";
-  }
-  return Status::error(msg);
+  // The first wait to outlive the watchdog records itself and stops the launch.
+  isa::StuckWorker stuck{hang.worker, hang.task,    hang.step,
+                         hang.wait,   hang.counter, hang.target};
+  return Status::error(isa::watchdogMessage(
+      program, "a wait lasted over " + std::to_string(options_.watchdogMs) + " ms",
+      {&stuck, 1}));
 }
 
 Status CudaExecutor::waitForKernel(uint64_t steps, const isa::Program &program,

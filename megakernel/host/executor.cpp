@@ -196,34 +196,31 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     if (uint64_t(idle.count()) < options_.watchdogMs)
       continue;
     // Describe every waiting worker before stopping them.
-    hang = "watchdog: no task finished for " + std::to_string(idle.count()) + " ms (" +
-           std::to_string(now) + " of " + std::to_string(total) + " tasks done)";
+    std::vector<isa::StuckWorker> stuck;
     for (unsigned w = 0; w < workers_; ++w) {
       uint32_t task = workers[w].task.load(std::memory_order_relaxed);
       uint32_t wait = workers[w].wait.load(std::memory_order_relaxed);
       if (task >= numTasks || wait == kNotWaiting)
         continue;
       uint64_t step = workers[w].step.load(std::memory_order_relaxed);
-      const isa::TaskRecord &r = program.tasks[task];
-      const isa::Wait &wt = r.wait[std::min<uint32_t>(wait, isa::kMaxWaits - 1)];
+      const isa::Wait &wt =
+          program.tasks[task].wait[std::min<uint32_t>(wait, isa::kMaxWaits - 1)];
       uint64_t counter =
           wt.event < events.size() ? protocol::loadAcquire(&events[wt.event]) : 0;
-      hang +=
-          "; worker " + std::to_string(w) + " holds " + isa::taskLabel(r, task) +
-          " of step " + std::to_string(step) + ", waiting on event " +
-          std::to_string(wt.event) +
-          (wt.event < program.events.size() ? " '" + program.events[wt.event].name + "'"
-                                            : std::string()) +
-          ": counter " + std::to_string(counter) + ", needs " +
-          std::to_string(protocol::waitTarget(wt, step));
+      stuck.push_back({w, task, step, wait, counter, protocol::waitTarget(wt, step)});
     }
+    hang = isa::watchdogMessage(program,
+                                "no task finished for " + std::to_string(idle.count()) +
+                                    " ms (" + std::to_string(now) + " of " +
+                                    std::to_string(total) + " tasks done)",
+                                stuck);
     stop.store(true, std::memory_order_relaxed);
     break;
   }
   for (std::thread &t : threads)
     t.join();
   if (!hang.empty())
-    return Status::error(program.name + ": " + hang);
+    return Status::error(hang);
   if (recording) {
     profile->clear();
     for (Worker &w : workers)

@@ -1,6 +1,10 @@
 //===- executor_checks.cpp - Checks and names both executors share ---------===//
 #include "mk/isa/executor_checks.h"
 
+#include "mk/isa/message_text.h"
+
+#include <algorithm>
+
 namespace mk::isa {
 
 std::string taskLabel(const TaskRecord &task, uint32_t index) {
@@ -17,10 +21,10 @@ Status checkBindable(const Plan &plan, uint16_t id, const void *data) {
                          std::to_string(plan.tensors.size()) + " tensors)");
   const TensorDesc &t = plan.tensors[id];
   if (t.placement == Placement::Activation)
-    return Status::error("bind: tensor '" + t.name +
-                         "' is an activation; the executor owns the arena");
+    return Status::error("bind: tensor " + quote(t.name) +
+                         " is an activation; the executor owns the arena");
   if (!data)
-    return Status::error("bind: null memory for tensor '" + t.name + "'");
+    return Status::error("bind: null memory for tensor " + quote(t.name));
   return Status::ok();
 }
 
@@ -32,10 +36,32 @@ Status checkLaunchable(const Plan &plan, uint32_t program,
     for (uint32_t o = 0; o < r.numOperands && o < kMaxOperands; ++o)
       if (r.operand[o] != kNoTensor && r.operand[o] < plan.tensors.size() &&
           !isBound(r.operand[o]))
-        return Status::error("launch: tensor '" + plan.tensors[r.operand[o]].name +
-                             "' is used by program '" + plan.programs[program].name +
-                             "' but not bound");
+        return Status::error("launch: tensor " + quote(plan.tensors[r.operand[o]].name) +
+                             " is used by program " + quote(plan.programs[program].name) +
+                             " but not bound");
   return Status::ok();
+}
+
+std::string watchdogMessage(const Program &program, std::string_view what,
+                            std::span<const StuckWorker> stuck) {
+  std::string out = printable(program.name) + ": watchdog: ";
+  out += what;
+  for (const StuckWorker &s : stuck) {
+    out += "; worker " + std::to_string(s.worker) + " holds ";
+    if (s.task >= program.tasks.size()) {
+      out += "task " + std::to_string(s.task) + ", which is not in the program";
+      continue;
+    }
+    const TaskRecord &r = program.tasks[s.task];
+    const Wait &w = r.wait[std::min<uint32_t>(s.wait, kMaxWaits - 1)];
+    out += taskLabel(r, s.task) + " of step " + std::to_string(s.step) +
+           ", waiting on event " + std::to_string(w.event);
+    if (w.event < program.events.size())
+      out += " " + quote(program.events[w.event].name);
+    out +=
+        ": counter " + std::to_string(s.counter) + ", needs " + std::to_string(s.target);
+  }
+  return out;
 }
 
 } // namespace mk::isa

@@ -46,7 +46,6 @@ static_assert(std::endian::native == std::endian::little,
 
 namespace {
 
-using detail::quoted;
 using detail::strFormat;
 
 constexpr char kTagMeta[4] = {'M', 'E', 'T', 'A'};
@@ -135,16 +134,16 @@ Status checkWritable(const Plan &plan) {
     if (t.rank > kMaxRank)
       return Status::error(strFormat("cannot write plan: tensor %zu %s has rank %u, the "
                                      "plan format allows at most %u",
-                                     i, quoted(t.name).c_str(), t.rank, kMaxRank));
+                                     i, quote(t.name).c_str(), t.rank, kMaxRank));
   }
   MK_PLAN_TRY(checkCount(plan.programs.size(), "programs"));
   for (size_t p = 0; p < plan.programs.size(); ++p) {
     const Program &prog = plan.programs[p];
     MK_PLAN_TRY(checkString(prog.name, strFormat("the name of program %zu", p)));
-    MK_PLAN_TRY(checkCount(prog.events.size(), "events in program " + quoted(prog.name)));
-    MK_PLAN_TRY(checkCount(prog.tasks.size(), "tasks in program " + quoted(prog.name)));
+    MK_PLAN_TRY(checkCount(prog.events.size(), "events in program " + quote(prog.name)));
+    MK_PLAN_TRY(checkCount(prog.tasks.size(), "tasks in program " + quote(prog.name)));
     MK_PLAN_TRY(
-        checkCount(prog.order.size(), "order entries in program " + quoted(prog.name)));
+        checkCount(prog.order.size(), "order entries in program " + quote(prog.name)));
     for (size_t e = 0; e < prog.events.size(); ++e)
       MK_PLAN_TRY(checkString(prog.events[e].name,
                               strFormat("the name of event %zu of program %zu", e, p)));
@@ -336,7 +335,7 @@ public:
     if (std::memcmp(t, tag, 4) != 0) {
       fail(strFormat(
           "%s: expected section tag '%.4s' at offset %zu, found %s", what, tag, at,
-          quoted(std::string_view(reinterpret_cast<const char *>(t), 4)).c_str()));
+          quote(std::string_view(reinterpret_cast<const char *>(t), 4)).c_str()));
       return;
     }
     uint64_t size = u64();
@@ -430,7 +429,7 @@ void readTensors(ByteReader &r, std::vector<TensorDesc> &tensors) {
     // Checked here, not only in verifyPlan: numElements() indexes shape[rank - 1].
     if (r && t.rank > kMaxRank)
       r.fail(strFormat("tensor table: tensor %u %s has rank %u, at most %u is allowed", i,
-                       quoted(t.name).c_str(), t.rank, kMaxRank));
+                       quote(t.name).c_str(), t.rank, kMaxRank));
     r.zero("after rank");
     t.layer = r.u16();
     t.program = r.u16();

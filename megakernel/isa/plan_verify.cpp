@@ -18,7 +18,7 @@ namespace mk::isa {
 namespace detail {
 
 std::string programLabel(const Plan &plan, uint32_t program) {
-  return strFormat("program %u %s", program, quoted(plan.programs[program].name).c_str());
+  return strFormat("program %u %s", program, quote(plan.programs[program].name).c_str());
 }
 
 std::string taskLabel(const Program &prog, uint32_t task) {
@@ -33,11 +33,11 @@ std::string taskLabel(const Program &prog, uint32_t task) {
 }
 
 std::string eventLabel(const Program &prog, uint32_t event) {
-  return strFormat("event %u %s", event, quoted(prog.events[event].name).c_str());
+  return strFormat("event %u %s", event, quote(prog.events[event].name).c_str());
 }
 
 std::string tensorLabel(const Plan &plan, uint32_t tensor) {
-  return strFormat("tensor %u %s", tensor, quoted(plan.tensors[tensor].name).c_str());
+  return strFormat("tensor %u %s", tensor, quote(plan.tensors[tensor].name).c_str());
 }
 
 bool tensorByteSize(const TensorDesc &t, uint64_t &bytes) {
@@ -62,7 +62,6 @@ namespace {
 
 using detail::eventLabel;
 using detail::programLabel;
-using detail::quoted;
 using detail::strFormat;
 using detail::taskLabel;
 using detail::tensorLabel;
@@ -248,7 +247,7 @@ std::string describeExtent(const Plan &plan, const TaskRecord &r, const Extent &
   switch (static_cast<TaskKind>(r.kind)) {
   case TaskKind::Qkv:
     return strFormat("the heads of its 'w' tensor %s (%" PRId64 " rows / headDim %u)",
-                     quoted(e.from->name).c_str(), e.from->shape[0], plan.model.headDim);
+                     quote(e.from->name).c_str(), e.from->shape[0], plan.model.headDim);
   case TaskKind::AttnDecode:
   case TaskKind::AttnMerge:
   case TaskKind::AttnPrefill:
@@ -256,7 +255,7 @@ std::string describeExtent(const Plan &plan, const TaskRecord &r, const Extent &
   case TaskKind::LmHead:
     return "the model's vocabSize";
   default:
-    return "the last dim of its 'out' tensor " + quoted(e.from->name);
+    return "the last dim of its 'out' tensor " + quote(e.from->name);
   }
 }
 

@@ -534,9 +534,9 @@ private:
         }
       why[k] = strFormat("%s accesses %s and does not precede %s, which writes %s",
                          taskLabel(prog_, p.witness[k]).c_str(),
-                         quoted(plan_.tensors[from.tensor].name).c_str(),
+                         quote(plan_.tensors[from.tensor].name).c_str(),
                          taskLabel(prog_, writer).c_str(),
-                         quoted(plan_.tensors[to.tensor].name).c_str());
+                         quote(plan_.tensors[to.tensor].name).c_str());
     }
     const ArenaTensor &a = tensors_[p.a], &b = tensors_[p.b];
     v.add(strFormat("%s: arena overlap: %s [%" PRIu64 ", %" PRIu64 ") and %s [%" PRIu64

@@ -23,23 +23,4 @@ std::string strFormat(const char *fmt, ...) {
   return out;
 }
 
-std::string quoted(std::string_view s) {
-  constexpr size_t kMaxShown = 80;
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  if (s.size() > kMaxShown)
-    out += "...";
-  out += "'";
-  return out;
-}
-
 } // namespace mk::isa::detail

@@ -2,94 +2,17 @@
 
 #include "json_fields.h"
 
-#include <algorithm>
+#include "mk/runtime/json_text.h"
+
 #include <cmath>
 #include <cstdio>
 
 namespace mk::models::detail {
-namespace {
-
-/// Records the first parse error of a SAX run and ignores everything else. Only
-/// used after the DOM parse failed, to learn where and why.
-class ParseErrorCapture final : public nlohmann::json_sax<Json> {
-public:
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t &) override { return true; }
-  bool string(string_t &) override { return true; }
-  bool binary(binary_t &) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t &) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t bytesRead, const std::string &,
-                   const nlohmann::detail::exception &ex) override {
-    position = bytesRead;
-    message = ex.what();
-    return false;
-  }
-
-  std::size_t position = 0;
-  std::string message;
-};
-
-/// nlohmann's messages start with "[json.exception.parse_error.101] " and quote
-/// the last token read, which can be arbitrary bytes: keep the message one
-/// printable line of bounded length.
-std::string cleanParseMessage(std::string message) {
-  if (!message.empty() && message.front() == '[') {
-    size_t close = message.find("] ");
-    if (close != std::string::npos)
-      message.erase(0, close + 2);
-  }
-  std::string out;
-  for (unsigned char c : message) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  constexpr size_t kMaxLength = 240;
-  if (out.size() > kMaxLength)
-    out = out.substr(0, kMaxLength) + "...";
-  return out;
-}
-
-} // namespace
 
 mk::Status parseJsonText(std::string_view text, const std::string &source, Json &out) {
-  // nlohmann's parser stops at a NUL byte as if the input ended there, so "{...}\0junk"
-  // would parse; JSON text never contains a raw NUL.
-  if (size_t nul = text.find('\0'); nul != std::string_view::npos)
-    return mk::Status::error(source + ": invalid JSON: NUL byte at offset " +
-                             std::to_string(nul));
-  out = Json::parse(text.begin(), text.end(), /*cb=*/nullptr,
-                    /*allow_exceptions=*/false);
-  if (!out.is_discarded())
-    return mk::Status::ok();
-  if (text.empty())
-    return mk::Status::error(source + ": invalid JSON: the file is empty");
-  ParseErrorCapture capture;
-  Json::sax_parse(text.begin(), text.end(), &capture);
-  std::string why = capture.message.empty() ? std::string("parse error")
-                                            : cleanParseMessage(capture.message);
-  // Syntax errors say "at line L, column C"; others (number overflow) do not.
-  if (why.find(" line ") == std::string::npos) {
-    std::string_view before = text.substr(0, std::min(capture.position, text.size()));
-    size_t line = 1 + std::count(before.begin(), before.end(), '\n');
-    size_t lineStart = before.rfind('\n');
-    size_t column =
-        before.size() - (lineStart == std::string_view::npos ? 0 : lineStart + 1);
-    why = "at line " + std::to_string(line) + ", column " + std::to_string(column) +
-          ": " + why;
-  }
-  return mk::Status::error(source + ": invalid JSON: " + why);
+  if (std::optional<runtime::JsonTextError> e = runtime::parseJsonText(text, out))
+    return mk::Status::error(source + ": invalid JSON: " + e->message);
+  return mk::Status::ok();
 }
 
 namespace {

@@ -7,8 +7,7 @@
 
 #include "mk/runtime/kv_cache.h"
 
-#include "message_text.h"
-
+#include "mk/isa/message_text.h"
 #include "mk/isa/step_state.h"
 
 #include <cassert>
@@ -19,9 +18,6 @@
 #include <sys/mman.h>
 
 namespace mk::runtime {
-
-using detail::formatShape;
-using detail::quoteName;
 
 struct KvCache::Region {
   void *data = nullptr;
@@ -59,7 +55,7 @@ Status KvCache::init(const isa::Plan &plan) {
     if (d.placement != isa::Placement::KvCache)
       continue;
     const std::vector<int64_t> shape(d.shape, d.shape + std::min(d.rank, isa::kMaxRank));
-    const std::string where = "KV cache tensor " + quoteName(d.name);
+    const std::string where = "KV cache tensor " + quote(d.name);
     if (d.dtype != isa::DType::BF16 || d.rank != 4)
       return Status::error(where + " is " + isa::dtypeName(d.dtype) + " " +
                            formatShape(shape) +
@@ -72,7 +68,7 @@ Status KvCache::init(const isa::Plan &plan) {
                            "; every dimension must be positive");
     if (blocks >= 0 && d.shape[0] != blocks)
       return Status::error(where + " has " + std::to_string(d.shape[0]) + " blocks but " +
-                           quoteName(first) + " has " + std::to_string(blocks) +
+                           quote(first) + " has " + std::to_string(blocks) +
                            "; all layers share one block numbering");
     if (blocks < 0) {
       blocks = d.shape[0];
@@ -87,8 +83,7 @@ Status KvCache::init(const isa::Plan &plan) {
                      -1, 0);
     if (p == MAP_FAILED)
       return Status::error("KV cache: cannot allocate " + std::to_string(bytes) +
-                           " bytes for " + quoteName(d.name) + ": " +
-                           std::strerror(errno));
+                           " bytes for " + quote(d.name) + ": " + std::strerror(errno));
     c.regions_.emplace_back(p, bytes);
     c.ids_.push_back(static_cast<uint16_t>(i));
   }

@@ -9,8 +9,8 @@
 #include "mk/runtime/profile_dump.h"
 
 #include "atomic_file.h"
-#include "message_text.h"
 
+#include "mk/isa/message_text.h"
 #include "mk/isa/task_kinds.h"
 
 #include <nlohmann/json.hpp>
@@ -70,8 +70,8 @@ Status TraceWriter::add(const isa::Plan &plan, uint32_t program,
   double end = endUs_;
   for (size_t i = 0; i < records.size(); ++i) {
     const host::ProfileRecord &r = records[i];
-    const std::string where = "trace: profile record " + std::to_string(i) +
-                              " of program " + detail::quoteName(p.name);
+    const std::string where =
+        "trace: profile record " + std::to_string(i) + " of program " + quote(p.name);
     if (r.task >= p.tasks.size())
       return Status::error(where + " names task " + std::to_string(r.task) +
                            "; the program has " + std::to_string(p.tasks.size()));

@@ -12,8 +12,8 @@
 
 #include "mk/runtime/safetensors.h"
 
-#include "json_text.h"
-#include "message_text.h"
+#include "mk/isa/message_text.h"
+#include "mk/runtime/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -33,9 +33,6 @@
 
 namespace mk::runtime {
 
-using detail::formatShape;
-using detail::printable;
-using detail::quoteName;
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -53,10 +50,10 @@ constexpr const char *kSingleName = "model.safetensors";
 /// Parses `text` without exceptions; `what` names it in the error ("header").
 Status parseJson(std::string_view text, const std::string &file, const char *what,
                  Json &out) {
-  if (std::optional<size_t> at = detail::parseJsonText(text, out))
+  if (std::optional<JsonTextError> e = parseJsonText(text, out))
     return Status::error(file + ": invalid JSON " + what + " (parse error near byte " +
-                         std::to_string(*at) + " of " + std::to_string(text.size()) +
-                         ")");
+                         std::to_string(e->offset) + " of " +
+                         std::to_string(text.size()) + ")");
   return Status::ok();
 }
 
@@ -170,7 +167,7 @@ Status parseFile(const std::string &file, const uint8_t *data, uint64_t size,
     if (name == "__metadata__")
       continue;
     const Json &entry = it.value();
-    const std::string where = file + ": tensor " + quoteName(name);
+    const std::string where = file + ": tensor " + quote(name);
     if (!entry.is_object())
       return Status::error(where + ": expected an object with dtype, shape and "
                                    "data_offsets");
@@ -222,7 +219,7 @@ Status parseFile(const std::string &file, const uint8_t *data, uint64_t size,
     uint64_t fileEnd = 0;
     if (__builtin_add_overflow(dataStart, end, &fileEnd) || fileEnd > size)
       return Status::error(
-          file + ": truncated: tensor " + quoteName(name) + " ends at byte " +
+          file + ": truncated: tensor " + quote(name) + " ends at byte " +
           (fileEnd >= dataStart ? std::to_string(fileEnd) : std::string("past 2^64")) +
           " but the file has " + std::to_string(size));
     t.data = data + dataStart + begin;
@@ -243,9 +240,9 @@ Status parseFile(const std::string &file, const uint8_t *data, uint64_t size,
     size_t a = order[k - 1], b = order[k];
     if (ranges[b].first < ranges[a].second)
       return Status::error(
-          file + ": tensors " + quoteName(tensors[a].name) + " [" +
+          file + ": tensors " + quote(tensors[a].name) + " [" +
           std::to_string(ranges[a].first) + ", " + std::to_string(ranges[a].second) +
-          ") and " + quoteName(tensors[b].name) + " [" + std::to_string(ranges[b].first) +
+          ") and " + quote(tensors[b].name) + " [" + std::to_string(ranges[b].first) +
           ", " + std::to_string(ranges[b].second) + ") overlap");
   }
   std::move(tensors.begin(), tensors.end(), std::back_inserter(out));
@@ -289,12 +286,12 @@ Status readIndex(const std::string &indexPath,
   std::set<std::string> unique;
   for (auto it = mapIt->begin(); it != mapIt->end(); ++it) {
     if (!it.value().is_string() || it.value().get_ref<const std::string &>().empty())
-      return Status::error(indexPath + ": weight_map entry " + quoteName(it.key()) +
+      return Status::error(indexPath + ": weight_map entry " + quote(it.key()) +
                            " is not a file name");
     const std::string &shard = it.value().get_ref<const std::string &>();
     if (fs::path(shard).is_absolute())
-      return Status::error(indexPath + ": weight_map entry " + quoteName(it.key()) +
-                           " names an absolute path " + quoteName(shard) +
+      return Status::error(indexPath + ": weight_map entry " + quote(it.key()) +
+                           " names an absolute path " + quote(shard) +
                            "; shards are relative to the index");
     weightMap.emplace_back(it.key(), shard);
     unique.insert(shard);
@@ -383,7 +380,7 @@ Status SafetensorsSet::open(const std::string &pathOrDir, SafetensorsSet &out) {
           }
         return Status::error(path + ": no such file (" +
                              fs::path(indexPath).filename().string() + " maps tensor " +
-                             quoteName(example) + " to it)");
+                             quote(example) + " to it)");
       }
       files.push_back(std::move(path));
     }
@@ -401,7 +398,7 @@ Status SafetensorsSet::open(const std::string &pathOrDir, SafetensorsSet &out) {
     for (size_t i = first; i < set.tensors_.size(); ++i) {
       auto [it, inserted] = set.byName_.emplace(set.tensors_[i].name, i);
       if (!inserted)
-        return Status::error(file + ": tensor " + quoteName(set.tensors_[i].name) +
+        return Status::error(file + ": tensor " + quote(set.tensors_[i].name) +
                              " is also in " + set.tensors_[it->second].file);
     }
     set.files_.push_back(file);
@@ -411,8 +408,8 @@ Status SafetensorsSet::open(const std::string &pathOrDir, SafetensorsSet &out) {
     const SafetensorsTensor *t = set.find(name);
     std::string expected = (dir / shard).string();
     if (!t || t->file != expected)
-      return Status::error(indexPath + ": maps tensor " + quoteName(name) + " to " +
-                           quoteName(shard) + " but " +
+      return Status::error(indexPath + ": maps tensor " + quote(name) + " to " +
+                           quote(shard) + " but " +
                            (t ? "it is in " + t->file : "no shard holds it"));
   }
   out = std::move(set);

@@ -2,7 +2,8 @@
 
 #include "mk/runtime/tokenizer.h"
 
-#include "message_text.h"
+#include "mk/isa/message_text.h"
+
 #include "tokenizer_data.h"
 #include "tokenizer_unicode.h"
 
@@ -102,9 +103,8 @@ Status Tokenizer::encode(std::string_view text, std::vector<int32_t> &ids,
         return Status::error(d.source + ": pre_tokenizer: " + s.message());
       for (const std::string &piece : pieces)
         if (Status s = d.model.tokenize(piece, ids); !s)
-          return Status::error(d.source + ": cannot encode " + "'" +
-                               detail::printable(part.text, 60) + "'" + ": " +
-                               s.message());
+          return Status::error(d.source + ": cannot encode " + quote(part.text, 60) +
+                               ": " + s.message());
     }
   }
   return Status::ok();

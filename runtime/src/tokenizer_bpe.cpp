@@ -2,7 +2,8 @@
 
 #include "tokenizer_bpe.h"
 
-#include "message_text.h"
+#include "mk/isa/message_text.h"
+
 #include "tokenizer_unicode.h"
 
 #include <cstdio>
@@ -34,10 +35,10 @@ struct Candidate {
 std::string describeChar(std::string_view ch) {
   char32_t cp;
   if (decodeUtf8(ch, 0, cp) != ch.size())
-    return quoteName(ch);
+    return quote(ch);
   char buf[32];
   std::snprintf(buf, sizeof buf, " (U+%04X", unsigned(cp));
-  std::string out = quoteName(ch) + buf;
+  std::string out = quote(ch) + buf;
   int byte = charToByte(cp);
   if (byte >= 0) {
     std::snprintf(buf, sizeof buf, ", byte 0x%02X", unsigned(byte));
@@ -79,17 +80,17 @@ Status BpeModel::build(TokenMap vocab,
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const auto &[left, right] = merges[rank];
     auto where = [&] {
-      return "merge " + std::to_string(rank) + " " + quoteName(left + " " + right) + ": ";
+      return "merge " + std::to_string(rank) + " " + quote(left + " " + right) + ": ";
     };
     auto l = model.vocab_.find(left);
     if (l == model.vocab_.end())
-      return Status::error(where() + quoteName(left) + " is not in the vocabulary");
+      return Status::error(where() + quote(left) + " is not in the vocabulary");
     auto r = model.vocab_.find(right);
     if (r == model.vocab_.end())
-      return Status::error(where() + quoteName(right) + " is not in the vocabulary");
+      return Status::error(where() + quote(right) + " is not in the vocabulary");
     auto merged = model.vocab_.find(left + right);
     if (merged == model.vocab_.end())
-      return Status::error(where() + "the merged token " + quoteName(left + right) +
+      return Status::error(where() + "the merged token " + quote(left + right) +
                            " is not in the vocabulary");
     // A repeated pair takes its last rank, as tokenizers' HashMap collect does.
     model.merges_[pairKey(l->second, r->second)] = {uint32_t(rank), merged->second};
@@ -224,8 +225,8 @@ Status BpeModel::tokenize(std::string_view word, std::vector<int32_t> &ids) cons
       if (!unknownChar(ch, lastWasUnk, ids)) {
         std::string why = "no token for the character " + describeChar(ch);
         if (!options_.unkToken.empty() && !unkId_)
-          why += ", and unk_token " + quoteName(options_.unkToken) +
-                 " is not in the vocabulary";
+          why +=
+              ", and unk_token " + quote(options_.unkToken) + " is not in the vocabulary";
         return Status::error(why);
       }
     }

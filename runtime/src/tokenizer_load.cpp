@@ -9,8 +9,9 @@
 
 #include "tokenizer_data.h"
 
-#include "json_text.h"
-#include "message_text.h"
+#include "mk/isa/message_text.h"
+#include "mk/runtime/json_text.h"
+
 #include "tokenizer_unicode.h"
 
 #include <nlohmann/json.hpp>
@@ -118,18 +119,8 @@ Status Loader::readType(const Json &object, const std::string &path,
 
 Status Loader::load(std::string_view text) {
   Json root;
-  if (std::optional<size_t> at = detail::parseJsonText(text, root)) {
-    if (text.empty())
-      return Status::error(source_ + ": invalid JSON: the file is empty");
-    size_t pos = *at;
-    std::string_view before = text.substr(0, pos);
-    size_t line = 1 + size_t(std::count(before.begin(), before.end(), '\n'));
-    size_t lineStart = before.rfind('\n');
-    size_t column = lineStart == std::string_view::npos ? pos + 1 : pos - lineStart;
-    return Status::error(source_ + ": invalid JSON: parse error at byte " +
-                         std::to_string(pos) + " (line " + std::to_string(line) +
-                         ", column " + std::to_string(column) + ")");
-  }
+  if (std::optional<JsonTextError> e = parseJsonText(text, root))
+    return Status::error(source_ + ": invalid JSON: " + e->message);
   if (!root.is_object())
     return Status::error(source_ + ": expected a JSON object at the top, got " +
                          kindOf(root));
@@ -191,8 +182,8 @@ Status Loader::loadModel(const Json &model) {
       return expected("model.type", "a string", *t);
     const std::string &type = t->get_ref<const std::string &>();
     if (type != "BPE")
-      return fail("model.type", quoteName(type) + " is not supported; mk reads BPE "
-                                                  "tokenizers only");
+      return fail("model.type", quote(type) + " is not supported; mk reads BPE "
+                                              "tokenizers only");
   } else if (!member(model, "merges")) {
     return fail("model", "missing \"type\" (and no \"merges\" to infer BPE from)");
   }
@@ -209,8 +200,7 @@ Status Loader::loadModel(const Json &model) {
     int32_t id;
     if (value.is_number_unsigned() && value.get<uint64_t>() <= uint64_t(kMaxTokenId)) {
       id = int32_t(value.get<uint64_t>()); // the common case, without building a path
-    } else if (Status s = readId(value, "model.vocab[" + quoteName(it.key()) + "]", id);
-               !s) {
+    } else if (Status s = readId(value, "model.vocab[" + quote(it.key()) + "]", id); !s) {
       return s;
     }
     map.emplace(it.key(), id);
@@ -241,7 +231,7 @@ Status Loader::loadModel(const Json &model) {
       return expected(std::string("model.") + key, "a string or null", *v);
     if (!v->get_ref<const std::string &>().empty())
       return fail(std::string("model.") + key,
-                  quoteName(v->get_ref<const std::string &>()) +
+                  quote(v->get_ref<const std::string &>()) +
                       " is not supported (byte-level BPE uses none)");
   }
   // "dropout" is ignored: encoding stays deterministic.
@@ -264,7 +254,7 @@ Status Loader::loadMerges(const Json &merges,
       const std::string &line = m.get_ref<const std::string &>();
       size_t space = line.find(' ');
       if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
-        return fail(path, quoteName(line) + " is not two tokens separated by one space");
+        return fail(path, quote(line) + " is not two tokens separated by one space");
       out.emplace_back(line.substr(0, space), line.substr(space + 1));
     } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
       out.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
@@ -336,7 +326,7 @@ Status Loader::loadNormalizer(const Json &normalizer, const std::string &path) {
         return s;
     return Status::ok();
   }
-  return fail(path, "normalizer " + quoteName(type) +
+  return fail(path, "normalizer " + quote(type) +
                         " is not supported (mk supports none, or NFC)");
 }
 
@@ -374,11 +364,11 @@ Status Loader::loadPreTokenizer(const Json &step, const std::string &path) {
     const std::string &kind = pattern->begin().key();
     if (kind != "Regex" && kind != "String")
       return fail(path + ".pattern",
-                  "pattern kind " + quoteName(kind) + " is not Regex or String");
+                  "pattern kind " + quote(kind) + " is not Regex or String");
     const std::string &text = pattern->begin().value().get_ref<const std::string &>();
     if (!Regex::compile(text, kind == "String", out.regex, regexError))
       return fail(path + ".pattern",
-                  "PCRE2 cannot compile " + quoteName(text) + ": " + regexError);
+                  "PCRE2 cannot compile " + quote(text) + ": " + regexError);
     const Json *behavior = member(step, "behavior");
     if (!behavior || !behavior->is_string())
       return expected(path + ".behavior", "a string", behavior ? *behavior : Json());
@@ -392,10 +382,9 @@ Status Loader::loadPreTokenizer(const Json &step, const std::string &path) {
     auto it = std::find_if(std::begin(kBehaviors), std::end(kBehaviors),
                            [&](const auto &b) { return name == b.first; });
     if (it == std::end(kBehaviors))
-      return fail(path + ".behavior", quoteName(name) +
-                                          " is not one of Removed, Isolated, "
-                                          "MergedWithPrevious, "
-                                          "MergedWithNext, Contiguous");
+      return fail(path + ".behavior", quote(name) + " is not one of Removed, Isolated, "
+                                                    "MergedWithPrevious, "
+                                                    "MergedWithNext, Contiguous");
     out.behavior = it->second;
     if (Status s = readBool(step, "invert", path, out.invert); !s)
       return s;
@@ -408,7 +397,7 @@ Status Loader::loadPreTokenizer(const Json &step, const std::string &path) {
       return fail(path, "\\p{N}: " + regexError);
     out.behavior = individual ? SplitBehavior::Isolated : SplitBehavior::Contiguous;
   } else {
-    return fail(path, "pre_tokenizer " + quoteName(type) +
+    return fail(path, "pre_tokenizer " + quote(type) +
                           " is not supported (mk supports ByteLevel, Split, Digits "
                           "and Sequence)");
   }
@@ -459,10 +448,10 @@ Status Loader::loadPostProcessor(const Json &processor, const std::string &path)
         if (auto it = specials->find(key); it != specials->end() && !it->is_null())
           entry = &*it;
       if (!entry)
-        return fail(where, "special token " + quoteName(key) + " is not in " + path +
+        return fail(where, "special token " + quote(key) + " is not in " + path +
                                ".special_tokens");
       const Json *ids = member(*entry, "ids");
-      std::string idsPath = path + ".special_tokens[" + quoteName(key) + "].ids";
+      std::string idsPath = path + ".special_tokens[" + quote(key) + "].ids";
       if (!entry->is_object() || !ids || !ids->is_array())
         return expected(idsPath, "an array", ids ? *ids : *entry);
       for (size_t k = 0; k < ids->size(); ++k) {
@@ -481,7 +470,7 @@ Status Loader::loadPostProcessor(const Json &processor, const std::string &path)
       return s;
     prefix.push_back(id);
   } else {
-    return fail(path, "post_processor " + quoteName(type) +
+    return fail(path, "post_processor " + quote(type) +
                           " is not supported (mk supports TemplateProcessing, "
                           "ByteLevel, RobertaProcessing, BertProcessing, Sequence)");
   }
@@ -507,7 +496,7 @@ Status Loader::checkDecoder(const Json &decoder, const std::string &path) const 
         return s;
     return Status::ok();
   }
-  return fail(path, "decoder " + quoteName(type) +
+  return fail(path, "decoder " + quote(type) +
                         " is not supported (mk decodes "
                         "byte-level BPE: ByteLevel)");
 }

@@ -2,9 +2,8 @@
 
 #include "mk/runtime/weights.h"
 
-#include "message_text.h"
-
 #include "mk/host/bf16.h"
+#include "mk/isa/message_text.h"
 #include "mk/isa/task_kinds.h"
 
 #include <bit>
@@ -14,9 +13,6 @@
 #include <span>
 
 namespace mk::runtime {
-
-using detail::formatShape;
-using detail::quoteName;
 
 static_assert(std::endian::native == std::endian::little,
               "safetensors data is little-endian; a big-endian host would need swaps");
@@ -114,9 +110,9 @@ Status checkEmbedding(const isa::Plan &plan, const SafetensorsSet &st) {
   std::string got = formatShape(t->shape);
   if (t->shape.size() == 2)
     got = "vocab " + std::to_string(t->shape[0]) + " and hidden size " +
-          std::to_string(t->shape[1]) + " (" + quoteName(t->name) + " is " + got + ")";
+          std::to_string(t->shape[1]) + " (" + quote(t->name) + " is " + got + ")";
   else
-    got = quoteName(t->name) + " of shape " + got;
+    got = quote(t->name) + " of shape " + got;
   return Status::error(t->file +
                        ": these weights are for a different model: the plan "
                        "was compiled for vocab " +
@@ -150,16 +146,16 @@ Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st) {
       continue;
     const SafetensorsTensor *t = st.find(d.name);
     if (!t)
-      return Status::error(st.source() + ": tensor " + quoteName(d.name) +
+      return Status::error(st.source() + ": tensor " + quote(d.name) +
                            " is missing (the plan needs it)");
     const std::vector<int64_t> expected = planShape(d);
     if (t->shape != expected)
-      return Status::error(t->file + ": tensor " + quoteName(d.name) + " has shape " +
+      return Status::error(t->file + ": tensor " + quote(d.name) + " has shape " +
                            formatShape(t->shape) + ", the plan expects " +
                            formatShape(expected) +
                            " (is this the model the plan was compiled for?)");
     if (d.dtype != isa::DType::BF16 && d.dtype != isa::DType::F32)
-      return Status::error("plan tensor " + quoteName(d.name) + " has dtype " +
+      return Status::error("plan tensor " + quote(d.name) + " has dtype " +
                            isa::dtypeName(d.dtype) + "; weights load as bf16 or f32");
     const uint64_t bytes = d.bytes();
     const bool aligned =
@@ -174,7 +170,7 @@ Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st) {
           ::operator new[](std::max<uint64_t>(bytes, 1), kAlign, std::nothrow));
       if (!p)
         return Status::error(t->file + ": cannot allocate " + std::to_string(bytes) +
-                             " bytes to convert tensor " + quoteName(d.name));
+                             " bytes to convert tensor " + quote(d.name));
       w.owned_.emplace_back(p);
       convert(*t, d.dtype, p);
       w.data_[i] = p;

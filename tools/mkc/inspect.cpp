@@ -1,6 +1,7 @@
 //===- inspect.cpp - mkc inspect / verify -------------------------------------===//
 #include "inspect.h"
 
+#include "mk/isa/message_text.h"
 #include "mk/isa/plan_file.h"
 #include "mk/isa/plan_stats.h"
 #include "mk/isa/plan_verify.h"
@@ -20,19 +21,6 @@ std::string bytesString(uint64_t b) {
     ++u;
   }
   return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.2f} {}", v, units[u]);
-}
-
-/// Names read from a plan are arbitrary bytes (the verifier checks only that they are
-/// unique and non-empty); print them on one line.
-std::string printable(const std::string &name) {
-  std::string out;
-  for (unsigned char c : name) {
-    if (c >= 0x20 && c < 0x7f && c != '\\')
-      out += static_cast<char>(c);
-    else
-      out += fmt::format("\\x{:02x}", c);
-  }
-  return out;
 }
 
 const char *targetName(TargetKind kind) {

@@ -133,12 +133,13 @@ INSTANTIATE_TEST_SUITE_P(RuleB, BreakModelOrTensors, testing::ValuesIn(kTensorCa
 
 TEST(VerifyTensors, NamesFromCorruptFilesAreEscapedAndCut) {
   Plan plan = makeToyPlan();
-  plan.tensors[20].name = "bad\nname" + std::string(200, 'x');
+  plan.tensors[20].name = "bad\nname" + std::string(300, 'x');
   plan.tensors[20].dtype = static_cast<DType>(4);
   Status s = verifyPlan(plan);
   ASSERT_FALSE(s.isOk());
+  // The cut counts shown bytes: "bad\x0aname" is 11 of the 200.
   EXPECT_EQ(s.message(),
-            "tensor 20 'bad\\x0aname" + std::string(72, 'x') +
+            "tensor 20 'bad\\x0aname" + std::string(189, 'x') +
                 "...': invalid dtype 4, expected 0..3 (bf16, f16, f32, i32)");
 }
 

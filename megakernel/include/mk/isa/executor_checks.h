@@ -10,7 +10,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
+#include <string_view>
 
 namespace mk::isa {
 
@@ -25,5 +27,22 @@ Status checkBindable(const Plan &plan, uint16_t id, const void *data);
 /// every tensor it uses (the error names the first that is not bound).
 Status checkLaunchable(const Plan &plan, uint32_t program,
                        const std::function<bool(uint16_t)> &isBound);
+
+/// A worker a watchdog found waiting: task `task` of step `step` on its wait `wait`,
+/// whose event counter read `counter` and needs `target`.
+struct StuckWorker {
+  uint32_t worker = 0;
+  uint32_t task = 0;
+  uint64_t step = 0;
+  uint32_t wait = 0;
+  uint64_t counter = 0;
+  uint64_t target = 0;
+};
+
+/// The hang report of either executor, one line: "decode: watchdog: <what>; worker 1
+/// holds task 7 (qkv, layer 0) of step 0, waiting on event 3 'layer0.qkv': counter 0,
+/// needs 2; worker ...".
+std::string watchdogMessage(const Program &program, std::string_view what,
+                            std::span<const StuckWorker> stuck);
 
 } // namespace mk::isa

@@ -1,0 +1,103 @@
+//===- run.cpp - mkrun's run: plan, backend, session, generation -----------===//
+#include "run.h"
+
+#include "options.h"
+#include "prompts.h"
+
+#include "mk/cuda/executor.h"
+#include "mk/host/executor.h"
+#include "mk/isa/plan_file.h"
+#include "mk/isa/plan_verify.h"
+#include "mk/runtime/safetensors.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+namespace mk::mkrun {
+namespace {
+
+Status createExecutor(const RunOptions &o, const isa::Plan &plan,
+                      std::unique_ptr<Executor> &out) {
+  if (o.backend == "cuda") {
+    cuda::CudaOptions options;
+    options.device = o.device;
+    options.workers = o.workers;
+    options.profile = o.gen.profile;
+    options.lookahead = !o.noLookahead;
+    if (Status s = cuda::createExecutor(plan, options, out); !s)
+      return Status::error(o.planPath + ": " + s.message());
+    fmt::print(stderr, "mkrun: {}\n", out->describe());
+  } else {
+    out = std::make_unique<host::HostExecutor>(
+        plan, host::ExecutorOptions{.workers = o.workers, .profile = o.gen.profile});
+  }
+  return Status::ok();
+}
+
+} // namespace
+
+Status readPlan(const std::string &path, isa::Plan &out) {
+  if (Status s = isa::readPlanFile(path, out); !s)
+    return s;
+  if (Status s = isa::verifyPlan(out); !s)
+    return Status::error(path + ": the plan does not verify: " + s.message());
+  return Status::ok();
+}
+
+Status runPlan(const RunOptions &o, const isa::Plan &plan, const Prompts &prompts,
+               RunResult &out) {
+  runtime::SafetensorsSet weights;
+  if (Status s = runtime::SafetensorsSet::open(o.weightsDir, weights); !s)
+    return s;
+  std::unique_ptr<Executor> executor;
+  if (Status s = createExecutor(o, plan, executor); !s)
+    return s;
+  runtime::Session session(plan, std::move(executor));
+  if (Status s = session.load(weights); !s)
+    return s;
+
+  // Stream the single prompt's text as it is generated; print batches at the end.
+  const bool stream = prompts.ids.size() == 1;
+  std::optional<runtime::Tokenizer::StreamDecoder> streamer;
+  if (stream) {
+    if (prompts.tokenizer) {
+      streamer.emplace(*prompts.tokenizer);
+      fmt::print("{}", o.promptText.empty() ? o.promptIds : o.promptText);
+    } else {
+      fmt::print("prompt ids: {}\ngenerated ids:", o.promptIds);
+    }
+    std::fflush(stdout);
+  }
+  runtime::TokenCallback onToken = [&](size_t, int32_t token) {
+    if (!stream)
+      return;
+    if (streamer)
+      fmt::print("{}", streamer->push(token));
+    else
+      fmt::print(" {}", token);
+    std::fflush(stdout);
+  };
+  Status s = session.generate(prompts.ids, o.gen, onToken, out.outputs, out.stats,
+                              o.gen.profile ? &out.profiles : nullptr);
+  if (stream) {
+    if (streamer)
+      fmt::print("{}", streamer->flush());
+    fmt::print("\n");
+    std::fflush(stdout); // before the summary on stderr
+  }
+  if (!s)
+    return s;
+  if (!stream)
+    for (size_t i = 0; i < out.outputs.size(); ++i)
+      fmt::print("[{}] {}{}\n", i, prompts.texts[i],
+                 prompts.tokenizer ? prompts.tokenizer->decode(out.outputs[i].tokens)
+                                   : std::string(" ..."));
+  out.workers = session.workers();
+  out.weightBytes = session.weightBytes();
+  return Status::ok();
+}
+
+} // namespace mk::mkrun

@@ -1,0 +1,34 @@
+//===- run.h - mkrun's run: plan, backend, session, generation -------------===//
+#pragma once
+
+#include "mk/isa/plan.h"
+#include "mk/isa/status.h"
+#include "mk/runtime/session.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mk::mkrun {
+
+struct RunOptions;
+struct Prompts;
+
+/// What a run produced, for the output files and the summary line.
+struct RunResult {
+  std::vector<runtime::SequenceOutput> outputs; // [prompt]
+  runtime::GenerateStats stats;
+  std::vector<runtime::LaunchProfile> profiles; // with --profile
+  unsigned workers = 0;
+  uint64_t weightBytes = 0;
+};
+
+/// Reads the plan file and verifies it.
+Status readPlan(const std::string &path, isa::Plan &out);
+
+/// Opens the weights, builds the --backend executor, loads the session and generates.
+/// One prompt's text streams to stdout as it is generated; a batch prints at the end.
+Status runPlan(const RunOptions &options, const isa::Plan &plan, const Prompts &prompts,
+               RunResult &out);
+
+} // namespace mk::mkrun
