@@ -46,41 +46,44 @@ Value DecoderBuilder::rope(Value x) {
 
 Value DecoderBuilder::layer(Value h, int64_t i) {
   const ModelConfig &c = config_;
-  std::string p = "model.layers." + std::to_string(i);
+  const TensorNames &t = names_;
+  auto p = [i](std::string_view path, std::string_view suffix = "") {
+    return tensorName(path, static_cast<uint32_t>(i), suffix);
+  };
   auto eps = b_->getF32FloatAttr(c.rmsNormEps);
   int64_t hidden = c.hiddenSize;
 
-  Value ln = weight(p + ".input_layernorm.weight", {hidden});
+  Value ln = weight(p(t.inputNorm, ".weight"), {hidden});
   Value n = b_->create<mkg::RmsNormOp>(loc_, h, ln, eps);
-  bool bias = hasQkvBias();
-  Value q = linear(n, p + ".self_attn.q_proj", c.qDim(), bias);
-  Value k = linear(n, p + ".self_attn.k_proj", c.kvDim(), bias);
-  Value v = linear(n, p + ".self_attn.v_proj", c.kvDim(), bias);
-  if (hasQkNorm()) {
+  bool bias = c.attentionBias;
+  Value q = linear(n, p(t.q), c.qDim(), bias);
+  Value k = linear(n, p(t.k), c.kvDim(), bias);
+  Value v = linear(n, p(t.v), c.kvDim(), bias);
+  if (c.qkNorm) {
     auto hd = b_->getI64IntegerAttr(c.headDim);
-    q = b_->create<mkg::HeadNormOp>(
-        loc_, q, weight(p + ".self_attn.q_norm.weight", {c.headDim}), hd, eps);
-    k = b_->create<mkg::HeadNormOp>(
-        loc_, k, weight(p + ".self_attn.k_norm.weight", {c.headDim}), hd, eps);
+    q = b_->create<mkg::HeadNormOp>(loc_, q, weight(p(t.qNorm, ".weight"), {c.headDim}),
+                                    hd, eps);
+    k = b_->create<mkg::HeadNormOp>(loc_, k, weight(p(t.kNorm, ".weight"), {c.headDim}),
+                                    hd, eps);
   }
   q = rope(q);
   k = rope(k);
   auto cacheType = mkg::KvCacheType::get(b_->getContext(), i);
   Value cache = b_->create<mkg::KvAppendOp>(loc_, cacheType, k, v);
-  std::optional<int64_t> window = slidingWindow();
+  IntegerAttr window =
+      c.slidingWindow ? b_->getI64IntegerAttr(c.slidingWindow) : IntegerAttr();
   Value attn = b_->create<mkg::AttentionOp>(
       loc_, q.getType(), q, cache, b_->getI64IntegerAttr(c.numHeads),
-      b_->getI64IntegerAttr(c.numKvHeads), b_->getI64IntegerAttr(c.headDim),
-      window ? b_->getI64IntegerAttr(*window) : IntegerAttr());
-  Value o = linear(attn, p + ".self_attn.o_proj", hidden, false);
+      b_->getI64IntegerAttr(c.numKvHeads), b_->getI64IntegerAttr(c.headDim), window);
+  Value o = linear(attn, p(t.o), hidden, false);
   h = b_->create<mkg::AddOp>(loc_, h, o);
 
-  Value pln = weight(p + ".post_attention_layernorm.weight", {hidden});
+  Value pln = weight(p(t.postAttentionNorm, ".weight"), {hidden});
   Value m = b_->create<mkg::RmsNormOp>(loc_, h, pln, eps);
-  Value gate = linear(m, p + ".mlp.gate_proj", c.intermediateSize, false);
-  Value up = linear(m, p + ".mlp.up_proj", c.intermediateSize, false);
+  Value gate = linear(m, p(t.gate), c.intermediateSize, false);
+  Value up = linear(m, p(t.up), c.intermediateSize, false);
   Value act = b_->create<mkg::SiluMulOp>(loc_, gate, up);
-  Value down = linear(act, p + ".mlp.down_proj", hidden, false);
+  Value down = linear(act, p(t.down), hidden, false);
   return b_->create<mkg::AddOp>(loc_, h, down);
 }
 
@@ -100,15 +103,18 @@ void DecoderBuilder::buildProgram(OpBuilder &builder, Location loc, StringRef na
   positions_ = func.getArgument(1);
 
   int64_t vocab = c.vocabSize, hidden = c.hiddenSize;
-  Value table = weight("model.embed_tokens.weight", {vocab, hidden});
+  const TensorNames &t = names_;
+  Value table = weight(std::string(t.embedding) + ".weight", {vocab, hidden});
   Value h = builder.create<mkg::EmbeddingOp>(
       loc, RankedTensorType::get({rows, hidden}, builder.getBF16Type()), tokens, table);
   for (uint32_t i = 0; i < c.numLayers; ++i)
     h = layer(h, i);
-  Value norm = weight("model.norm.weight", {hidden});
+  Value norm = weight(std::string(t.finalNorm) + ".weight", {hidden});
   Value n =
       builder.create<mkg::RmsNormOp>(loc, h, norm, builder.getF32FloatAttr(c.rmsNormEps));
-  Value head = c.tieWordEmbeddings ? table : weight("lm_head.weight", {vocab, hidden});
+  Value head = c.tieWordEmbeddings
+                   ? table
+                   : weight(std::string(t.lmHead) + ".weight", {vocab, hidden});
   Value logits = builder.create<mkg::LinearOp>(
       loc, RankedTensorType::get({rows, vocab}, builder.getF32Type()), n, head, Value(),
       Value(), Value(), FloatAttr());
@@ -133,30 +139,16 @@ OwningOpRef<ModuleOp> mk::models::buildModelGraph(MLIRContext &context,
                    << options.kvBlockSize;
     return nullptr;
   }
-  std::unique_ptr<DecoderBuilder> builder;
-  switch (config.family) {
-  case Family::Llama:
-    builder = makeLlamaBuilder(config, options);
-    break;
-  case Family::Qwen2:
-    builder = makeQwen2Builder(config, options);
-    break;
-  case Family::Qwen3:
-    builder = makeQwen3Builder(config, options);
-    break;
-  case Family::Mistral:
-    builder = makeMistralBuilder(config, options);
-    break;
-  }
-  if (failed(builder->checkSupported(loc)))
+  DecoderBuilder builder(config, options);
+  if (failed(builder.checkSupported(loc)))
     return nullptr;
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   OpBuilder b(&context);
   b.setInsertionPointToEnd(module->getBody());
-  builder->buildProgram(b, loc, "decode", "decode", options.decodeBatch);
+  builder.buildProgram(b, loc, "decode", "decode", options.decodeBatch);
   if (options.prefillChunk > 0)
-    builder->buildProgram(b, loc, "prefill", "prefill", options.prefillChunk);
+    builder.buildProgram(b, loc, "prefill", "prefill", options.prefillChunk);
 
   isa::ModelMeta meta = toModelMeta(config, options.maxSeqLen);
   meta.kvBlockSize = options.kvBlockSize;

@@ -2,7 +2,8 @@
 //
 // Reads keys the way transformers' LlamaConfig / Qwen2Config / Qwen3Config /
 // MistralConfig and their modeling files use them; see config.h for the table of
-// keys and defaults. Cross-field checks live in config_validate.cpp.
+// keys and defaults. What differs by family comes from the family's row
+// (families.h). Cross-field checks live in config_validate.cpp.
 //===----------------------------------------------------------------------===//
 
 #include "json_fields.h"
@@ -18,17 +19,6 @@ namespace {
 using detail::describeJson;
 using detail::FieldReader;
 using detail::Json;
-
-struct FamilyEntry {
-  std::string_view modelType;
-  Family family;
-};
-constexpr std::array<FamilyEntry, 4> kFamilies = {{
-    {"llama", Family::Llama},
-    {"qwen2", Family::Qwen2},
-    {"qwen3", Family::Qwen3},
-    {"mistral", Family::Mistral},
-}};
 
 /// Mixture-of-experts model types of transformers, refused by name so the user
 /// learns why rather than reading "not supported".
@@ -46,8 +36,8 @@ constexpr std::array<std::string_view, 4> kExpertCountKeys = {
 
 std::string supportedFamilies() {
   std::string list;
-  for (const FamilyEntry &e : kFamilies)
-    list += (list.empty() ? "" : ", ") + std::string(e.modelType);
+  for (const FamilyInfo &f : kFamilies)
+    list += (list.empty() ? "" : ", ") + std::string(f.modelType);
   return list;
 }
 
@@ -57,11 +47,9 @@ mk::Status parseFamily(const FieldReader &r, ModelConfig &cfg) {
   const std::string &type = cfg.modelType;
   bool moe = std::find(kMoeModelTypes.begin(), kMoeModelTypes.end(), type) !=
              kMoeModelTypes.end();
-  for (const FamilyEntry &e : kFamilies) {
-    if (e.modelType == type) {
-      cfg.family = e.family;
-      return mk::Status::ok();
-    }
+  if (const FamilyInfo *f = findFamily(type)) {
+    cfg.family = f->family;
+    return mk::Status::ok();
   }
   for (std::string_view key : kExpertCountKeys) {
     const Json *n = r.get(key);
@@ -156,14 +144,16 @@ mk::Status parseRope(const FieldReader &r, ModelConfig &cfg) {
   return mk::Status::ok();
 }
 
-/// Qwen2/Qwen3: sliding_window applies only if use_sliding_window, and then only
-/// to layers marked "sliding_attention" in layer_types, which transformers
-/// derives as layer >= max_window_layers when the file does not list them.
-mk::Status parseQwenSlidingWindow(const FieldReader &r, ModelConfig &cfg) {
+/// WindowKeys::UseSlidingWindow (Qwen2/Qwen3): sliding_window applies only if
+/// use_sliding_window, and then only to layers marked "sliding_attention" in
+/// layer_types, which transformers derives as layer >= max_window_layers when the
+/// file does not list them.
+mk::Status parseUseSlidingWindow(const FieldReader &r, const FamilyInfo &family,
+                                 ModelConfig &cfg) {
   bool use = false;
   if (mk::Status s = r.optionalBool("use_sliding_window", use); !s)
     return s;
-  uint32_t window = 4096;
+  uint32_t window = family.defaultSlidingWindow;
   if (r.hasKey("sliding_window") && !r.get("sliding_window"))
     window = 0; // explicit null
   if (mk::Status s = r.optionalCount("sliding_window", Limits::kMaxPositions, window); !s)
@@ -188,7 +178,7 @@ mk::Status parseQwenSlidingWindow(const FieldReader &r, ModelConfig &cfg) {
     }
     why = "as 'layer_types' lists";
   } else {
-    uint32_t maxWindowLayers = 28;
+    uint32_t maxWindowLayers = family.defaultMaxWindowLayers;
     if (mk::Status s =
             r.optionalIndex("max_window_layers", Limits::kMaxLayers, maxWindowLayers);
         !s)
@@ -207,37 +197,39 @@ mk::Status parseQwenSlidingWindow(const FieldReader &r, ModelConfig &cfg) {
   return mk::Status::ok();
 }
 
-mk::Status parseAttention(const FieldReader &r, ModelConfig &cfg) {
-  switch (cfg.family) {
-  case Family::Llama: {
+mk::Status parseAttention(const FieldReader &r, const FamilyInfo &family,
+                          ModelConfig &cfg) {
+  switch (family.qkvBias) {
+  case QkvBias::None:
+    break;
+  case QkvBias::Always:
+    cfg.attentionBias = true;
+    break;
+  case QkvBias::AttentionBiasKey: {
     bool bias = false;
     if (mk::Status s = r.optionalBool("attention_bias", bias); !s)
       return s;
     cfg.attentionBias = cfg.oProjBias = bias;
+    break;
+  }
+  }
+  cfg.qkNorm = family.qkNorm;
+  if (family.mlpBiasKey) {
     bool mlpBias = false;
     if (mk::Status s = r.optionalBool("mlp_bias", mlpBias); !s)
       return s;
     if (mlpBias)
       return r.error("'mlp_bias' true is not supported (the MLP tasks have no bias)");
+  }
+  switch (family.windowKeys) {
+  case WindowKeys::None:
     return mk::Status::ok();
-  }
-  case Family::Qwen2:
-    // Qwen2Attention hard-codes bias=True on q/k/v and bias=False on o.
-    cfg.attentionBias = true;
-    return parseQwenSlidingWindow(r, cfg);
-  case Family::Qwen3: {
-    bool bias = false;
-    if (mk::Status s = r.optionalBool("attention_bias", bias); !s)
-      return s;
-    cfg.attentionBias = cfg.oProjBias = bias;
-    cfg.qkNorm = true;
-    return parseQwenSlidingWindow(r, cfg);
-  }
-  case Family::Mistral:
-    // MistralConfig defaults sliding_window to 4096 (Mistral-7B-v0.1); null
-    // (v0.2+) means full attention.
-    cfg.slidingWindow = r.hasKey("sliding_window") ? 0 : 4096;
+  case WindowKeys::SlidingWindow:
+    // Present and null means full attention, not the default.
+    cfg.slidingWindow = r.hasKey("sliding_window") ? 0 : family.defaultSlidingWindow;
     return r.optionalCount("sliding_window", Limits::kMaxPositions, cfg.slidingWindow);
+  case WindowKeys::UseSlidingWindow:
+    return parseUseSlidingWindow(r, family, cfg);
   }
   return mk::Status::ok();
 }
@@ -285,6 +277,7 @@ mk::Status parseTokenIds(const FieldReader &r, ModelConfig &cfg) {
 mk::Status parseFields(const FieldReader &r, ModelConfig &cfg) {
   if (mk::Status s = parseFamily(r, cfg); !s)
     return s;
+  const FamilyInfo &family = familyInfo(cfg.family);
   if (mk::Status s = refuseQuantized(r); !s)
     return s;
 
@@ -316,8 +309,8 @@ mk::Status parseFields(const FieldReader &r, ModelConfig &cfg) {
   if (cfg.headDimExplicit) {
     if (mk::Status s = r.requireCount("head_dim", Limits::kMaxHeadDim, cfg.headDim); !s)
       return s;
-  } else if (cfg.family == Family::Qwen3) {
-    cfg.headDim = 128;
+  } else if (family.defaultHeadDim != 0) {
+    cfg.headDim = family.defaultHeadDim;
   } else if (cfg.hiddenSize % cfg.numHeads != 0) {
     return r.error("'hidden_size' " + std::to_string(cfg.hiddenSize) +
                    " is not divisible by 'num_attention_heads' " +
@@ -326,15 +319,17 @@ mk::Status parseFields(const FieldReader &r, ModelConfig &cfg) {
     cfg.headDim = cfg.hiddenSize / cfg.numHeads;
   }
 
+  cfg.rmsNormEps = family.defaultRmsNormEps;
   if (mk::Status s = r.optionalNumber("rms_norm_eps", cfg.rmsNormEps); !s)
     return s;
+  cfg.ropeTheta = family.defaultRopeTheta;
   if (mk::Status s = parseRope(r, cfg); !s)
     return s;
   if (mk::Status s = r.optionalString("hidden_act", cfg.hiddenAct); !s)
     return s;
   if (mk::Status s = r.optionalBool("tie_word_embeddings", cfg.tieWordEmbeddings); !s)
     return s;
-  if (mk::Status s = parseAttention(r, cfg); !s)
+  if (mk::Status s = parseAttention(r, family, cfg); !s)
     return s;
   if (mk::Status s = parseTokenIds(r, cfg); !s)
     return s;

@@ -72,8 +72,9 @@ mk::Status checkShapes(const Checker &c, const ModelConfig &cfg) {
     return c.fail(what + std::to_string(cfg.headDim) +
                   " must be even (RoPE rotates pairs of dimensions)");
   }
-  // Without head_dim the HF modeling code reshapes hidden into heads.
-  if (!cfg.headDimExplicit && cfg.family != Family::Qwen3 &&
+  // Without head_dim the HF modeling code reshapes hidden into heads, unless the
+  // family has a head_dim default of its own.
+  if (!cfg.headDimExplicit && familyInfo(cfg.family).defaultHeadDim == 0 &&
       uint64_t{cfg.numHeads} * cfg.headDim != cfg.hiddenSize)
     return c.fail("'hidden_size' " + std::to_string(cfg.hiddenSize) +
                   " is not 'num_attention_heads' " + std::to_string(cfg.numHeads) +

@@ -7,20 +7,6 @@
 
 namespace mk::models {
 
-const char *familyName(Family f) {
-  switch (f) {
-  case Family::Llama:
-    return "llama";
-  case Family::Qwen2:
-    return "qwen2";
-  case Family::Qwen3:
-    return "qwen3";
-  case Family::Mistral:
-    return "mistral";
-  }
-  return "unknown";
-}
-
 mk::isa::ModelMeta toModelMeta(const ModelConfig &cfg, uint32_t maxSeqLen) {
   mk::isa::ModelMeta m;
   m.family = familyName(cfg.family);

@@ -267,7 +267,7 @@ TEST(ConfigFields, Summarize) {
   EXPECT_EQ(summarize(c), "llama: 32 layers, hidden 4096, heads 32/8 x 128, ffn 14336, "
                           "vocab 128256, rope theta 500000 llama3 x8, max positions "
                           "131072, 8.03B params");
-  EXPECT_STREQ(familyName(Family::Mistral), "mistral");
+  EXPECT_EQ(familyName(Family::Mistral), "mistral");
 }
 
 } // namespace

@@ -6,7 +6,8 @@
 // (same defaults, same per-family quirks), so that the checkpoint's weights mean
 // what the plan assumes they mean.
 //
-// Keys and defaults (absent and null are the same unless noted):
+// Keys and defaults (absent and null are the same unless noted). What differs by
+// family (the row of kFamilies in families.h) is shown per family:
 //
 //   key                        required  default when absent
 //   model_type                 yes       llama | qwen2 | qwen3 | mistral
@@ -17,8 +18,8 @@
 //   max_position_embeddings
 //   num_key_value_heads        no        num_attention_heads (MHA)
 //   head_dim                   no        qwen3: 128; others: hidden / heads
-//   rms_norm_eps               no        1e-6
-//   rope_theta                 no        10000
+//   rms_norm_eps               no        1e-6 (every family's default)
+//   rope_theta                 no        10000 (every family's default)
 //   rope_scaling               no        none; rope_type (or legacy type)
 //                                         "default" = none, "llama3" supported
 //   rope_parameters            no        transformers v5 spelling of rope_theta +
@@ -28,7 +29,8 @@
 //   attention_bias             no        llama/qwen3: false; bias on q, k, v, o.
 //                                         qwen2: ignored, q/k/v bias always, no
 //                                         o bias. mistral: ignored, no bias.
-//   mlp_bias                   no        false (true is refused)
+//   mlp_bias                   no        llama: false (true is refused);
+//                                         others: ignored
 //   sliding_window             no        mistral: 4096 when absent, null = none.
 //                                         qwen2/qwen3: only when use_sliding_window
 //                                         is true, on layers >= max_window_layers
@@ -48,6 +50,7 @@
 
 #include "mk/isa/plan.h"
 #include "mk/isa/status.h"
+#include "mk/models/families.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -56,11 +59,6 @@
 #include <vector>
 
 namespace mk::models {
-
-enum class Family : uint8_t { Llama, Qwen2, Qwen3, Mistral };
-
-/// "llama", "qwen2", "qwen3", "mistral": the HF model_type of the family.
-const char *familyName(Family f);
 
 enum class RopeScalingType : uint8_t { None, Llama3 };
 

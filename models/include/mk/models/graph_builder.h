@@ -1,8 +1,8 @@
 //===- graph_builder.h - HF config -> mk graph dialect ----------------------===//
 //
-// One builder per model family (llama, qwen2, qwen3, mistral), all sharing the
-// decoder skeleton in builders/decoder_builder.cpp. The module holds one function
-// per program:
+// One decoder skeleton (builders/decoder_builder.cpp) for every family; what a
+// family changes comes from ModelConfig and its row in families.h. The module
+// holds one function per program:
 //   @decode  (tokens: tensor<Bxi32>, positions: tensor<Bxi32>) -> tensor<Bxi32>
 //   @prefill (tokens: tensor<Cxi32>, positions: tensor<Cxi32>) -> tensor<Cxi32>
 // written with plain graph ops (mk-fuse does the fusing), plus the `mk.model`
