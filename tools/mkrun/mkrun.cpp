@@ -4,6 +4,7 @@
 //   mkrun PLAN --weights DIR --prompt "text" [--max-new-tokens N] ...
 #include "mk/cuda/executor.h"
 #include "mk/host/executor.h"
+#include "mk/host/simd.h"
 #include "mk/isa/plan_file.h"
 #include "mk/isa/plan_verify.h"
 #include "mk/runtime/npy.h"
@@ -76,7 +77,7 @@ int main(int argc, char **argv) {
                "trained on the King James Bible) on the default prompt, sampling with "
                "temperature 0.6, top-p 0.9 and the --seed (pass --greedy for greedy)."};
   std::string planPath, weightsDir, promptText, promptIds, promptsFile, backend = "host";
-  std::string profilePath, statsPath, logitsPath;
+  std::string profilePath, statsPath, logitsPath, simdTarget;
   runtime::GenerateOptions gen;
   gen.maxNewTokens = 0; // 0 until resolved (demo default differs)
   unsigned workers = 0;
@@ -130,6 +131,11 @@ int main(int argc, char **argv) {
                "--backend cuda: a worker CTA claims its next task only when the current "
                "one is done, instead of claiming it early and staging its weights while "
                "the current task waits and runs");
+  app.add_option("--simd-target", simdTarget,
+                 "--backend host: run the host kernels on this SIMD target (" +
+                     host::simd::compiledTargetNames() +
+                     "; default: the best this CPU supports). Results are bitwise the "
+                     "same on every target; speed is not");
   app.add_option("--profile", profilePath,
                  "Write a Chrome-trace / Perfetto JSON of every task");
   app.add_option(
@@ -193,6 +199,12 @@ int main(int argc, char **argv) {
     return fail("--weights DIR is required with a plan");
   if (noLookahead && backend != "cuda")
     return fail("--no-lookahead applies to --backend cuda only");
+  if (!simdTarget.empty()) {
+    if (backend != "host")
+      return fail("--simd-target applies to --backend host only");
+    if (Status s = host::simd::forceTarget(simdTarget); !s)
+      return fail("--simd-target: " + s.message());
+  }
 
   isa::Plan plan;
   if (Status s = isa::readPlanFile(planPath, plan); !s)
@@ -345,13 +357,17 @@ int main(int argc, char **argv) {
                         {"workers", session.workers()},
                         {"backend", backend},
                         {"weights_bytes", session.weightBytes()}};
+    if (backend == "host")
+      j["simd_target"] = host::simd::activeTarget();
     if (Status w = runtime::writeStatsJson(statsPath, j); !w)
       return fail(w.message());
   }
   fmt::print(stderr,
              "mkrun: {} tokens ({} prompt(s)); prefill {:.1f} ms for {} tokens; decode "
-             "{:.2f} ms/token over {} steps ({:.1f} tokens/s, {} workers)\n",
+             "{:.2f} ms/token over {} steps ({:.1f} tokens/s, {} workers{})\n",
              tokens, outputs.size(), stats.prefillMs, stats.prefillTokens, msPerStep,
-             stats.decodeSteps, tokPerSec, session.workers());
+             stats.decodeSteps, tokPerSec, session.workers(),
+             backend == "host" ? ", SIMD " + std::string(host::simd::activeTarget())
+                               : "");
   return 0;
 }
