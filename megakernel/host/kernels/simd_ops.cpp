@@ -140,6 +140,36 @@ HWY_INLINE void weightedBlock(DF df, const float *p, const bf16 *v, const int64_
     hn::StoreU(acc[c], df, o + c * kLanes);
 }
 
+/// The bf16 bits of each lane in the low half of a u32 lane: bf16.h's floatToBf16
+/// (round to nearest even; a NaN is quietened and keeps its sign and top payload).
+HWY_INLINE hn::Vec<hn::RebindToSigned<DF>> bf16Bits(DF df, VF v) {
+  const hn::RebindToSigned<DF> di;
+  const auto u = hn::BitCast(di, v);
+  // |v| > +inf as integers: NaN (both operands are non-negative int32).
+  const auto isNaN = hn::Gt(hn::And(u, hn::Set(di, 0x7FFFFFFF)), hn::Set(di, 0x7F800000));
+  const auto high = hn::And(hn::ShiftRight<16>(u), hn::Set(di, 0xFFFF)); // logical
+  const auto lsb = hn::And(high, hn::Set(di, 1));
+  const auto rounded =
+      hn::And(hn::ShiftRight<16>(hn::Add(hn::Add(u, hn::Set(di, 0x7FFF)), lsb)),
+              hn::Set(di, 0xFFFF));
+  return hn::IfThenElse(isNaN, hn::Or(high, hn::Set(di, 0x40)), rounded);
+}
+
+void NormalizeBf16(const bf16 *x, const bf16 *w, float scale, size_t n, bf16 *out) {
+  const DF df;
+  const hn::Rebind<uint16_t, DF> du16;
+  const VF s = hn::Set(df, scale);
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const auto xs = bf16Bits(df, hn::Mul(load(df, x + i), s));
+    const VF xn = hn::BitCast(df, hn::ShiftLeft<16>(xs));
+    const auto y = bf16Bits(df, hn::Mul(load(df, w + i), xn));
+    hn::StoreU(hn::DemoteTo(du16, y), du16, reinterpret_cast<uint16_t *>(out + i));
+  }
+  for (; i < n; ++i)
+    out[i] = floatToBf16(bf16ToFloat(w[i]) * roundToBf16(bf16ToFloat(x[i]) * scale));
+}
+
 void WeightedRowSum(const float *p, const bf16 *v, const int64_t *rows, int64_t stride,
                     int64_t n, uint32_t hd, float *o) {
   const DF df;
@@ -184,14 +214,23 @@ void WeightedRowSum(const float *p, const bf16 *v, const int64_t *rows, int64_t 
   }
 }
 
+void NormalizeBf16(const bf16 *x, const bf16 *w, float scale, size_t n, bf16 *out) {
+  for (size_t i = 0; i < n; ++i)
+    out[i] = floatToBf16(bf16ToFloat(w[i]) * roundToBf16(bf16ToFloat(x[i]) * scale));
+}
+
 #endif // MK_SIMD_VECTOR_PATH
 
 float DotBf16(const bf16 *a, const bf16 *b, size_t n) { return dot(a, b, n); }
 float DotF32(const float *a, const float *b, size_t n) { return dot(a, b, n); }
 
 const SimdOps *GetOps() {
-  static const SimdOps ops{hwy::TargetName(HWY_TARGET), HWY_TARGET, &DotBf16, &DotF32,
-                           &WeightedRowSum};
+  static const SimdOps ops{hwy::TargetName(HWY_TARGET),
+                           HWY_TARGET,
+                           &DotBf16,
+                           &DotF32,
+                           &WeightedRowSum,
+                           &NormalizeBf16};
   return &ops;
 }
 

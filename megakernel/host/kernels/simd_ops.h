@@ -28,6 +28,9 @@ struct SimdOps {
   /// d < hd, where v_j = v + rows[j] * stride. Elementwise, so the same on any width.
   void (*weightedRowSum)(const float *p, const bf16 *v, const int64_t *rows,
                          int64_t stride, int64_t n, uint32_t hd, float *o);
+  /// out[i] = bf16(w[i] * roundToBf16(x[i] * scale)) for i < n: RMSNorm's
+  /// application (rms_norm.h), two fp32 products each rounded to bf16 (bf16.h).
+  void (*normalizeBf16)(const bf16 *x, const bf16 *w, float scale, size_t n, bf16 *out);
 };
 
 namespace detail {

@@ -1,10 +1,11 @@
-//===- dot_contract_test.cpp - The dot contract, pinned bit for bit --------===//
+//===- simd_ops_test.cpp - The SIMD primitives' contracts, pinned bit for bit ===//
 //
 // contractDot below is dot.h's contract written out once more, one element at a time;
 // every compiled target must match it exactly, for bf16 and fp32 vectors of lengths
 // around and between multiples of 32. The inputs are checked to tell the contract
 // apart from its near misses (another partial count, mul + add instead of fma), so
-// the equality means something. weightedRowSum is pinned the same way.
+// the equality means something. The elementwise primitives (weightedRowSum,
+// normalizeBf16) are pinned against their scalar definitions the same way.
 //===----------------------------------------------------------------------===//
 #include "simd_targets.h"
 
@@ -14,6 +15,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <limits>
 #include <random>
 
 namespace mk::host::test {
@@ -91,14 +93,14 @@ template <typename T> void checkAgainstContract(const std::string &target) {
   }
 }
 
-class DotContract : public ::testing::TestWithParam<std::string> {};
+class SimdOps : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(DotContract, Bf16DotIsTheContractBitForBit) {
+TEST_P(SimdOps, Bf16DotIsTheContractBitForBit) {
   MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
   checkAgainstContract<bf16>(GetParam());
 }
 
-TEST_P(DotContract, F32DotIsTheContractBitForBit) {
+TEST_P(SimdOps, F32DotIsTheContractBitForBit) {
   MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
   checkAgainstContract<float>(GetParam());
 }
@@ -106,7 +108,7 @@ TEST_P(DotContract, F32DotIsTheContractBitForBit) {
 // Products that underflow to -0 make every partial -0; the zero-padded tail turns the
 // partials it pads into +0 (fma(0, 0, -0) = +0), so the sign of the result tells
 // whether the tail was padded as the contract says.
-TEST_P(DotContract, TheTailIsZeroPadded) {
+TEST_P(SimdOps, TheTailIsZeroPadded) {
   MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
   ForcedTarget forced(GetParam());
   for (size_t n : {size_t(32), size_t(33), size_t(64), size_t(70)}) {
@@ -118,7 +120,7 @@ TEST_P(DotContract, TheTailIsZeroPadded) {
   }
 }
 
-TEST_P(DotContract, WeightedRowSumIsElementwiseFmaInRowOrder) {
+TEST_P(SimdOps, WeightedRowSumIsElementwiseFmaInRowOrder) {
   MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
   ForcedTarget forced(GetParam());
   std::mt19937 rng(5);
@@ -144,7 +146,36 @@ TEST_P(DotContract, WeightedRowSumIsElementwiseFmaInRowOrder) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, DotContract, ::testing::ValuesIn(compiledTargetNames()),
+TEST_P(SimdOps, NormalizeIsTheScalarRmsNormApplication) {
+  MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
+  ForcedTarget forced(GetParam());
+  std::mt19937 rng(9);
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  for (size_t n : {size_t(1), size_t(7), size_t(16), size_t(45), size_t(200)}) {
+    std::vector<bf16> x = randomVector<bf16>(n, rng), w = randomVector<bf16>(n, rng);
+    // Ties, overflow to infinity, infinities and NaNs of either sign.
+    const float special[] = {1.00390625f,
+                             3.0e38f,
+                             -3.0e38f,
+                             kInf,
+                             -kInf,
+                             std::bit_cast<float>(0x7FC12345u),
+                             std::bit_cast<float>(0xFF812345u)};
+    for (size_t i = 0; i < n && i < std::size(special); ++i)
+      x[n - 1 - i] = floatToBf16(special[i]);
+    for (float scale : {1.0f, 0.37f, 1.0e-3f, 3.0e5f}) {
+      std::vector<bf16> got(n);
+      kernels::simdOps().normalizeBf16(x.data(), w.data(), scale, n, got.data());
+      for (size_t i = 0; i < n; ++i) {
+        const bf16 want =
+            floatToBf16(bf16ToFloat(w[i]) * roundToBf16(bf16ToFloat(x[i]) * scale));
+        ASSERT_EQ(got[i].bits, want.bits) << "n = " << n << ", i = " << i;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, SimdOps, ::testing::ValuesIn(compiledTargetNames()),
                          [](const auto &info) { return info.param; });
 
 } // namespace
