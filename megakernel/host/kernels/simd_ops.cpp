@@ -14,6 +14,10 @@
 // Every target computes the same function (dot.h, simd_ops.h): targets with FMA and a
 // fixed vector width of 4 to 16 floats run the vector path, every other one (the
 // fallback, which serves CPUs without AVX2 and FMA) the scalar path with std::fma.
+//
+// Highway compiles AVX3_DL with AVX-VNNI enabled but selects it on CPUs with AVX-512
+// VNNI, such as Zen 4, which lack AVX-VNNI. Only integer dot products would make the
+// compiler emit it; keep them out of this file (the AVX3_DL tests run on Zen 4).
 //===----------------------------------------------------------------------===//
 
 // Before any Highway header (and again, unchanged, on each re-inclusion).
