@@ -2,6 +2,7 @@
 #include "options.h"
 
 #include "mk/cuda/executor.h"
+#include "mk/host/simd.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -81,6 +82,11 @@ std::optional<int> parseOptions(int argc, char **argv, RunOptions &o) {
                "--backend cuda: a worker CTA claims its next task only when the current "
                "one is done, instead of claiming it early and staging its weights while "
                "the current task waits and runs");
+  app.add_option("--simd-target", o.simdTarget,
+                 "--backend host: run the host kernels on this SIMD target (" +
+                     host::simd::compiledTargetNames() +
+                     "; default: the best this CPU supports). Results are bitwise the "
+                     "same on every target; speed is not");
   app.add_option("--profile", o.profilePath,
                  "Write a Chrome-trace / Perfetto JSON of every task");
   app.add_option(
@@ -150,6 +156,12 @@ Status resolveOptions(RunOptions &o) {
     return Status::error("--weights DIR is required with a plan");
   if (o.noLookahead && o.backend != "cuda")
     return Status::error("--no-lookahead applies to --backend cuda only");
+  if (!o.simdTarget.empty()) {
+    if (o.backend != "host")
+      return Status::error("--simd-target applies to --backend host only");
+    if (Status s = host::simd::forceTarget(o.simdTarget); !s)
+      return Status::error("--simd-target: " + s.message());
+  }
   return Status::ok();
 }
 

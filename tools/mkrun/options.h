@@ -18,6 +18,7 @@ struct RunOptions {
   std::string promptText, promptIds, promptsFile; // at most one is given
   std::string backend = "host";                   // "host" or "cuda"
   std::string profilePath, statsPath, logitsPath; // "" = not written
+  std::string simdTarget;                         // "" = the best this CPU has
   runtime::GenerateOptions gen;                   // sampling set by resolveOptions
   unsigned workers = 0;                           // 0 = the backend's default
   int device = 0;

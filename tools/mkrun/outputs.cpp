@@ -61,6 +61,8 @@ Status writeStats(const std::string &path, const RunOptions &o, const RunResult 
                       {"workers", r.workers},
                       {"backend", o.backend},
                       {"weights_bytes", r.weightBytes}};
+  if (!r.simdTarget.empty())
+    j["simd_target"] = r.simdTarget;
   return runtime::writeStatsJson(path, j);
 }
 
@@ -83,10 +85,11 @@ void printSummary(const RunResult &r) {
   const DecodeRates rates = decodeRates(r.stats);
   fmt::print(stderr,
              "mkrun: {} tokens ({} prompt(s)); prefill {:.1f} ms for {} tokens; decode "
-             "{:.2f} ms/token over {} steps ({:.1f} tokens/s, {} workers)\n",
+             "{:.2f} ms/token over {} steps ({:.1f} tokens/s, {} workers{})\n",
              generatedTokens(r), r.outputs.size(), r.stats.prefillMs,
              r.stats.prefillTokens, rates.msPerStep, r.stats.decodeSteps,
-             rates.tokensPerSec, r.workers);
+             rates.tokensPerSec, r.workers,
+             r.simdTarget.empty() ? "" : ", SIMD " + r.simdTarget);
 }
 
 } // namespace mk::mkrun

@@ -6,6 +6,7 @@
 
 #include "mk/cuda/executor.h"
 #include "mk/host/executor.h"
+#include "mk/host/simd.h"
 #include "mk/isa/plan_file.h"
 #include "mk/isa/plan_verify.h"
 #include "mk/runtime/safetensors.h"
@@ -96,6 +97,8 @@ Status runPlan(const RunOptions &o, const isa::Plan &plan, const Prompts &prompt
                  prompts.tokenizer ? prompts.tokenizer->decode(out.outputs[i].tokens)
                                    : std::string(" ..."));
   out.workers = session.workers();
+  if (o.backend == "host")
+    out.simdTarget = host::simd::activeTarget();
   out.weightBytes = session.weightBytes();
   return Status::ok();
 }

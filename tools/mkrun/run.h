@@ -20,6 +20,7 @@ struct RunResult {
   runtime::GenerateStats stats;
   std::vector<runtime::LaunchProfile> profiles; // with --profile
   unsigned workers = 0;
+  std::string simdTarget; // the host kernels' SIMD target; "" on other backends
   uint64_t weightBytes = 0;
 };
 

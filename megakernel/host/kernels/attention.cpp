@@ -2,6 +2,7 @@
 #include "kernels/attention.h"
 
 #include "kernels/dot.h"
+#include "kernels/simd_ops.h"
 
 #include <algorithm>
 #include <cmath>
@@ -31,6 +32,10 @@ void attendSlots(const bf16 *q, uint32_t numHeads, const KvHeadView &cache,
     for (uint32_t h = 0; h < numHeads; ++h)
       scores[h * n + j] = dotBf16(q + size_t(h) * hd, k, hd) * scale;
   }
+  // cache.value(slot) == values + slot * stride.
+  const int64_t stride = cache.kvHeads * hd;
+  const bf16 *values = cache.value(0);
+  const SimdOps &ops = simdOps();
   for (uint32_t h = 0; h < numHeads; ++h) {
     float *s = scores + h * n;
     float m = s[0];
@@ -42,12 +47,7 @@ void attendSlots(const bf16 *q, uint32_t numHeads, const KvHeadView &cache,
       l += s[j];
     }
     float *oh = o + size_t(h) * hd;
-    for (int64_t j = 0; j < n; ++j) {
-      const bf16 *v = cache.value(slots[j]);
-      const float p = s[j];
-      for (uint32_t d = 0; d < hd; ++d)
-        oh[d] += p * bf16ToFloat(v[d]);
-    }
+    ops.weightedRowSum(s, values, slots, stride, n, hd, oh);
     for (uint32_t d = 0; d < hd; ++d)
       oh[d] /= l;
     if (lse)

@@ -2,10 +2,10 @@
 //
 // Shared by attn_decode (one KV split) and attn_prefill (one causal row). For each
 // query head h of the group:
-//   s_j = (q_h . k_j) * scale           fp32 dot (dotBf16), j in key order
-//   m = max_j s_j,  l = sum_j exp(s_j - m)       (fp32, in key order)
-//   o_h = (sum_j exp(s_j - m) v_j) / l           (fp32, in key order)
-//   lse_h = m + log(l)
+//   s_j = (q_h . k_j) * scale           fp32 dot (dot.h's contract), j in key order
+//   m = max_j s_j,  p_j = exp(s_j - m),  l = sum_j p_j     (fp32, in key order)
+//   o_h[d] = fma(p_j, v_j[d], o_h[d])   from 0, for j in key order (weightedRowSum)
+//   o_h[d] = o_h[d] / l,  lse_h = m + log(l)
 // No key: o_h = 0, lse_h = -inf. Probabilities stay fp32 (not rounded to bf16 before
 // the P.V product).
 //===----------------------------------------------------------------------===//

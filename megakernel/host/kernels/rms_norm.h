@@ -1,7 +1,8 @@
 //===- rms_norm.h - HF LlamaRMSNorm with its bf16 rounding points ----------===//
 //
 //   y = bf16(w * bf16(x * rsqrt(mean(x^2) + eps)))
-// statistics in fp32 (mean of squares in a fixed order), as transformers'
+// statistics in fp32 (the sum of squares is a dot product of x with itself, by
+// dot.h's contract), as transformers''
 // LlamaRMSNorm / Qwen3RMSNorm do for bf16 inputs: normalize in fp32, cast to the input
 // dtype, multiply by the bf16 weight (a bf16 op: fp32 product rounded once).
 //===----------------------------------------------------------------------===//

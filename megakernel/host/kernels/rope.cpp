@@ -41,8 +41,8 @@ void applyRope(float *x, const float *invFreq, int64_t pos, uint32_t hd,
     const float s = static_cast<float>(std::sin(static_cast<double>(angle)));
     float &a = interleaved ? x[2 * i] : x[i];
     float &b = interleaved ? x[2 * i + 1] : x[i + half];
-    const float ra = a * c - b * s;
-    const float rb = b * c + a * s;
+    const float ra = std::fma(a, c, -(b * s));
+    const float rb = std::fma(b, c, a * s);
     a = roundToBf16(ra);
     b = roundToBf16(rb);
   }

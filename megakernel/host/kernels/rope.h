@@ -10,7 +10,8 @@
 // cos/sin to bf16 and rounds each product; rounding once is more accurate and within
 // the executors' tolerance).
 //   rotate-half (default): pairs (i, i + hd/2); interleaved: pairs (2i, 2i + 1);
-//   (a, b) -> (a cos - b sin, b cos + a sin).
+//   (a, b) -> (fma(a, cos, -(b sin)), fma(b, cos, a sin)), each product b sin and
+//   a sin rounded to fp32 first.
 //===----------------------------------------------------------------------===//
 #pragma once
 

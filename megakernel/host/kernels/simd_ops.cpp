@@ -1,0 +1,289 @@
+//===- simd_ops.cpp - The SIMD primitives, compiled once per target --------===//
+//
+// Highway's dynamic dispatch: foreach_target.h includes this file once per target in
+// HWY_TARGETS, each copy in its own namespace (N_AVX2, N_AVX3, ...) compiled for that
+// target's instructions; HWY_EXPORT lists the copies and HWY_DYNAMIC_DISPATCH picks the
+// best one this CPU supports. Nothing depends on the build machine's CPU.
+//
+// The target set, on a plain x86-64 build: AVX3_DL (opted into with HWY_WANT_AVX3_DL),
+// AVX3, AVX2 and Highway's fallback (SCALAR; EMU128 from GCC 12.3). SSSE3 and SSE4 are
+// disabled: without FMA they would run the fallback's code, compiled twice more for
+// nothing. A build whose baseline is a SIMD target (-march=x86-64-v3, -march=znver4)
+// compiles that target and the better ones.
+//
+// Every target computes the same function (dot.h, simd_ops.h): targets with FMA and a
+// fixed vector width of 4 to 16 floats run the vector path, every other one (the
+// fallback, which serves CPUs without AVX2 and FMA) the scalar path with std::fma.
+//
+// Highway compiles AVX3_DL with AVX-VNNI enabled but selects it on CPUs with AVX-512
+// VNNI, such as Zen 4, which lack AVX-VNNI. Only integer dot products would make the
+// compiler emit it; keep them out of this file (the AVX3_DL tests run on Zen 4).
+//===----------------------------------------------------------------------===//
+
+// Before any Highway header (and again, unchanged, on each re-inclusion).
+#ifndef HWY_WANT_AVX3_DL
+#define HWY_WANT_AVX3_DL
+#endif
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SSE4)
+#endif
+
+#include "kernels/simd_ops.h"
+#include "kernels/dot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/simd_ops.cpp"
+#include <hwy/foreach_target.h> // IWYU pragma: keep
+
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace mk::host::kernels {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+inline float toF32(bf16 v) { return bf16ToFloat(v); }
+inline float toF32(float v) { return v; }
+
+#undef MK_SIMD_VECTOR_PATH
+#if HWY_NATIVE_FMA && !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR &&                  \
+    HWY_TARGET != HWY_EMU128
+#define MK_SIMD_VECTOR_PATH 1
+#else
+#define MK_SIMD_VECTOR_PATH 0
+#endif
+
+#if MK_SIMD_VECTOR_PATH
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+constexpr size_t kLanes = hn::MaxLanes(DF());
+constexpr size_t kVectors = kDotPartials / kLanes; // 4 on AVX2, 2 on AVX-512
+static_assert(kLanes >= 4 && kLanes <= 16 && kDotPartials % kLanes == 0);
+
+HWY_INLINE VF load(DF df, const float *p) { return hn::LoadU(df, p); }
+
+/// kLanes bf16 widened to fp32 (exact: bf16 is the top half of an fp32).
+HWY_INLINE VF load(DF df, const bf16 *p) {
+  const hn::RebindToUnsigned<DF> du32;
+  const hn::Rebind<uint16_t, DF> du16;
+  const auto bits = hn::LoadU(du16, reinterpret_cast<const uint16_t *>(p));
+  return hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(du32, bits)));
+}
+
+/// The last steps of the tree on one vector: lane j += lane j + w for w = N/2 ... 1,
+/// by halves (512 -> 256 -> 128 bits), then within 128 bits.
+template <class D> HWY_INLINE float foldLanes(D d, hn::Vec<D> v) {
+  if constexpr (hn::MaxLanes(D()) == 4) {
+    const auto t = hn::Add(v, hn::Shuffle1032(v)); // lanes j + (j + 2)
+    return hn::GetLane(hn::Add(t, hn::Shuffle2301(t)));
+  } else {
+    const hn::Half<D> dh;
+    return foldLanes(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
+  }
+}
+
+/// One block of 32 elements: partial v * kLanes + l takes element v * kLanes + l.
+template <typename T>
+HWY_INLINE void fmaBlock(DF df, const T *a, const T *b, VF (&acc)[kVectors]) {
+  HWY_UNROLL(4)
+  for (size_t v = 0; v < kVectors; ++v)
+    acc[v] = hn::MulAdd(load(df, a + v * kLanes), load(df, b + v * kLanes), acc[v]);
+}
+
+/// The zero-padded last block: src[0, count) and zeros. Out of line, so that the
+/// accumulators of a dot without a tail never leave registers.
+template <typename T>
+HWY_NOINLINE void padTail(const T *src, size_t count, T (&dst)[kDotPartials]) {
+  std::fill(std::copy(src, src + count, dst), dst + kDotPartials, T{});
+}
+
+template <typename T> float dot(const T *a, const T *b, size_t n) {
+  const DF df;
+  VF acc[kVectors];
+  for (VF &v : acc)
+    v = hn::Zero(df);
+  size_t i = 0;
+  for (; i + kDotPartials <= n; i += kDotPartials)
+    fmaBlock(df, a + i, b + i, acc);
+  if (i < n) {
+    T ta[kDotPartials], tb[kDotPartials];
+    padTail(a + i, n - i, ta);
+    padTail(b + i, n - i, tb);
+    fmaBlock(df, ta, tb, acc);
+  }
+  // The first steps of the tree add whole vectors: vector v holds partials
+  // [v * kLanes, (v + 1) * kLanes), so p[j] + p[j + w] is vector v + vector v + w/kLanes.
+  HWY_UNROLL(2)
+  for (size_t count = kVectors; count > 1; count /= 2)
+    for (size_t v = 0; v < count / 2; ++v)
+      acc[v] = hn::Add(acc[v], acc[v + count / 2]);
+  return foldLanes(df, acc[0]);
+}
+
+/// Columns [d, d + kBlock * kLanes) of the weighted row sum, held in registers while
+/// the rows stream by: kBlock independent FMA chains.
+template <size_t kBlock>
+HWY_INLINE void weightedBlock(DF df, const float *p, const bf16 *v, const int64_t *rows,
+                              int64_t stride, int64_t n, float *o) {
+  VF acc[kBlock];
+  for (size_t c = 0; c < kBlock; ++c)
+    acc[c] = hn::LoadU(df, o + c * kLanes);
+  for (int64_t j = 0; j < n; ++j) {
+    const VF pj = hn::Set(df, p[j]);
+    const bf16 *vj = v + rows[j] * stride;
+    HWY_UNROLL(4)
+    for (size_t c = 0; c < kBlock; ++c)
+      acc[c] = hn::MulAdd(pj, load(df, vj + c * kLanes), acc[c]);
+  }
+  for (size_t c = 0; c < kBlock; ++c)
+    hn::StoreU(acc[c], df, o + c * kLanes);
+}
+
+/// The bf16 bits of each lane in the low half of a u32 lane: bf16.h's floatToBf16
+/// (round to nearest even; a NaN is quietened and keeps its sign and top payload).
+HWY_INLINE hn::Vec<hn::RebindToSigned<DF>> bf16Bits(DF df, VF v) {
+  const hn::RebindToSigned<DF> di;
+  const auto u = hn::BitCast(di, v);
+  // |v| > +inf as integers: NaN (both operands are non-negative int32).
+  const auto isNaN = hn::Gt(hn::And(u, hn::Set(di, 0x7FFFFFFF)), hn::Set(di, 0x7F800000));
+  const auto high = hn::And(hn::ShiftRight<16>(u), hn::Set(di, 0xFFFF)); // logical
+  const auto lsb = hn::And(high, hn::Set(di, 1));
+  const auto rounded =
+      hn::And(hn::ShiftRight<16>(hn::Add(hn::Add(u, hn::Set(di, 0x7FFF)), lsb)),
+              hn::Set(di, 0xFFFF));
+  return hn::IfThenElse(isNaN, hn::Or(high, hn::Set(di, 0x40)), rounded);
+}
+
+void NormalizeBf16(const bf16 *x, const bf16 *w, float scale, size_t n, bf16 *out) {
+  const DF df;
+  const hn::Rebind<uint16_t, DF> du16;
+  const VF s = hn::Set(df, scale);
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const auto xs = bf16Bits(df, hn::Mul(load(df, x + i), s));
+    const VF xn = hn::BitCast(df, hn::ShiftLeft<16>(xs));
+    const auto y = bf16Bits(df, hn::Mul(load(df, w + i), xn));
+    hn::StoreU(hn::DemoteTo(du16, y), du16, reinterpret_cast<uint16_t *>(out + i));
+  }
+  for (; i < n; ++i)
+    out[i] = floatToBf16(bf16ToFloat(w[i]) * roundToBf16(bf16ToFloat(x[i]) * scale));
+}
+
+void WeightedRowSum(const float *p, const bf16 *v, const int64_t *rows, int64_t stride,
+                    int64_t n, uint32_t hd, float *o) {
+  const DF df;
+  size_t d = 0;
+  for (; d + 4 * kLanes <= hd; d += 4 * kLanes)
+    weightedBlock<4>(df, p, v + d, rows, stride, n, o + d);
+  if (d + 2 * kLanes <= hd) {
+    weightedBlock<2>(df, p, v + d, rows, stride, n, o + d);
+    d += 2 * kLanes;
+  }
+  if (d + kLanes <= hd) {
+    weightedBlock<1>(df, p, v + d, rows, stride, n, o + d);
+    d += kLanes;
+  }
+  for (; d < hd; ++d)
+    for (int64_t j = 0; j < n; ++j)
+      o[d] = std::fma(p[j], bf16ToFloat(v[rows[j] * stride + d]), o[d]);
+}
+
+#else // !MK_SIMD_VECTOR_PATH: the contract one partial at a time.
+
+template <typename T> float dot(const T *a, const T *b, size_t n) {
+  float p[kDotPartials] = {};
+  for (size_t i0 = 0; i0 < n; i0 += kDotPartials)
+    for (size_t j = 0; j < kDotPartials; ++j) {
+      const size_t i = i0 + j;
+      p[j] =
+          i < n ? std::fma(toF32(a[i]), toF32(b[i]), p[j]) : std::fma(0.0f, 0.0f, p[j]);
+    }
+  for (size_t w = kDotPartials / 2; w >= 1; w /= 2)
+    for (size_t j = 0; j < w; ++j)
+      p[j] = p[j] + p[j + w];
+  return p[0];
+}
+
+void WeightedRowSum(const float *p, const bf16 *v, const int64_t *rows, int64_t stride,
+                    int64_t n, uint32_t hd, float *o) {
+  for (int64_t j = 0; j < n; ++j) {
+    const bf16 *vj = v + rows[j] * stride;
+    for (uint32_t d = 0; d < hd; ++d)
+      o[d] = std::fma(p[j], bf16ToFloat(vj[d]), o[d]);
+  }
+}
+
+void NormalizeBf16(const bf16 *x, const bf16 *w, float scale, size_t n, bf16 *out) {
+  for (size_t i = 0; i < n; ++i)
+    out[i] = floatToBf16(bf16ToFloat(w[i]) * roundToBf16(bf16ToFloat(x[i]) * scale));
+}
+
+#endif // MK_SIMD_VECTOR_PATH
+
+float DotBf16(const bf16 *a, const bf16 *b, size_t n) { return dot(a, b, n); }
+float DotF32(const float *a, const float *b, size_t n) { return dot(a, b, n); }
+
+const SimdOps *GetOps() {
+  static const SimdOps ops{hwy::TargetName(HWY_TARGET),
+                           HWY_TARGET,
+                           &DotBf16,
+                           &DotF32,
+                           &WeightedRowSum,
+                           &NormalizeBf16};
+  return &ops;
+}
+
+} // namespace HWY_NAMESPACE
+} // namespace mk::host::kernels
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace mk::host::kernels {
+
+HWY_EXPORT(GetOps);
+
+namespace detail {
+std::atomic<const SimdOps *> activeOps{nullptr};
+
+const SimdOps &selectBestOps() {
+  const SimdOps *expected = nullptr;
+  // A target forced meanwhile stays.
+  activeOps.compare_exchange_strong(expected, &bestOps());
+  return *activeOps.load();
+}
+} // namespace detail
+
+const SimdOps &bestOps() { return *HWY_DYNAMIC_DISPATCH(GetOps)(); }
+
+std::span<const SimdOps *const> compiledOps() {
+  static const std::vector<const SimdOps *> ops = [] {
+    // HWY_EXPORT's list without its initializing entry: best first, null where a
+    // target is not compiled, then the fallback (which a build with a SIMD baseline
+    // shares with the list).
+    using GetOpsFn = const SimdOps *(*)();
+    const GetOpsFn table[] = {HWY_CHOOSE_TARGET_LIST(GetOps),
+                              HWY_CHOOSE_FALLBACK(GetOps)};
+    std::vector<const SimdOps *> list;
+    for (GetOpsFn get : table)
+      if (get && std::find(list.begin(), list.end(), get()) == list.end())
+        list.push_back(get());
+    return list;
+  }();
+  return ops;
+}
+
+bool supportedByCpu(const SimdOps &ops) {
+  return (hwy::SupportedTargets() & ops.targetBit) != 0;
+}
+
+void setActiveOps(const SimdOps &ops) {
+  detail::activeOps.store(&ops, std::memory_order_release);
+}
+
+} // namespace mk::host::kernels
+#endif // HWY_ONCE

@@ -1,0 +1,182 @@
+//===- simd_ops_test.cpp - The SIMD primitives' contracts, pinned bit for bit ===//
+//
+// contractDot below is dot.h's contract written out once more, one element at a time;
+// every compiled target must match it exactly, for bf16 and fp32 vectors of lengths
+// around and between multiples of 32. The inputs are checked to tell the contract
+// apart from its near misses (another partial count, mul + add instead of fma), so
+// the equality means something. The elementwise primitives (weightedRowSum,
+// normalizeBf16) are pinned against their scalar definitions the same way.
+//===----------------------------------------------------------------------===//
+#include "simd_targets.h"
+
+#include "kernels/dot.h"
+#include "kernels/simd_ops.h"
+
+#include <array>
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <random>
+
+namespace mk::host::test {
+namespace {
+
+float toFloat(bf16 v) { return bf16ToFloat(v); }
+float toFloat(float v) { return v; }
+
+/// dot.h's contract with `partials` partial sums and, unless `fused`, a separately
+/// rounded product (the near misses; the contract is partials = 32, fused).
+template <typename T>
+float contractDot(const std::vector<T> &a, const std::vector<T> &b, size_t partials = 32,
+                  bool fused = true) {
+  std::vector<float> p(partials, 0.0f);
+  const size_t n = a.size(), padded = (n + partials - 1) / partials * partials;
+  for (size_t i = 0; i < padded; ++i) {
+    const float x = i < n ? toFloat(a[i]) : 0.0f, y = i < n ? toFloat(b[i]) : 0.0f;
+    const size_t j = i % partials;
+    if (fused) {
+      p[j] = std::fma(x, y, p[j]);
+    } else {
+      const volatile float product = x * y; // rounded, never contracted
+      p[j] = p[j] + product;
+    }
+  }
+  for (size_t w = partials / 2; w > 0; w /= 2)
+    for (size_t j = 0; j < w; ++j)
+      p[j] = p[j] + p[j + w];
+  return p[0];
+}
+
+/// Random non-zero values over 2^-12 .. 2^6 in magnitude, either sign: sums that
+/// cancel and round differently in every order.
+template <typename T> std::vector<T> randomVector(size_t n, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> exponent(-12.0f, 6.0f);
+  std::bernoulli_distribution negative(0.5);
+  std::vector<T> v(n);
+  for (T &x : v) {
+    const float f = std::exp2(exponent(rng)) * (negative(rng) ? -1.0f : 1.0f);
+    if constexpr (std::is_same_v<T, bf16>)
+      x = floatToBf16(f);
+    else
+      x = f;
+  }
+  return v;
+}
+
+const size_t kLengths[] = {1,  2,  7,  8,   15,  16,  17,  31,  32,  33,  40,   63,  64,
+                           65, 96, 99, 100, 128, 191, 192, 200, 255, 256, 1000, 4099};
+
+template <typename T> float dotOn(const std::vector<T> &a, const std::vector<T> &b) {
+  if constexpr (std::is_same_v<T, bf16>)
+    return kernels::dotBf16(a.data(), b.data(), a.size());
+  else
+    return kernels::dotF32(a.data(), b.data(), a.size());
+}
+
+template <typename T> void checkAgainstContract(const std::string &target) {
+  ForcedTarget forced(target);
+  std::mt19937 rng(11);
+  size_t orderMatters = 0, fmaMatters = 0;
+  for (size_t n : kLengths) {
+    for (int trial = 0; trial < 8; ++trial) {
+      const std::vector<T> a = randomVector<T>(n, rng), b = randomVector<T>(n, rng);
+      const float want = contractDot(a, b), got = dotOn(a, b);
+      ASSERT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want))
+          << "n = " << n << ": got " << got << ", the contract gives " << want;
+      orderMatters += contractDot(a, b, 16) != want || contractDot(a, b, 64) != want;
+      fmaMatters += contractDot(a, b, 32, false) != want;
+    }
+  }
+  EXPECT_GT(orderMatters, std::size(kLengths)) << "inputs too tame to pin the order";
+  if constexpr (std::is_same_v<T, float>) {
+    EXPECT_GT(fmaMatters, std::size(kLengths)) << "inputs too tame to pin the FMAs";
+  }
+}
+
+class SimdOps : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SimdOps, Bf16DotIsTheContractBitForBit) {
+  MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
+  checkAgainstContract<bf16>(GetParam());
+}
+
+TEST_P(SimdOps, F32DotIsTheContractBitForBit) {
+  MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
+  checkAgainstContract<float>(GetParam());
+}
+
+// Products that underflow to -0 make every partial -0; the zero-padded tail turns the
+// partials it pads into +0 (fma(0, 0, -0) = +0), so the sign of the result tells
+// whether the tail was padded as the contract says.
+TEST_P(SimdOps, TheTailIsZeroPadded) {
+  MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
+  ForcedTarget forced(GetParam());
+  for (size_t n : {size_t(32), size_t(33), size_t(64), size_t(70)}) {
+    const std::vector<bf16> a(n, floatToBf16(-0x1p-80f)), b(n, floatToBf16(0x1p-80f));
+    const float got = kernels::dotBf16(a.data(), b.data(), n);
+    EXPECT_EQ(std::bit_cast<uint32_t>(got), n % 32 ? 0x00000000u : 0x80000000u)
+        << "n = " << n;
+    EXPECT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(contractDot(a, b)));
+  }
+}
+
+TEST_P(SimdOps, WeightedRowSumIsElementwiseFmaInRowOrder) {
+  MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
+  ForcedTarget forced(GetParam());
+  std::mt19937 rng(5);
+  for (uint32_t hd : {1u, 8u, 32u, 40u, 64u, 100u, 128u}) {
+    for (int64_t n : {0, 1, 5, 37}) {
+      const int64_t stride = hd + 24, slots = 50;
+      const std::vector<bf16> v = randomVector<bf16>(size_t(slots * stride), rng);
+      std::vector<int64_t> rows(static_cast<size_t>(n));
+      for (int64_t &r : rows)
+        r = std::uniform_int_distribution<int64_t>(0, slots - 1)(rng);
+      std::vector<float> p = randomVector<float>(size_t(n), rng);
+      const std::vector<float> o0 = randomVector<float>(hd, rng);
+      std::vector<float> want = o0, got = o0;
+      for (int64_t j = 0; j < n; ++j)
+        for (uint32_t d = 0; d < hd; ++d)
+          want[d] = std::fma(p[j], bf16ToFloat(v[rows[j] * stride + d]), want[d]);
+      kernels::simdOps().weightedRowSum(p.data(), v.data(), rows.data(), stride, n, hd,
+                                        got.data());
+      for (uint32_t d = 0; d < hd; ++d)
+        ASSERT_EQ(std::bit_cast<uint32_t>(got[d]), std::bit_cast<uint32_t>(want[d]))
+            << "hd = " << hd << ", rows = " << n << ", d = " << d;
+    }
+  }
+}
+
+TEST_P(SimdOps, NormalizeIsTheScalarRmsNormApplication) {
+  MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
+  ForcedTarget forced(GetParam());
+  std::mt19937 rng(9);
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  for (size_t n : {size_t(1), size_t(7), size_t(16), size_t(45), size_t(200)}) {
+    std::vector<bf16> x = randomVector<bf16>(n, rng), w = randomVector<bf16>(n, rng);
+    // Ties, overflow to infinity, infinities and NaNs of either sign.
+    const float special[] = {1.00390625f,
+                             3.0e38f,
+                             -3.0e38f,
+                             kInf,
+                             -kInf,
+                             std::bit_cast<float>(0x7FC12345u),
+                             std::bit_cast<float>(0xFF812345u)};
+    for (size_t i = 0; i < n && i < std::size(special); ++i)
+      x[n - 1 - i] = floatToBf16(special[i]);
+    for (float scale : {1.0f, 0.37f, 1.0e-3f, 3.0e5f}) {
+      std::vector<bf16> got(n);
+      kernels::simdOps().normalizeBf16(x.data(), w.data(), scale, n, got.data());
+      for (size_t i = 0; i < n; ++i) {
+        const bf16 want =
+            floatToBf16(bf16ToFloat(w[i]) * roundToBf16(bf16ToFloat(x[i]) * scale));
+        ASSERT_EQ(got[i].bits, want.bits) << "n = " << n << ", i = " << i;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, SimdOps, ::testing::ValuesIn(compiledTargetNames()),
+                         [](const auto &info) { return info.param; });
+
+} // namespace
+} // namespace mk::host::test
