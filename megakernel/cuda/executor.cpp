@@ -307,7 +307,7 @@ Status CudaExecutor::bind(uint16_t id, void *data) {
 }
 
 Status CudaExecutor::checkLaunchable(uint32_t program) const {
-  return isa::checkLaunchable(plan_, program,
+  return isa::checkLaunchable(plan_, program, isa::Executor::Cuda,
                               [&](uint16_t id) { return tensors_[id].data != nullptr; });
 }
 
