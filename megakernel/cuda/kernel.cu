@@ -12,10 +12,10 @@
 #include "task_context.cuh"
 
 #include "tasks/argmax.cuh"
-#include "tasks/attention.cuh"
+#include "tasks/attention_dispatch.cuh"
 #include "tasks/attn_merge.cuh"
 #include "tasks/embedding.cuh"
-#include "tasks/projections.cuh"
+#include "tasks/projection_dispatch.cuh"
 
 #include "mk/isa/protocol.h"
 
@@ -33,9 +33,10 @@ __device__ __forceinline__ uint64_t globalTimerNs() {
 }
 
 /// Runs one task. Every kind is inlined into the worker loop, and the two heavy
-/// engines once each: the projection kinds share one project() (tasks/projections.cuh),
-/// the attention kinds one attendUnits() (tasks/attention.cuh). That is what keeps the
-/// whole kernel within the register file without spills (the build's ptxas gate).
+/// engines once each: the projection kinds share one project()
+/// (tasks/projection_dispatch.cuh), the attention kinds one attendUnits()
+/// (tasks/attention_dispatch.cuh). That is what keeps the whole kernel within the
+/// register file without spills (the build's ptxas gate).
 __device__ __forceinline__ void runTask(const TaskContext &ctx,
                                         const isa::TaskRecord &task) {
   switch (static_cast<isa::TaskKind>(task.kind)) {

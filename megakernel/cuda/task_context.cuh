@@ -8,8 +8,8 @@
 //   - __device__ void runFoo(const TaskContext &ctx, const isa::TaskRecord &task);
 //     (embedding, attn_merge, argmax);
 //   - the pieces of a projection (projectionFoo, columnRowFoo, epilogueFoo), run by
-//     tasks/projections.cuh (qkv, gate_up, o_proj, down_proj, lm_head);
-//   - the units of an attention (attentionFoo), run by tasks/attention.cuh
+//     tasks/projection_dispatch.cuh (qkv, gate_up, o_proj, down_proj, lm_head);
+//   - the units of an attention (attentionFoo), run by tasks/attention_dispatch.cuh
 //     (attn_decode, attn_prefill).
 // A task runs on all kThreads threads of the worker CTA together (it may use
 // __syncthreads and the CTA's scratch shared memory) and must compute exactly the

@@ -9,12 +9,13 @@
 // The function of host/tasks/attn_decode.cpp. Row b is active when seq_lens[b] > 0; at
 // step s it attends keys [lo, n), n = seq_lens[b] + s, lo = max(0, n - window) (0
 // without a window), intersected with [p0, p1), through block_table[b]. Units
-// (device/attention.cuh): per KV head g and row b, the group's query heads in chunks
-// of kUnitQueries, all over the same keys. An empty range writes o = 0, lse = -inf.
+// (device/attention_engine.cuh): per KV head g and row b, the group's query heads in
+// chunks of kUnitQueries, all over the same keys. An empty range writes o = 0, lse =
+// -inf.
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "device/attention.cuh"
+#include "device/attention_engine.cuh"
 #include "task_context.cuh"
 
 namespace mk::cuda::tasks {

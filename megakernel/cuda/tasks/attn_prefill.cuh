@@ -9,13 +9,13 @@
 // The function of host/tasks/attn_prefill.cpp. All rows belong to sequence 0 (block
 // table row 0). Row r at position p = positions[r] >= 0 attends keys [lo, p], lo =
 // max(0, p - window + 1) with a window, else 0; inactive rows (p < 0) write zeros.
-// Units (device/attention.cuh): the (row, query head) pairs of a KV head, row-major,
-// in chunks of kUnitQueries; a chunk may span rows (each query keeps its own causal
-// range), so every key load serves up to kUnitQueries queries even without GQA.
+// Units (device/attention_engine.cuh): the (row, query head) pairs of a KV head,
+// row-major, in chunks of kUnitQueries; a chunk may span rows (each query keeps its own
+// causal range), so every key load serves up to kUnitQueries queries even without GQA.
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "device/attention.cuh"
+#include "device/attention_engine.cuh"
 #include "task_context.cuh"
 
 namespace mk::cuda::tasks {

@@ -5,14 +5,14 @@
 //   xn = rmsNorm(x[r], norm_w)                   (bf16, device/rms_norm.cuh)
 //   g = bf16(xn . w_gate[n]),  u = bf16(xn . w_up[n])
 //   out[r, n] = bf16(bf16(silu(g)) * u),  silu(g) = g / (1 + exp(-g)) in fp32
-// The host's tasks/gate_up.cpp. One projection (device/projection.cuh) computes both:
-// a unit is the column pair (gate n, up n); pass column j < units is w_gate row
-// c0 + j, pass column units + j is w_up row c0 + j (c0: the pass's first column).
+// The host's tasks/gate_up.cpp. One projection (tasks/projection_dispatch.cuh) computes
+// both: a unit is the column pair (gate n, up n); pass column j < units is w_gate row c0
+// + j, pass column units + j is w_up row c0 + j (c0: the pass's first column).
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "device/bf16.cuh"
-#include "device/projection.cuh"
+#include "device/projection_pass.cuh"
 #include "task_context.cuh"
 
 #include "mk/isa/task_kinds.h"

@@ -15,7 +15,7 @@
 #pragma once
 
 #include "device/bf16.cuh"
-#include "device/projection.cuh"
+#include "device/projection_pass.cuh"
 #include "task_context.cuh"
 
 #include "mk/isa/task_kinds.h"

@@ -1,12 +1,12 @@
 //===- o_proj.cuh - O projection + residual add -----------------------------===//
 //
-// See device/residual_projection.cuh for the shapes and the arithmetic (the host's
+// See tasks/residual_projection_task.cuh for the shapes and the arithmetic (the host's
 // tasks/o_proj.cpp).
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "device/residual_projection.cuh"
 #include "task_context.cuh"
+#include "tasks/residual_projection_task.cuh"
 
 #include "mk/isa/task_kinds.h"
 #include "mk/isa/task_record.h"

@@ -16,13 +16,13 @@
 // out[r, h*hd ...]; an inactive row's Q columns are zeros. K/V write the cache at slot
 // kv_slots[r] at step 0, or the block_table slot of pos at decode step s > 0;
 // inactive rows and slots < 0 write nothing.
-// Projection (device/projection.cuh): a unit is a head (hd weight rows), so every pass
-// holds whole heads; the epilogue takes one warp per (row, head) of the pass.
+// Projection (tasks/projection_dispatch.cuh): a unit is a head (hd weight rows), so every
+// pass holds whole heads; the epilogue takes one warp per (row, head) of the pass.
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "device/bf16.cuh"
-#include "device/projection.cuh"
+#include "device/projection_pass.cuh"
 #include "device/rms_norm.cuh"
 #include "device/rope.cuh"
 #include "task_context.cuh"

@@ -1,8 +1,8 @@
-//===- projections.cuh - The projection kinds through one projection engine ===//
+//===- projection_dispatch.cuh - The projection kinds through one engine ---===//
 //
-// qkv, gate_up, o_proj, down_proj and lm_head are all project() (device/project.cuh)
-// with a kind-specific prologue operand, weight-row map and epilogue. Each kind's file
-// defines, in namespace mk::cuda::tasks,
+// qkv, gate_up, o_proj, down_proj and lm_head are all project()
+// (device/projection_engine.cuh) with a kind-specific prologue operand, weight-row map
+// and epilogue. Each kind's file defines, in namespace mk::cuda::tasks,
 //   ProjectionWork projectionFoo(ctx, task);                    input, units, unit width
 //   const bf16 *columnRowFoo(ctx, task, unit0, units, j);       weight row of column j
 //   void epilogueFoo(ctx, task, const ProjectionPass &pass);    consume one pass
@@ -15,7 +15,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "device/project.cuh"
+#include "device/projection_engine.cuh"
 #include "task_context.cuh"
 #include "tasks/down_proj.cuh"
 #include "tasks/gate_up.cuh"

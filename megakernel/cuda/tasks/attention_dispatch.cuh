@@ -1,16 +1,17 @@
-//===- attention.cuh - The attention kinds through one attention engine ----===//
+//===- attention_dispatch.cuh - The attention kinds through one engine ----===//
 //
-// attn_decode and attn_prefill are both attendUnits() (device/attention.cuh) over a
-// kind-specific unit description. Each kind's file defines, in namespace
+// attn_decode and attn_prefill are both attendUnits() (device/attention_engine.cuh) over
+// a kind-specific unit description. Each kind's file defines, in namespace
 // mk::cuda::tasks,
 //   AttentionWork<foo::Units> attentionFoo(ctx, task);
 // and runAttention wraps either description in AnyAttnUnits, so attendUnits (and its
-// key loop) is instantiated and inlined once for both kinds; see tasks/projections.cuh
-// for why the persistent kernel wants one copy of each engine.
+// key loop) is instantiated and inlined once for both kinds; see
+// tasks/projection_dispatch.cuh for why the persistent kernel wants one copy of each
+// engine.
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "device/attention.cuh"
+#include "device/attention_engine.cuh"
 #include "task_context.cuh"
 #include "tasks/attn_decode.cuh"
 #include "tasks/attn_prefill.cuh"

@@ -1,15 +1,16 @@
-//===- residual_projection.cuh - out = residual + x W^T (o_proj, down_proj) ===//
+//===- residual_projection_task.cuh - out = residual + x W^T (o_proj, down_proj) ===//
 //
 //   x [R, K] bf16, w [N, K] bf16, residual [R, N] bf16 -> out [R, N] bf16
 //   tile: rows range[0], output columns range[1].
-//   out[r, n] = bf16(residual[r, n] + bf16(x[r] . w[n]))   (fp32 dot, projection.cuh)
+//   out[r, n] = bf16(residual[r, n] + bf16(x[r] . w[n]))   (fp32 dot,
+//   projection_pass.cuh)
 // The body o_proj and down_proj share (the host's tasks/residual_projection_task.h):
 // same operand roles, same arithmetic. Every row of the tile is computed.
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "device/bf16.cuh"
-#include "device/projection.cuh"
+#include "device/projection_pass.cuh"
 #include "task_context.cuh"
 
 #include "mk/isa/task_kinds.h"
