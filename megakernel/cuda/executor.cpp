@@ -200,7 +200,7 @@ Status CudaExecutor::init() {
     DeviceTensor &d = tensors_[i];
     d.data = nullptr;
     d.rank = t.rank;
-    d.dtype = uint32_t(t.dtype);
+    d.dtype = t.dtype;
     std::copy(t.shape, t.shape + isa::kMaxRank, d.shape);
   }
   size_t maxEvents = 1;

@@ -2,81 +2,118 @@
 //
 // qkv, gate_up, o_proj, down_proj and lm_head are all project()
 // (device/projection_engine.cuh) with a kind-specific prologue operand, weight-row map
-// and epilogue. Each kind's file defines, in namespace mk::cuda::tasks,
-//   ProjectionWork projectionFoo(ctx, task);                    input, units, unit width
-//   const bf16 *columnRowFoo(ctx, task, unit0, units, j);       weight row of column j
-//   void epilogueFoo(ctx, task, const ProjectionPass &pass);    consume one pass
+// and epilogue. Each kind K whose CudaTask<K>::kEngine is Engine::Projection defines
+//   static ProjectionWork work(ctx, task);                      input, units, unit width
+//   static const bf16 *columnRow(ctx, task, unit0, units, j);   weight row of column j
+//   static void epilogue(ctx, task, const ProjectionPass &pass); consume one pass
+//   static void finish(ctx, task);                  after the last pass (CTA-visible)
 // and runProjection calls project() once for all of them, choosing the kind's pieces
-// by a switch where they are used. One instance of the engine, not five: the persistent
-// kernel inlines every task kind into its worker loop, and ptxas keeps part of each
-// inlined copy's registers live across the loop, so five copies of the engine's k loop
-// do not fit the register file together (issue 4; each fits alone). The switches run a
-// few times per pass, not per k step.
+// by a switch (generated from MK_TASK_KINDS) where they are used. One instance of the
+// engine, not five (task_context.cuh, Engine). The switches run a few times per pass,
+// not per k step.
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "device/projection_engine.cuh"
 #include "task_context.cuh"
-#include "tasks/down_proj.cuh"
-#include "tasks/gate_up.cuh"
-#include "tasks/lm_head.cuh"
-#include "tasks/o_proj.cuh"
-#include "tasks/qkv.cuh"
 
 #include "mk/isa/task_kinds.h"
 #include "mk/isa/task_record.h"
 
 #include <cstdint>
 
-/// The task kinds runProjection serves.
-#define MK_PROJECTION_KINDS(X) X(Qkv) X(GateUp) X(OProj) X(DownProj) X(LmHead)
-
 namespace mk::cuda::tasks {
 
-/// Runs a task of one of MK_PROJECTION_KINDS (all threads of the CTA). The kind is
-/// read from the task record where it is needed, so nothing of it stays in registers
-/// across the engine's loops.
+namespace projection_dispatch {
+// The pieces of kind K, or nothing for a kind of another engine (never reached:
+// runTask calls runProjection for projection kinds only).
+template <isa::TaskKind K>
+__device__ __forceinline__ bool work(const TaskContext &ctx, const isa::TaskRecord &task,
+                                     ProjectionWork &w) {
+  if constexpr (runsOn<K>(Engine::Projection)) {
+    w = CudaTask<K>::work(ctx, task);
+    return true;
+  } else {
+    return false;
+  }
+}
+template <isa::TaskKind K>
+__device__ __forceinline__ const bf16 *
+columnRow(const TaskContext &ctx, const isa::TaskRecord &task, uint32_t unit0,
+          uint32_t units, uint32_t j) {
+  if constexpr (runsOn<K>(Engine::Projection))
+    return CudaTask<K>::columnRow(ctx, task, unit0, units, j);
+  else
+    return nullptr;
+}
+template <isa::TaskKind K>
+__device__ __forceinline__ void epilogue(const TaskContext &ctx,
+                                         const isa::TaskRecord &task,
+                                         const ProjectionPass &pass) {
+  if constexpr (runsOn<K>(Engine::Projection))
+    CudaTask<K>::epilogue(ctx, task, pass);
+}
+template <isa::TaskKind K>
+__device__ __forceinline__ void finish(const TaskContext &ctx,
+                                       const isa::TaskRecord &task) {
+  if constexpr (runsOn<K>(Engine::Projection))
+    CudaTask<K>::finish(ctx, task);
+}
+
+/// The work of the task's kind; false for a kind of another engine.
+__device__ __forceinline__ bool
+selectWork(const TaskContext &ctx, const isa::TaskRecord &task, ProjectionWork &w) {
+  switch (static_cast<isa::TaskKind>(task.kind)) {
+#define MK_X(Kind, ...)                                                                  \
+  case isa::TaskKind::Kind:                                                              \
+    return work<isa::TaskKind::Kind>(ctx, task, w);
+    MK_TASK_KINDS(MK_X)
+#undef MK_X
+  }
+  return false; // a kind outside the table: the plan verifier refuses it
+}
+} // namespace projection_dispatch
+
+/// Runs a task of a projection kind (all threads of the CTA). The kind is read from
+/// the task record where it is needed, so nothing of it stays in registers across the
+/// engine's loops.
 __device__ inline void runProjection(const TaskContext &ctx,
                                      const isa::TaskRecord &task) {
+  namespace pd = projection_dispatch;
   ProjectionWork work;
-  switch (static_cast<isa::TaskKind>(task.kind)) {
-#define MK_X(Kind)                                                                       \
-  case isa::TaskKind::Kind:                                                              \
-    work = projection##Kind(ctx, task);                                                  \
-    break;
-    MK_PROJECTION_KINDS(MK_X)
-#undef MK_X
-  default:
+  if (!pd::selectWork(ctx, task, work))
     return;
-  }
   project(
       ctx, work.in, task.range[0], work.units, work.unitCols,
       [&ctx, &task](uint32_t unit0, uint32_t units, uint32_t j) -> const bf16 * {
         switch (static_cast<isa::TaskKind>(task.kind)) {
-#define MK_X(Kind)                                                                       \
+#define MK_X(Kind, ...)                                                                  \
   case isa::TaskKind::Kind:                                                              \
-    return columnRow##Kind(ctx, task, unit0, units, j);
-          MK_PROJECTION_KINDS(MK_X)
+    return pd::columnRow<isa::TaskKind::Kind>(ctx, task, unit0, units, j);
+          MK_TASK_KINDS(MK_X)
 #undef MK_X
-        default:
-          return nullptr; // not reached: the first switch returned
         }
+        return nullptr; // not reached: the first switch returned
       },
       [&ctx, &task](const ProjectionPass &pass) {
         switch (static_cast<isa::TaskKind>(task.kind)) {
-#define MK_X(Kind)                                                                       \
+#define MK_X(Kind, ...)                                                                  \
   case isa::TaskKind::Kind:                                                              \
-    epilogue##Kind(ctx, task, pass);                                                     \
+    pd::epilogue<isa::TaskKind::Kind>(ctx, task, pass);                                  \
     break;
-          MK_PROJECTION_KINDS(MK_X)
+          MK_TASK_KINDS(MK_X)
 #undef MK_X
-        default:
-          break;
         }
       });
-  // project() returned after a barrier: the tile's logits are visible to the CTA.
-  if (static_cast<isa::TaskKind>(task.kind) == isa::TaskKind::LmHead)
-    finishLmHead(ctx, task);
+  // project() returned after a barrier: the tile's outputs are visible to the CTA.
+  switch (static_cast<isa::TaskKind>(task.kind)) {
+#define MK_X(Kind, ...)                                                                  \
+  case isa::TaskKind::Kind:                                                              \
+    pd::finish<isa::TaskKind::Kind>(ctx, task);                                          \
+    break;
+    MK_TASK_KINDS(MK_X)
+#undef MK_X
+  }
 }
 
 } // namespace mk::cuda::tasks

@@ -18,7 +18,7 @@
 
 #include <cstdint>
 
-namespace mk::cuda {
+namespace mk::cuda::tasks {
 
 /// The operands of a residual projection task of kind Kind. Built where they are used:
 /// values computed before project() would stay live in registers across its k loop.
@@ -41,41 +41,35 @@ template <isa::TaskKind Kind> struct ResidualProjectionOperands {
   }
 };
 
-/// A unit is one output column; no RMSNorm prologue.
-template <isa::TaskKind Kind>
-__device__ ProjectionWork residualProjectionWork(const TaskContext &ctx,
-                                                 const isa::TaskRecord &task) {
-  const ResidualProjectionOperands<Kind> o(ctx, task);
-  return {{o.x, nullptr, 0.0f, o.k}, task.range[1].end - task.range[1].begin, 1};
-}
+/// CudaTask of o_proj and down_proj. A unit is one output column; no RMSNorm
+/// prologue.
+template <isa::TaskKind Kind> struct ResidualProjectionTask {
+  static constexpr Engine kEngine = Engine::Projection;
 
-template <isa::TaskKind Kind>
-__device__ const bf16 *residualProjectionColumnRow(const TaskContext &ctx,
-                                                   const isa::TaskRecord &task,
-                                                   uint32_t unit0, uint32_t, uint32_t j) {
-  const ResidualProjectionOperands<Kind> o(ctx, task);
-  return o.w + size_t(task.range[1].begin + unit0 + j) * o.k;
-}
-
-template <isa::TaskKind Kind>
-__device__ void residualProjectionEpilogue(const TaskContext &ctx,
-                                           const isa::TaskRecord &task,
-                                           const ProjectionPass &p) {
-  const ResidualProjectionOperands<Kind> o(ctx, task);
-  for (uint32_t i = threadIdx.x; i < p.rows * p.units; i += kThreads) {
-    const uint32_t r = i / p.units, j = i % p.units;
-    const size_t e = size_t(p.row0 + r) * o.n + task.range[1].begin + p.unit0 + j;
-    o.out[e] = toBf16(toFloat(o.residual[e]) + roundBf16(p.at(r, j)));
+  __device__ static ProjectionWork work(const TaskContext &ctx,
+                                        const isa::TaskRecord &task) {
+    const ResidualProjectionOperands<Kind> o(ctx, task);
+    return {{o.x, nullptr, 0.0f, o.k}, task.range[1].end - task.range[1].begin, 1};
   }
-}
 
-template <isa::TaskKind Kind>
-__device__ uint32_t residualProjectionSpans(const TaskContext &ctx,
-                                            const isa::TaskRecord &task,
-                                            WeightSpan *spans) {
-  spans[0] =
-      rowSpan(ctx.tensor(task, role(Kind, "w")), task.range[1].begin, task.range[1].end);
-  return 1;
-}
+  __device__ static const bf16 *columnRow(const TaskContext &ctx,
+                                          const isa::TaskRecord &task, uint32_t unit0,
+                                          uint32_t, uint32_t j) {
+    const ResidualProjectionOperands<Kind> o(ctx, task);
+    return o.w + size_t(task.range[1].begin + unit0 + j) * o.k;
+  }
 
-} // namespace mk::cuda
+  __device__ static void epilogue(const TaskContext &ctx, const isa::TaskRecord &task,
+                                  const ProjectionPass &p) {
+    const ResidualProjectionOperands<Kind> o(ctx, task);
+    for (uint32_t i = threadIdx.x; i < p.rows * p.units; i += kThreads) {
+      const uint32_t r = i / p.units, j = i % p.units;
+      const size_t e = size_t(p.row0 + r) * o.n + task.range[1].begin + p.unit0 + j;
+      o.out[e] = toBf16(toFloat(o.residual[e]) + roundBf16(p.at(r, j)));
+    }
+  }
+
+  __device__ static void finish(const TaskContext &, const isa::TaskRecord &) {}
+};
+
+} // namespace mk::cuda::tasks
