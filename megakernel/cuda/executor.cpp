@@ -200,7 +200,7 @@ Status CudaExecutor::init() {
     DeviceTensor &d = tensors_[i];
     d.data = nullptr;
     d.rank = t.rank;
-    d.dtype = uint32_t(t.dtype);
+    d.dtype = t.dtype;
     std::copy(t.shape, t.shape + isa::kMaxRank, d.shape);
   }
   size_t maxEvents = 1;
@@ -307,7 +307,7 @@ Status CudaExecutor::bind(uint16_t id, void *data) {
 }
 
 Status CudaExecutor::checkLaunchable(uint32_t program) const {
-  return isa::checkLaunchable(plan_, program,
+  return isa::checkLaunchable(plan_, program, isa::Executor::Cuda,
                               [&](uint16_t id) { return tensors_[id].data != nullptr; });
 }
 

@@ -3,7 +3,8 @@
 // One CTA per SM (grid from occupancy), kThreads threads each, runs
 // protocol::ctaWorkerLoop over the plan's tickets until every step is claimed. The
 // task kernels (cuda/tasks/<kind>.cuh) are all in this one translation unit, so the
-// dispatch switch inlines them.
+// dispatch, generated from MK_TASK_KINDS, inlines them; a kind the table gives CUDA
+// without its CudaTask specialization does not compile here.
 //===----------------------------------------------------------------------===//
 #include "launch.h"
 
@@ -12,10 +13,20 @@
 #include "task_context.cuh"
 
 #include "tasks/argmax.cuh"
-#include "tasks/attention.cuh"
+#include "tasks/attn_decode.cuh"
 #include "tasks/attn_merge.cuh"
+#include "tasks/attn_prefill.cuh"
+#include "tasks/down_proj.cuh"
 #include "tasks/embedding.cuh"
-#include "tasks/projections.cuh"
+#include "tasks/gate_up.cuh"
+#include "tasks/lm_head.cuh"
+#include "tasks/o_proj.cuh"
+#include "tasks/qkv.cuh"
+
+#include "tasks/attention_dispatch.cuh"
+#include "tasks/projection_dispatch.cuh"
+
+#include "mk/isa/task_footprint.h"
 
 #include "mk/isa/protocol.h"
 
@@ -32,47 +43,43 @@ __device__ __forceinline__ uint64_t globalTimerNs() {
   return t;
 }
 
-/// Runs one task. Every kind is inlined into the worker loop, and the two heavy
-/// engines once each: the projection kinds share one project() (tasks/projections.cuh),
-/// the attention kinds one attendUnits() (tasks/attention.cuh). That is what keeps the
-/// whole kernel within the register file without spills (the build's ptxas gate).
-__device__ __forceinline__ void runTask(const TaskContext &ctx,
-                                        const isa::TaskRecord &task) {
-  switch (static_cast<isa::TaskKind>(task.kind)) {
-  case isa::TaskKind::Embedding:
-    tasks::runEmbedding(ctx, task);
-    break;
-  case isa::TaskKind::AttnMerge:
-    tasks::runAttnMerge(ctx, task);
-    break;
-  case isa::TaskKind::Argmax:
-    tasks::runArgmax(ctx, task);
-    break;
-  case isa::TaskKind::AttnDecode:
-  case isa::TaskKind::AttnPrefill:
-    tasks::runAttention(ctx, task);
-    break;
-#define MK_X(Kind) case isa::TaskKind::Kind:
-    MK_PROJECTION_KINDS(MK_X)
-#undef MK_X
-    tasks::runProjection(ctx, task);
-    break;
-  default:
-    break; // the plan verifier refuses other kinds
+/// Runs kind K if it is its own engine; else returns the shared engine that runs it.
+/// Naming CudaTask<K> needs its specialization: a kind the table gives CUDA without
+/// one is a compile error here (incomplete type).
+template <isa::TaskKind K>
+__device__ __forceinline__ Engine runOwnOrPickEngine(const TaskContext &ctx,
+                                                     const isa::TaskRecord &task) {
+  if constexpr (!isa::implements(K, isa::Executor::Cuda)) {
+    __trap(); // isa::checkLaunchable refuses plans with the kind
+    return Engine::Own;
+  } else if constexpr (tasks::CudaTask<K>::kEngine == Engine::Own) {
+    tasks::CudaTask<K>::run(ctx, task);
+    return Engine::Own;
+  } else {
+    return tasks::CudaTask<K>::kEngine;
   }
 }
 
-__device__ uint32_t taskWeightSpans(const TaskContext &ctx, const isa::TaskRecord &task,
-                                    WeightSpan *spans) {
+/// Runs one task. Every kind is inlined into the worker loop, and the two heavy
+/// engines once each, after the switch: the projection kinds share one project()
+/// (tasks/projection_dispatch.cuh), the attention kinds one attendUnits()
+/// (tasks/attention_dispatch.cuh). That is what keeps the whole kernel within the
+/// register file without spills (the build's ptxas gate).
+__device__ __forceinline__ void runTask(const TaskContext &ctx,
+                                        const isa::TaskRecord &task) {
+  Engine engine = Engine::Own; // kinds outside the table: the plan verifier refuses them
   switch (static_cast<isa::TaskKind>(task.kind)) {
 #define MK_X(Enum, ...)                                                                  \
   case isa::TaskKind::Enum:                                                              \
-    return tasks::spans##Enum(ctx, task, spans);
+    engine = runOwnOrPickEngine<isa::TaskKind::Enum>(ctx, task);                         \
+    break;
     MK_TASK_KINDS(MK_X)
 #undef MK_X
-  default:
-    return 0;
   }
+  if (engine == Engine::Projection)
+    tasks::runProjection(ctx, task);
+  else if (engine == Engine::Attention)
+    tasks::runAttention(ctx, task);
 }
 
 /// The protocol's executor hooks for one worker CTA.
@@ -109,7 +116,8 @@ struct DeviceExec {
   __device__ void prefetch(const isa::TaskRecord &task, uint32_t, uint64_t,
                            uint32_t slot) {
     if (threadIdx.x == 0) {
-      const uint32_t n = taskWeightSpans(ctx, task, spans);
+      const uint32_t n =
+          isa::taskWeightSpans({task, ctx.tensors, ctx.model->headDim}, spans);
       uint32_t bytes = 0;
       if (n > 0 && (reinterpret_cast<uintptr_t>(spans[0].data) & 15) == 0) {
         const uint64_t b =

@@ -8,19 +8,15 @@
 
 #include "mk/isa/protocol.h"
 #include "mk/isa/task_record.h"
+#include "mk/isa/tensor_view.h"
 
 #include <cstdint>
 
 namespace mk::cuda {
 
-/// A tensor in device memory: row-major, last dimension contiguous, no padding.
-/// dtype is an isa::DType value.
-struct DeviceTensor {
-  void *data;
-  int64_t shape[4];
-  uint32_t rank;
-  uint32_t dtype;
-};
+/// A tensor in device memory: the tensor view both executors share (data is a device
+/// pointer).
+using DeviceTensor = isa::TensorView;
 
 inline constexpr uint32_t kMaxHeadDim = 256;
 

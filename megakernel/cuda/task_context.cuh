@@ -1,22 +1,24 @@
 //===- task_context.cuh - What a CUDA task kernel sees ---------------------===//
 //
-// The CUDA twin of mk/host/task_context.h. Every task kind Foo has one file
-// cuda/tasks/<foo>.cuh defining, in namespace mk::cuda::tasks,
-//   __device__ uint32_t spansFoo(const TaskContext &ctx, const isa::TaskRecord &task,
-//                                WeightSpan *spans);   // at most kMaxWeightSpans
-// and its computation in one of three forms:
-//   - __device__ void runFoo(const TaskContext &ctx, const isa::TaskRecord &task);
-//     (embedding, attn_merge, argmax);
-//   - the pieces of a projection (projectionFoo, columnRowFoo, epilogueFoo), run by
-//     tasks/projections.cuh (qkv, gate_up, o_proj, down_proj, lm_head);
-//   - the units of an attention (attentionFoo), run by tasks/attention.cuh
-//     (attn_decode, attn_prefill).
+// The CUDA twin of mk/host/task_context.h. Each kind Foo that MK_TASK_KINDS says CUDA
+// implements has one file cuda/tasks/<foo>.cuh, included by kernel.cu, that
+// specializes CudaTask<isa::TaskKind::Foo> in namespace mk::cuda::tasks with its
+// engine and the pieces that engine runs:
+//   - Engine::Own: static void run(ctx, task) (embedding, attn_merge, argmax);
+//   - Engine::Projection: static work, columnRow, epilogue and finish, run around the
+//     one project() by tasks/projection_dispatch.cuh (qkv, gate_up, o_proj, down_proj,
+//     lm_head);
+//   - Engine::Attention: static work, the units run by the one attendUnits() of
+//     tasks/attention_dispatch.cuh (attn_decode, attn_prefill).
+// kernel.cu's dispatch is generated from the table's executors column: a kind the
+// column gives CUDA without its specialization does not compile. The weights a task
+// streams are its kind's footprint (mk/isa/task_footprint.h, shared with the host); the
+// kernel stages the first bytes of spans[0] into shared memory before the dependency
+// wait.
 // A task runs on all kThreads threads of the worker CTA together (it may use
 // __syncthreads and the CTA's scratch shared memory) and must compute exactly the
 // host kernel's function (same rounding points; bf16 storage, fp32 accumulation, fixed
-// reduction order, no float atomics), writing exactly its tile. spans lists the weight
-// ranges the tile streams (event-free operands only, as on the host); the kernel stages
-// the first bytes of spans[0] into shared memory before the dependency wait.
+// reduction order, no float atomics), writing exactly its tile.
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -24,6 +26,7 @@
 #include "device/bf16.cuh"
 #include "launch.h"
 
+#include "mk/isa/task_footprint.h"
 #include "mk/isa/task_kinds.h"
 #include "mk/isa/task_record.h"
 
@@ -31,14 +34,33 @@
 
 namespace mk::cuda {
 
+using isa::kMaxWeightSpans;
 using isa::role;
+using isa::WeightSpan;
 
-/// A weight range a task streams.
-struct WeightSpan {
-  const void *data;
-  uint64_t bytes;
+/// How the kernel runs a kind. Every kind is inlined into the one worker loop, and
+/// ptxas keeps part of each inlined copy's registers live across the loop, so the heavy
+/// engines are inlined once each, for all the kinds that use them: five copies of the
+/// projection engine's k loop do not fit the register file together (each fits alone).
+enum class Engine : uint8_t {
+  Own,        // CudaTask<K>::run
+  Projection, // project() (tasks/projection_dispatch.cuh)
+  Attention,  // attendUnits() (tasks/attention_dispatch.cuh)
 };
-inline constexpr uint32_t kMaxWeightSpans = 4;
+
+namespace tasks {
+/// The CUDA implementation of kind K. Only declared: each kind's file specializes it.
+template <isa::TaskKind K> struct CudaTask;
+
+/// Whether the kernel runs K with `engine`: false for a kind the table does not give
+/// CUDA (isa::checkLaunchable refuses plans with it), without naming its CudaTask.
+template <isa::TaskKind K> constexpr bool runsOn(Engine engine) {
+  if constexpr (isa::implements(K, isa::Executor::Cuda))
+    return CudaTask<K>::kEngine == engine;
+  else
+    return false;
+}
+} // namespace tasks
 
 /// What the prefetch step staged: bytes [0, bytes) of `global` are also in shared
 /// memory at `smem`. bytes is a multiple of 16 and `global` is 16-byte aligned.
@@ -82,18 +104,5 @@ struct TaskContext {
     return off < staged.bytes ? reinterpret_cast<const T *>(staged.smem + off) : p;
   }
 };
-
-/// Rows [r0, r1) over the first dimension of a tensor, as a byte span.
-__device__ inline WeightSpan rowSpan(const DeviceTensor &t, int64_t r0, int64_t r1) {
-  uint64_t rowBytes = t.dtype == 2 || t.dtype == 3 ? 4 : 2; // F32/I32 : BF16/F16
-  for (uint32_t i = 1; i < t.rank; ++i)
-    rowBytes *= uint64_t(t.shape[i]);
-  return {static_cast<const uint8_t *>(t.data) + r0 * rowBytes,
-          uint64_t(r1 - r0) * rowBytes};
-}
-
-__device__ inline WeightSpan wholeSpan(const DeviceTensor &t) {
-  return rowSpan(t, 0, t.rank ? t.shape[0] : 0);
-}
 
 } // namespace mk::cuda

@@ -74,7 +74,7 @@ Status HostExecutor::bind(uint16_t id, void *data) {
 }
 
 Status HostExecutor::checkLaunchable(uint32_t program) const {
-  return isa::checkLaunchable(plan_, program,
+  return isa::checkLaunchable(plan_, program, isa::Executor::Host,
                               [&](uint16_t id) { return refs_[id].data != nullptr; });
 }
 

@@ -1,6 +1,21 @@
 //===- task_context.cpp - Kernel table, prefetch and context binding ------===//
+//
+// The one translation unit that sees every host task kind: the kernel table is
+// generated from MK_TASK_KINDS, so each kind the table gives the host must have its
+// HostTask specialization included here.
+//===----------------------------------------------------------------------===//
 #include "mk/host/task_context.h"
 
+#include "tasks/argmax.h"
+#include "tasks/attn_decode.h"
+#include "tasks/attn_merge.h"
+#include "tasks/attn_prefill.h"
+#include "tasks/down_proj.h"
+#include "tasks/embedding.h"
+#include "tasks/gate_up.h"
+#include "tasks/lm_head.h"
+#include "tasks/o_proj.h"
+#include "tasks/qkv.h"
 #include "tasks/task_impls.h"
 
 #include <string>
@@ -9,20 +24,21 @@ namespace mk::host {
 
 namespace {
 
+/// The kernel of K. Naming HostTask<K> needs its specialization: a kind the table
+/// gives the host without one is a compile error here (incomplete type).
+template <isa::TaskKind K> constexpr TaskFn hostKernel() {
+  if constexpr (isa::implements(K, isa::Executor::Host))
+    return &tasks::HostTask<K>::run;
+  else
+    return nullptr; // isa::checkLaunchable refuses plans with the kind
+}
+
 constexpr TaskFn kRun[] = {
-#define MK_X(Enum, ...) &tasks::run##Enum,
+#define MK_X(Enum, ...) hostKernel<isa::TaskKind::Enum>(),
     MK_TASK_KINDS(MK_X)
 #undef MK_X
 };
 static_assert(std::size(kRun) == isa::kNumTaskKinds);
-
-using SpansFn = uint32_t (*)(const TaskContext &, const isa::TaskRecord &, WeightSpan *);
-constexpr SpansFn kSpans[] = {
-#define MK_X(Enum, ...) &tasks::spans##Enum,
-    MK_TASK_KINDS(MK_X)
-#undef MK_X
-};
-static_assert(std::size(kSpans) == isa::kNumTaskKinds);
 
 constexpr size_t kCacheLine = 64;
 
@@ -35,9 +51,7 @@ TaskFn taskFunction(isa::TaskKind kind) {
 
 uint32_t taskWeightSpans(const TaskContext &ctx, const isa::TaskRecord &task,
                          WeightSpan (&spans)[kMaxWeightSpans]) {
-  if (task.kind >= isa::kNumTaskKinds)
-    return 0;
-  return kSpans[task.kind](ctx, task, spans);
+  return isa::taskWeightSpans({task, ctx.tensors, ctx.model->headDim}, spans);
 }
 
 void prefetchTask(const TaskContext &ctx, const isa::TaskRecord &task) {

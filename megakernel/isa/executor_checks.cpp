@@ -28,17 +28,24 @@ Status checkBindable(const Plan &plan, uint16_t id, const void *data) {
   return Status::ok();
 }
 
-Status checkLaunchable(const Plan &plan, uint32_t program,
-                       const std::function<bool(uint16_t)> &isBound) {
+Status checkLaunchable(const Plan &plan, uint32_t program, Executor executor,
+                       const std::function<bool(uint16_t)> &isBound,
+                       ImplementsFn implemented) {
   if (program >= plan.programs.size())
     return Status::error("launch: no program " + std::to_string(program));
-  for (const TaskRecord &r : plan.programs[program].tasks)
+  const Program &p = plan.programs[program];
+  for (uint32_t i = 0; i < p.tasks.size(); ++i)
+    if (p.tasks[i].kind >= kNumTaskKinds ||
+        !implemented(static_cast<TaskKind>(p.tasks[i].kind), executor))
+      return Status::error("launch: " + taskLabel(p.tasks[i], i) + " of program " +
+                           quote(p.name) + " is of a kind the " + executorName(executor) +
+                           " executor does not implement");
+  for (const TaskRecord &r : p.tasks)
     for (uint32_t o = 0; o < r.numOperands && o < kMaxOperands; ++o)
       if (r.operand[o] != kNoTensor && r.operand[o] < plan.tensors.size() &&
           !isBound(r.operand[o]))
         return Status::error("launch: tensor " + quote(plan.tensors[r.operand[o]].name) +
-                             " is used by program " + quote(plan.programs[program].name) +
-                             " but not bound");
+                             " is used by program " + quote(p.name) + " but not bound");
   return Status::ok();
 }
 

@@ -4,6 +4,7 @@
 // positions within a program; event ids are the positions of mkt.event ops. The plan
 // is verified before anything is written, and written atomically.
 //===----------------------------------------------------------------------===//
+#include "mk/Analysis/WeightFootprint.h"
 #include "mk/Transforms/ModelAttr.h"
 #include "mk/Transforms/Passes.h"
 #include "mk/isa/plan_file.h"
@@ -155,6 +156,8 @@ struct MkEmitPlanPass : mk::impl::MkEmitPlanBase<MkEmitPlanPass> {
       module.emitError() << "mk-emit-plan: the plan does not verify: " << s.message();
       return signalPassFailure();
     }
+    if (failed(verifyWeightFootprints(module, plan)))
+      return signalPassFailure();
     if (output.empty())
       return;
     if (Status s = isa::writePlanFile(output, plan); !s) {

@@ -1,13 +1,13 @@
 //===- projection_wgmma.cuh - Prefill projections on warpgroup MMA (sm_90a) ===//
 //
-// The same function as projectMmaSync (device/projection.cuh): for the rows of a task
-// and the weight rows of its columns,
+// The same function as projectMmaSync (device/projection_mma_sync.cuh): for the rows of a
+// task and the weight rows of its columns,
 //   A = rmsNorm(x) or x     [rows, k] bf16 (rms_norm.cuh rounding points)
 //   d(r, j) = A[r] . W_j    fp32
 // handed to the kind's epilogue in shared memory, pass by pass; computed with
 // wgmma.mma_async.m64n32k16 (Hopper's asynchronous warpgroup MMA, both operands in
 // shared memory) instead of mma.sync. Used on sm_90a for tasks of more than 16 rows
-// with k % 8 == 0 (device/project.cuh).
+// with k % 8 == 0 (device/projection_engine.cuh).
 //
 // Decomposition:
 //   Row blocks of kRows = 64 rows (one instruction's M; rows past the block's are
@@ -46,7 +46,7 @@
 #include "config.cuh"
 #include "device/async_copy.cuh"
 #include "device/bf16.cuh"
-#include "device/projection.cuh"
+#include "device/projection_pass.cuh"
 #include "device/rms_norm.cuh"
 #include "device/wgmma_layout.h"
 #include "task_context.cuh"
@@ -198,7 +198,8 @@ static_assert(kPipelineBytes + kPassRowsBytes <= kSm90Region, "the row table fit
 
 } // namespace wgmma
 
-/// project() (device/project.cuh) on warpgroup MMA; same contract. Requires in.k % 8
+/// project() (device/projection_engine.cuh) on warpgroup MMA; same contract. Requires
+/// in.k % 8
 /// == 0. On other targets than sm_90a the body is empty and project() never calls it.
 template <class ColumnRow, class Epilogue>
 __device__ void projectWgmma(const TaskContext &ctx, const ProjectionInput &in,

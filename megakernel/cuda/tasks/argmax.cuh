@@ -3,7 +3,7 @@
 //   partial_max [R, tiles, 2] f32 (value, index as f32) -> tokens_out [R] i32
 //   tile: rows range[0]; aux[0] = number of partials (LM-head tiles).
 //
-// The function of host/tasks/argmax.cpp: a larger value wins, an equal value with a
+// The function of host/tasks/argmax.h: a larger value wins, an equal value with a
 // lower index wins, NaN never wins; a row with no comparable value gets token 0. That
 // rule picks the maximum of a total order on (value, -index), so any fixed reduction
 // order gives the host's result: a warp per row, lanes scan partials lane, lane + 32,
@@ -32,7 +32,13 @@ __device__ __forceinline__ void consider(float &best, float &bestIndex, float va
 }
 } // namespace argmax
 
-__device__ void runArgmax(const TaskContext &ctx, const isa::TaskRecord &task) {
+template <> struct CudaTask<isa::TaskKind::Argmax> {
+  static constexpr Engine kEngine = Engine::Own;
+  __device__ static void run(const TaskContext &ctx, const isa::TaskRecord &task);
+};
+
+__device__ inline void CudaTask<isa::TaskKind::Argmax>::run(const TaskContext &ctx,
+                                                            const isa::TaskRecord &task) {
   using namespace argmax;
   const int64_t stride = ctx.tensor(task, kPartialMax).shape[1];
   const uint32_t tiles = task.aux[0];
@@ -53,12 +59,6 @@ __device__ void runArgmax(const TaskContext &ctx, const isa::TaskRecord &task) {
     if (lane == 0)
       tokensOut[r] = static_cast<int32_t>(bestIndex);
   }
-}
-
-// Reads only activations.
-__device__ uint32_t spansArgmax(const TaskContext &, const isa::TaskRecord &,
-                                WeightSpan *) {
-  return 0;
 }
 
 } // namespace mk::cuda::tasks

@@ -6,15 +6,16 @@
 //   tile: rows range[0], KV heads range[1], KV positions range[2] = [p0, p1);
 //   aux[0] = split index, aux[1] = sliding window (with kFlagSlidingWindow) or 0.
 //
-// The function of host/tasks/attn_decode.cpp. Row b is active when seq_lens[b] > 0; at
+// The function of host/tasks/attn_decode.h. Row b is active when seq_lens[b] > 0; at
 // step s it attends keys [lo, n), n = seq_lens[b] + s, lo = max(0, n - window) (0
 // without a window), intersected with [p0, p1), through block_table[b]. Units
-// (device/attention.cuh): per KV head g and row b, the group's query heads in chunks
-// of kUnitQueries, all over the same keys. An empty range writes o = 0, lse = -inf.
+// (device/attention_engine.cuh): per KV head g and row b, the group's query heads in
+// chunks of kUnitQueries, all over the same keys. An empty range writes o = 0, lse =
+// -inf.
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "device/attention.cuh"
+#include "device/attention_engine.cuh"
 #include "task_context.cuh"
 
 namespace mk::cuda::tasks {
@@ -79,8 +80,16 @@ struct Units {
 };
 } // namespace attn_decode
 
+template <> struct CudaTask<isa::TaskKind::AttnDecode> {
+  static constexpr Engine kEngine = Engine::Attention;
+  using Units = attn_decode::Units;
+  __device__ static AttentionWork<Units> work(const TaskContext &ctx,
+                                              const isa::TaskRecord &task);
+};
+
 __device__ inline AttentionWork<attn_decode::Units>
-attentionAttnDecode(const TaskContext &ctx, const isa::TaskRecord &task) {
+CudaTask<isa::TaskKind::AttnDecode>::work(const TaskContext &ctx,
+                                          const isa::TaskRecord &task) {
   using namespace attn_decode;
   const DeviceModel &model = *ctx.model;
   const uint32_t hd = model.headDim, group = model.numHeads / model.numKvHeads;
@@ -113,12 +122,6 @@ attentionAttnDecode(const TaskContext &ctx, const isa::TaskRecord &task) {
                    ctx.data<const bf16>(task, kVCache), uint32_t(cache.shape[1]),
                    uint32_t(cache.shape[2]), hd};
   return {units, kv, (kvHeads.end - kvHeads.begin) * units.rows * chunks};
-}
-
-// Reads only the KV cache and activations, which other tasks write.
-__device__ uint32_t spansAttnDecode(const TaskContext &, const isa::TaskRecord &,
-                                    WeightSpan *) {
-  return 0;
 }
 
 } // namespace mk::cuda::tasks

@@ -4,7 +4,7 @@
 //   -> out [B, heads * hd] bf16, columns of the query heads of KV heads range[1]
 //   tile: rows range[0], KV heads range[1]; aux[0] = number of splits.
 //
-// The function of host/tasks/attn_merge.cpp. For each row and query head:
+// The function of host/tasks/attn_merge.h. For each row and query head:
 //   M = max_s lse_s,  w_s = exp(lse_s - M),  out = bf16(sum_s w_s o_s / sum_s w_s)
 // Splits with lse = -inf (no keys) get weight 0 and are not read; all -inf writes
 // zeros. The (row, head) pairs go in batches whose weights fit the scratch:
@@ -26,7 +26,14 @@ constexpr uint32_t kPartialLse = role(kKind, "partial_lse");
 constexpr uint32_t kOut = role(kKind, "out");
 } // namespace attn_merge
 
-__device__ void runAttnMerge(const TaskContext &ctx, const isa::TaskRecord &task) {
+template <> struct CudaTask<isa::TaskKind::AttnMerge> {
+  static constexpr Engine kEngine = Engine::Own;
+  __device__ static void run(const TaskContext &ctx, const isa::TaskRecord &task);
+};
+
+__device__ inline void
+CudaTask<isa::TaskKind::AttnMerge>::run(const TaskContext &ctx,
+                                        const isa::TaskRecord &task) {
   using namespace attn_merge;
   const DeviceModel &model = *ctx.model;
   const uint32_t hd = model.headDim, group = model.numHeads / model.numKvHeads;
@@ -84,11 +91,6 @@ __device__ void runAttnMerge(const TaskContext &ctx, const isa::TaskRecord &task
     }
     __syncthreads(); // the next batch rewrites the scratch
   }
-}
-
-__device__ uint32_t spansAttnMerge(const TaskContext &, const isa::TaskRecord &,
-                                   WeightSpan *) {
-  return 0;
 }
 
 } // namespace mk::cuda::tasks

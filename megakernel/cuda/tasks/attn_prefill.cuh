@@ -6,16 +6,16 @@
 //   tile: rows range[0], KV heads range[1]; aux[1] = sliding window (with
 //   kFlagSlidingWindow) or 0.
 //
-// The function of host/tasks/attn_prefill.cpp. All rows belong to sequence 0 (block
+// The function of host/tasks/attn_prefill.h. All rows belong to sequence 0 (block
 // table row 0). Row r at position p = positions[r] >= 0 attends keys [lo, p], lo =
 // max(0, p - window + 1) with a window, else 0; inactive rows (p < 0) write zeros.
-// Units (device/attention.cuh): the (row, query head) pairs of a KV head, row-major,
-// in chunks of kUnitQueries; a chunk may span rows (each query keeps its own causal
-// range), so every key load serves up to kUnitQueries queries even without GQA.
+// Units (device/attention_engine.cuh): the (row, query head) pairs of a KV head,
+// row-major, in chunks of kUnitQueries; a chunk may span rows (each query keeps its own
+// causal range), so every key load serves up to kUnitQueries queries even without GQA.
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "device/attention.cuh"
+#include "device/attention_engine.cuh"
 #include "task_context.cuh"
 
 namespace mk::cuda::tasks {
@@ -70,8 +70,16 @@ struct Units {
 };
 } // namespace attn_prefill
 
+template <> struct CudaTask<isa::TaskKind::AttnPrefill> {
+  static constexpr Engine kEngine = Engine::Attention;
+  using Units = attn_prefill::Units;
+  __device__ static AttentionWork<Units> work(const TaskContext &ctx,
+                                              const isa::TaskRecord &task);
+};
+
 __device__ inline AttentionWork<attn_prefill::Units>
-attentionAttnPrefill(const TaskContext &ctx, const isa::TaskRecord &task) {
+CudaTask<isa::TaskKind::AttnPrefill>::work(const TaskContext &ctx,
+                                           const isa::TaskRecord &task) {
   using namespace attn_prefill;
   const DeviceModel &model = *ctx.model;
   const uint32_t hd = model.headDim, group = model.numHeads / model.numKvHeads;
@@ -96,11 +104,6 @@ attentionAttnPrefill(const TaskContext &ctx, const isa::TaskRecord &task) {
                    ctx.data<const bf16>(task, kVCache), uint32_t(cache.shape[1]),
                    uint32_t(cache.shape[2]), hd};
   return {units, kv, (kvHeads.end - kvHeads.begin) * perHead};
-}
-
-__device__ uint32_t spansAttnPrefill(const TaskContext &, const isa::TaskRecord &,
-                                     WeightSpan *) {
-  return 0;
 }
 
 } // namespace mk::cuda::tasks

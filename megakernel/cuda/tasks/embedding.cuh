@@ -3,7 +3,7 @@
 //   tokens [R] i32, table [vocab, hidden] bf16 -> out [R, hidden] bf16
 //   tile: rows range[0], hidden columns range[1]. out[r, c] = table[tokens[r], c].
 //
-// The function of host/tasks/embedding.cpp: every row is copied, active or not (the
+// The function of host/tasks/embedding.h: every row is copied, active or not (the
 // runtime gives inactive rows a valid token). Each row's columns split into a 16-byte
 // aligned body [c1, c2), copied 8 columns per thread, and scalar edges [c0, c1) and
 // [c2, c3); the body is empty unless hidden % 8 == 0 and both bases are 16-byte aligned.
@@ -21,7 +21,14 @@ constexpr uint32_t kTable = role(kKind, "table");
 constexpr uint32_t kOut = role(kKind, "out");
 } // namespace embedding
 
-__device__ void runEmbedding(const TaskContext &ctx, const isa::TaskRecord &task) {
+template <> struct CudaTask<isa::TaskKind::Embedding> {
+  static constexpr Engine kEngine = Engine::Own;
+  __device__ static void run(const TaskContext &ctx, const isa::TaskRecord &task);
+};
+
+__device__ inline void
+CudaTask<isa::TaskKind::Embedding>::run(const TaskContext &ctx,
+                                        const isa::TaskRecord &task) {
   using namespace embedding;
   const int32_t *tokens = ctx.data<const int32_t>(task, kTokens); // [R]
   const bf16 *table = ctx.data<const bf16>(task, kTable);         // [vocab, hidden]
@@ -45,13 +52,6 @@ __device__ void runEmbedding(const TaskContext &ctx, const isa::TaskRecord &task
     const uint32_t c = k < head ? c0 + k : c2 + (k - head);
     out[r * hidden + c] = table[tokens[r] * hidden + c];
   }
-}
-
-// The rows to gather depend on `tokens`, which decode's previous-step argmax writes:
-// not event-free, so nothing is staged.
-__device__ uint32_t spansEmbedding(const TaskContext &, const isa::TaskRecord &,
-                                   WeightSpan *) {
-  return 0;
 }
 
 } // namespace mk::cuda::tasks

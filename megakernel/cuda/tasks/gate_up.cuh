@@ -5,14 +5,14 @@
 //   xn = rmsNorm(x[r], norm_w)                   (bf16, device/rms_norm.cuh)
 //   g = bf16(xn . w_gate[n]),  u = bf16(xn . w_up[n])
 //   out[r, n] = bf16(bf16(silu(g)) * u),  silu(g) = g / (1 + exp(-g)) in fp32
-// The host's tasks/gate_up.cpp. One projection (device/projection.cuh) computes both:
-// a unit is the column pair (gate n, up n); pass column j < units is w_gate row
-// c0 + j, pass column units + j is w_up row c0 + j (c0: the pass's first column).
+// The host's tasks/gate_up.h. One projection (tasks/projection_dispatch.cuh) computes
+// both: a unit is the column pair (gate n, up n); pass column j < units is w_gate row c0
+// + j, pass column units + j is w_up row c0 + j (c0: the pass's first column).
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "device/bf16.cuh"
-#include "device/projection.cuh"
+#include "device/projection_pass.cuh"
 #include "task_context.cuh"
 
 #include "mk/isa/task_kinds.h"
@@ -45,25 +45,39 @@ struct GateUpOperands {
   }
 };
 
-__device__ inline ProjectionWork projectionGateUp(const TaskContext &ctx,
-                                                  const isa::TaskRecord &task) {
+template <> struct CudaTask<isa::TaskKind::GateUp> {
+  static constexpr Engine kEngine = Engine::Projection;
+  __device__ static ProjectionWork work(const TaskContext &ctx,
+                                        const isa::TaskRecord &task);
+  __device__ static const bf16 *columnRow(const TaskContext &ctx,
+                                          const isa::TaskRecord &task, uint32_t unit0,
+                                          uint32_t units, uint32_t j);
+  __device__ static void epilogue(const TaskContext &ctx, const isa::TaskRecord &task,
+                                  const ProjectionPass &p);
+  __device__ static void finish(const TaskContext &, const isa::TaskRecord &) {}
+};
+
+__device__ inline ProjectionWork
+CudaTask<isa::TaskKind::GateUp>::work(const TaskContext &ctx,
+                                      const isa::TaskRecord &task) {
   const GateUpOperands o(ctx, task);
   return {{o.x, o.normW, ctx.model->rmsNormEps, o.hidden},
           task.range[1].end - task.range[1].begin,
           2};
 }
 
-__device__ inline const bf16 *columnRowGateUp(const TaskContext &ctx,
-                                              const isa::TaskRecord &task, uint32_t unit0,
-                                              uint32_t units, uint32_t j) {
+__device__ inline const bf16 *
+CudaTask<isa::TaskKind::GateUp>::columnRow(const TaskContext &ctx,
+                                           const isa::TaskRecord &task, uint32_t unit0,
+                                           uint32_t units, uint32_t j) {
   const GateUpOperands o(ctx, task);
   const bool gate = j < units;
   const size_t c = task.range[1].begin + unit0 + (gate ? j : j - units);
   return (gate ? o.wGate : o.wUp) + c * o.hidden;
 }
 
-__device__ inline void epilogueGateUp(const TaskContext &ctx, const isa::TaskRecord &task,
-                                      const ProjectionPass &p) {
+__device__ inline void CudaTask<isa::TaskKind::GateUp>::epilogue(
+    const TaskContext &ctx, const isa::TaskRecord &task, const ProjectionPass &p) {
   const GateUpOperands o(ctx, task);
   for (uint32_t i = threadIdx.x; i < p.rows * p.units; i += kThreads) {
     const uint32_t r = i / p.units, j = i % p.units;
@@ -73,16 +87,6 @@ __device__ inline void epilogueGateUp(const TaskContext &ctx, const isa::TaskRec
     o.out[size_t(p.row0 + r) * o.inter + task.range[1].begin + p.unit0 + j] =
         toBf16(silu * u);
   }
-}
-
-__device__ inline uint32_t spansGateUp(const TaskContext &ctx,
-                                       const isa::TaskRecord &task, WeightSpan *spans) {
-  constexpr isa::TaskKind kKind = isa::TaskKind::GateUp;
-  const isa::Range cols = task.range[1];
-  spans[0] = rowSpan(ctx.tensor(task, role(kKind, "w_gate")), cols.begin, cols.end);
-  spans[1] = rowSpan(ctx.tensor(task, role(kKind, "w_up")), cols.begin, cols.end);
-  spans[2] = wholeSpan(ctx.tensor(task, role(kKind, "norm_w")));
-  return 3;
 }
 
 } // namespace mk::cuda::tasks

@@ -7,7 +7,7 @@
 //   xn = rmsNorm(x[r], norm_w)  (bf16);  logits[r, v] = xn . w[v]  (fp32, not rounded)
 //   partial_max[r, aux[0]] = (max logit, its index as f32) over the tile: the first
 //   (lowest) index wins ties, NaN never wins; a tile of NaNs only gives (-inf, first).
-// The host's tasks/lm_head.cpp. The argmax reads the tile's logits back after the
+// The host's tasks/lm_head.h. The argmax reads the tile's logits back after the
 // projection: one warp per row, lanes scan strided columns, then a butterfly keeps the
 // (value, lowest index) maximum; that order is total, so the result is the host's
 // whatever the scan order.
@@ -15,7 +15,7 @@
 #pragma once
 
 #include "device/bf16.cuh"
-#include "device/projection.cuh"
+#include "device/projection_pass.cuh"
 #include "task_context.cuh"
 
 #include "mk/isa/task_kinds.h"
@@ -88,23 +88,37 @@ __device__ inline void lmHeadTileArgmax(const TaskContext &ctx,
   }
 }
 
-__device__ inline ProjectionWork projectionLmHead(const TaskContext &ctx,
-                                                  const isa::TaskRecord &task) {
+template <> struct CudaTask<isa::TaskKind::LmHead> {
+  static constexpr Engine kEngine = Engine::Projection;
+  __device__ static ProjectionWork work(const TaskContext &ctx,
+                                        const isa::TaskRecord &task);
+  __device__ static const bf16 *columnRow(const TaskContext &ctx,
+                                          const isa::TaskRecord &task, uint32_t unit0,
+                                          uint32_t units, uint32_t j);
+  __device__ static void epilogue(const TaskContext &ctx, const isa::TaskRecord &task,
+                                  const ProjectionPass &p);
+  __device__ static void finish(const TaskContext &ctx, const isa::TaskRecord &task);
+};
+
+__device__ inline ProjectionWork
+CudaTask<isa::TaskKind::LmHead>::work(const TaskContext &ctx,
+                                      const isa::TaskRecord &task) {
   const LmHeadOperands o(ctx, task);
   return {{o.x, o.normW, ctx.model->rmsNormEps, o.hidden},
           task.range[1].end - task.range[1].begin,
           1};
 }
 
-__device__ inline const bf16 *columnRowLmHead(const TaskContext &ctx,
-                                              const isa::TaskRecord &task, uint32_t unit0,
-                                              uint32_t, uint32_t j) {
+__device__ inline const bf16 *
+CudaTask<isa::TaskKind::LmHead>::columnRow(const TaskContext &ctx,
+                                           const isa::TaskRecord &task, uint32_t unit0,
+                                           uint32_t, uint32_t j) {
   const LmHeadOperands o(ctx, task);
   return o.w + size_t(task.range[1].begin + unit0 + j) * o.hidden;
 }
 
-__device__ inline void epilogueLmHead(const TaskContext &ctx, const isa::TaskRecord &task,
-                                      const ProjectionPass &p) {
+__device__ inline void CudaTask<isa::TaskKind::LmHead>::epilogue(
+    const TaskContext &ctx, const isa::TaskRecord &task, const ProjectionPass &p) {
   const LmHeadOperands o(ctx, task);
   for (uint32_t i = threadIdx.x; i < p.rows * p.units; i += kThreads) {
     const uint32_t r = i / p.units, j = i % p.units;
@@ -114,17 +128,10 @@ __device__ inline void epilogueLmHead(const TaskContext &ctx, const isa::TaskRec
 }
 
 /// After the projection (its writes are visible to the CTA): the tile argmax.
-__device__ inline void finishLmHead(const TaskContext &ctx, const isa::TaskRecord &task) {
+__device__ inline void
+CudaTask<isa::TaskKind::LmHead>::finish(const TaskContext &ctx,
+                                        const isa::TaskRecord &task) {
   lmHeadTileArgmax(ctx, task);
-}
-
-__device__ inline uint32_t spansLmHead(const TaskContext &ctx,
-                                       const isa::TaskRecord &task, WeightSpan *spans) {
-  constexpr isa::TaskKind kKind = isa::TaskKind::LmHead;
-  spans[0] =
-      rowSpan(ctx.tensor(task, role(kKind, "w")), task.range[1].begin, task.range[1].end);
-  spans[1] = wholeSpan(ctx.tensor(task, role(kKind, "norm_w")));
-  return 2;
 }
 
 } // namespace mk::cuda::tasks

@@ -7,7 +7,7 @@
 //        K/V section -> KV cache [blocks, block_size, kv_heads, hd] bf16, heads range[1]
 //   tile: rows range[0], heads range[1] of section aux[0] (QkvSection).
 //
-// The host's tasks/qkv.cpp. Per active row r (positions[r] >= 0) and head h:
+// The host's tasks/qkv.h. Per active row r (positions[r] >= 0) and head h:
 //   xn = rmsNorm(x[r], norm_w)                                (bf16, rms_norm.cuh)
 //   y  = bf16(xn . w[h*hd + d] + bias[h*hd + d])              (fp32 accumulation)
 //   y  = rmsNorm(y, head_norm_w)           if head_norm_w    (Qwen3 QK-norm)
@@ -16,13 +16,13 @@
 // out[r, h*hd ...]; an inactive row's Q columns are zeros. K/V write the cache at slot
 // kv_slots[r] at step 0, or the block_table slot of pos at decode step s > 0;
 // inactive rows and slots < 0 write nothing.
-// Projection (device/projection.cuh): a unit is a head (hd weight rows), so every pass
-// holds whole heads; the epilogue takes one warp per (row, head) of the pass.
+// Projection (tasks/projection_dispatch.cuh): a unit is a head (hd weight rows), so every
+// pass holds whole heads; the epilogue takes one warp per (row, head) of the pass.
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "device/bf16.cuh"
-#include "device/projection.cuh"
+#include "device/projection_pass.cuh"
 #include "device/rms_norm.cuh"
 #include "device/rope.cuh"
 #include "task_context.cuh"
@@ -92,10 +92,23 @@ struct QkvOperands {
   }
 };
 
+template <> struct CudaTask<isa::TaskKind::Qkv> {
+  static constexpr Engine kEngine = Engine::Projection;
+  __device__ static ProjectionWork work(const TaskContext &ctx,
+                                        const isa::TaskRecord &task);
+  __device__ static const bf16 *columnRow(const TaskContext &ctx,
+                                          const isa::TaskRecord &task, uint32_t unit0,
+                                          uint32_t units, uint32_t j);
+  __device__ static void epilogue(const TaskContext &ctx, const isa::TaskRecord &task,
+                                  const ProjectionPass &p);
+  __device__ static void finish(const TaskContext &, const isa::TaskRecord &) {}
+};
+
 /// The epilogue of one pass: bias, QK-norm, RoPE and the store of every (row, head) of
 /// the pass, one warp each.
-__device__ inline void epilogueQkv(const TaskContext &ctx, const isa::TaskRecord &task,
-                                   const ProjectionPass &p) {
+__device__ inline void CudaTask<isa::TaskKind::Qkv>::epilogue(const TaskContext &ctx,
+                                                              const isa::TaskRecord &task,
+                                                              const ProjectionPass &p) {
   const QkvOperands o(ctx, task);
   const uint32_t hd = o.hd, lane = threadIdx.x % 32;
   for (uint32_t i = threadIdx.x / 32; i < p.rows * p.units; i += kWarps) {
@@ -136,34 +149,20 @@ __device__ inline void epilogueQkv(const TaskContext &ctx, const isa::TaskRecord
 }
 
 /// A unit is a head of the section: hd weight rows.
-__device__ inline ProjectionWork projectionQkv(const TaskContext &ctx,
-                                               const isa::TaskRecord &task) {
+__device__ inline ProjectionWork
+CudaTask<isa::TaskKind::Qkv>::work(const TaskContext &ctx, const isa::TaskRecord &task) {
   const QkvOperands o(ctx, task);
   return {{o.x, o.normW, ctx.model->rmsNormEps, o.hidden},
           task.range[1].end - task.range[1].begin,
           o.hd};
 }
 
-__device__ inline const bf16 *columnRowQkv(const TaskContext &ctx,
-                                           const isa::TaskRecord &task, uint32_t unit0,
-                                           uint32_t, uint32_t j) {
+__device__ inline const bf16 *
+CudaTask<isa::TaskKind::Qkv>::columnRow(const TaskContext &ctx,
+                                        const isa::TaskRecord &task, uint32_t unit0,
+                                        uint32_t, uint32_t j) {
   const QkvOperands o(ctx, task);
   return o.w + (size_t(task.range[1].begin + unit0) * o.hd + j) * o.hidden;
-}
-
-__device__ inline uint32_t spansQkv(const TaskContext &ctx, const isa::TaskRecord &task,
-                                    WeightSpan *spans) {
-  constexpr isa::TaskKind kKind = isa::TaskKind::Qkv;
-  const int64_t hd = ctx.model->headDim;
-  const int64_t n0 = task.range[1].begin * hd, n1 = task.range[1].end * hd;
-  uint32_t n = 0;
-  spans[n++] = rowSpan(ctx.tensor(task, role(kKind, "w")), n0, n1);
-  spans[n++] = wholeSpan(ctx.tensor(task, role(kKind, "norm_w")));
-  if (ctx.has(task, role(kKind, "bias")))
-    spans[n++] = rowSpan(ctx.tensor(task, role(kKind, "bias")), n0, n1);
-  if (ctx.has(task, role(kKind, "head_norm_w")))
-    spans[n++] = wholeSpan(ctx.tensor(task, role(kKind, "head_norm_w")));
-  return n;
 }
 
 } // namespace mk::cuda::tasks

@@ -30,12 +30,4 @@ void runResidualProjection(const TaskContext &ctx, const isa::TaskRecord &task) 
                               n, k, task.range[0], task.range[1]);
 }
 
-template <isa::TaskKind Kind>
-uint32_t residualProjectionSpans(const TaskContext &ctx, const isa::TaskRecord &task,
-                                 WeightSpan *spans) {
-  spans[0] =
-      rowSpan(ctx.tensor(task, role(Kind, "w")), task.range[1].begin, task.range[1].end);
-  return 1;
-}
-
 } // namespace mk::host::tasks

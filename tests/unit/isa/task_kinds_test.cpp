@@ -38,6 +38,9 @@ TEST(TaskKinds, EveryKindHasUniqueNameRolesAndWritesSomething) {
       EXPECT_EQ(roleIndex(static_cast<TaskKind>(k), roleName(role)), static_cast<int>(i));
     }
     EXPECT_TRUE(writes) << info.name << " writes no operand";
+    EXPECT_TRUE(implements(static_cast<TaskKind>(k), Executor::Host) ||
+                implements(static_cast<TaskKind>(k), Executor::Cuda))
+        << info.name << " is implemented by no executor";
   }
 }
 

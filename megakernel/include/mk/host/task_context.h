@@ -15,8 +15,10 @@
 
 #include "mk/host/bf16.h"
 #include "mk/isa/plan.h"
+#include "mk/isa/task_footprint.h"
 #include "mk/isa/task_kinds.h"
 #include "mk/isa/task_record.h"
+#include "mk/isa/tensor_view.h"
 
 #include <cassert>
 #include <cstddef>
@@ -26,13 +28,8 @@
 
 namespace mk::host {
 
-/// A tensor bound to memory: row-major (last dimension contiguous), no padding.
-struct TensorRef {
-  void *data = nullptr;
-  isa::DType dtype = isa::DType::BF16;
-  uint32_t rank = 0;
-  int64_t shape[isa::kMaxRank] = {0, 0, 0, 0};
-};
+/// A tensor bound to memory: the tensor view both executors share.
+using TensorRef = isa::TensorView;
 
 /// The isa::DType that stores a C++ element type.
 template <typename T> inline constexpr isa::DType kDTypeOf = isa::DType::F32;
@@ -92,29 +89,24 @@ TaskContext makeTaskContext(const isa::Plan &plan, uint32_t programIndex,
 /// A task kernel: computes the task's tile.
 using TaskFn = void (*)(const TaskContext &, const isa::TaskRecord &);
 
-/// The host kernel of `kind`, or nullptr for a kind outside the ISA. The table is built
-/// from MK_TASK_KINDS: a kind `Foo` is implemented by tasks::runFoo / tasks::spansFoo in
-/// megakernel/host/tasks/<foo>.cpp.
+/// The host kernel of `kind`, or nullptr for a kind outside the ISA or one the host
+/// does not implement (isa::checkLaunchable refuses plans with those). The table is
+/// built from MK_TASK_KINDS: a kind `Foo` is implemented by tasks::HostTask<Foo> in
+/// megakernel/host/tasks/<foo>.h.
 TaskFn taskFunction(isa::TaskKind kind);
 
 /// Runs `task` with its kind's kernel.
 inline void runTask(const TaskContext &ctx, const isa::TaskRecord &task) {
   TaskFn fn = taskFunction(static_cast<isa::TaskKind>(task.kind));
-  assert(fn && "task kind outside the ISA");
+  assert(fn && "task kind outside the ISA or not implemented by the host");
   fn(ctx, task);
 }
 
-/// A contiguous byte range of a weight that a task will stream.
-struct WeightSpan {
-  const void *data;
-  size_t bytes;
-};
-inline constexpr uint32_t kMaxWeightSpans = 4;
+using isa::kMaxWeightSpans;
+using isa::WeightSpan;
 
-/// The weight ranges `task` reads (its event-free operands, placement Weight): the
-/// rows of its weight tile, norm weights, bias. Never activations, KV caches or step
-/// state, which may still be written by tasks the worker has not waited for. Returns
-/// the number of spans written to `spans`.
+/// The weight ranges `task` streams: its kind's footprint (mk/isa/task_footprint.h) over
+/// the bound tensors. Returns the number of spans written to `spans`.
 uint32_t taskWeightSpans(const TaskContext &ctx, const isa::TaskRecord &task,
                          WeightSpan (&spans)[kMaxWeightSpans]);
 

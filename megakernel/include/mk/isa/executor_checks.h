@@ -23,10 +23,17 @@ std::string taskLabel(const TaskRecord &task, uint32_t index);
 /// not an activation (the executor owns the arenas) and `data` is not null.
 Status checkBindable(const Plan &plan, uint16_t id, const void *data);
 
-/// Whether program `program` may be launched: it exists, and `isBound(id)` holds for
-/// every tensor it uses (the error names the first that is not bound).
-Status checkLaunchable(const Plan &plan, uint32_t program,
-                       const std::function<bool(uint16_t)> &isBound);
+/// Whether `executor` implements `kind`: isa::implements (the MK_TASK_KINDS column), or
+/// another table in tests.
+using ImplementsFn = bool (*)(TaskKind kind, Executor executor);
+
+/// Whether program `program` may be launched on `executor`: it exists, `executor`
+/// implements the kind of each of its tasks (the error names the first task it does
+/// not), and `isBound(id)` holds for every tensor it uses (the error names the first
+/// that is not bound).
+Status checkLaunchable(const Plan &plan, uint32_t program, Executor executor,
+                       const std::function<bool(uint16_t)> &isBound,
+                       ImplementsFn implemented = &implements);
 
 /// A worker a watchdog found waiting: task `task` of step `step` on its wait `wait`,
 /// whose event counter read `counter` and needs `target`.

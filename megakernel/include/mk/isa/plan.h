@@ -9,6 +9,7 @@
 
 #include "mk/isa/target.h"
 #include "mk/isa/task_record.h"
+#include "mk/isa/tensor_view.h"
 
 #include <cstdint>
 #include <string>
@@ -16,11 +17,6 @@
 
 namespace mk::isa {
 
-enum class DType : uint8_t { BF16 = 0, F16 = 1, F32 = 2, I32 = 3 };
-
-inline constexpr uint32_t dtypeSize(DType t) {
-  return t == DType::BF16 || t == DType::F16 ? 2 : 4;
-}
 const char *dtypeName(DType t);
 
 /// Where a tensor lives.
@@ -32,8 +28,6 @@ enum class Placement : uint8_t {
   Comm = 4,       // symmetric communication buffer (tensor parallelism)
 };
 const char *placementName(Placement p);
-
-inline constexpr uint32_t kMaxRank = 4;
 
 struct TensorDesc {
   std::string name;

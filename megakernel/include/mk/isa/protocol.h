@@ -21,15 +21,10 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "mk/isa/host_device.h"
 #include "mk/isa/task_record.h"
 
 #include <cstdint>
-
-#if defined(__CUDACC__)
-#define MK_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define MK_HOST_DEVICE inline
-#endif
 
 #if __has_include(<cuda/atomic>)
 #include <cuda/atomic>

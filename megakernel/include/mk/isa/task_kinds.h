@@ -1,9 +1,14 @@
 //===- task_kinds.h - The task-kind table: the one list of what a task can be ===//
 //
-// Every task kind is listed here once. Adding a kind touches this table, one host
+// Every task kind is listed here once. Adding a kind touches the ISA (this table, the
+// kind's weight footprint in task_footprint.h, kIsaVersion in task_record.h), one host
 // implementation, one CUDA implementation and one lowering pattern in mk-tile.
 //
-// Columns: X(Enum, "name", operand roles...)
+// Columns: X(Enum, "name", executors, operand roles...)
+// `executors` says which executors implement the kind: HostAndCuda, HostOnly or
+// CudaOnly. Both executors' dispatches are generated from this column, so a kind an
+// executor is said to implement but does not fails to compile there, and a plan using
+// a kind an executor does not implement is refused at launch (isa::checkLaunchable).
 // Operand roles are positional: TaskRecord::operand[i] holds the tensor id of role i.
 // A role spelled "=name" is written by the task (all others are only read); "name?" is
 // optional and may be kNoTensor. roleName() strips the marks. Ranges are documented per
@@ -21,45 +26,66 @@
 // clang-format off
 #define MK_TASK_KINDS(X)                                                          \
   /* Gather token embeddings. range[1]: hidden columns.                        */ \
-  X(Embedding,   "embedding",   "tokens", "table", "=out")                         \
+  X(Embedding,   "embedding",   HostAndCuda, "tokens", "table", "=out")           \
   /* RMSNorm prologue, one of the Q/K/V projections (aux[0] = section 0/1/2),  */ \
   /* bias, per-head QK-norm, RoPE; K/V tiles append to the paged KV cache.     */ \
   /* range[1]: heads of that section. block_table: decode steps > 0 derive the */ \
   /* KV slot from it (step_state.h).                                          */ \
-  X(Qkv,         "qkv",         "x", "norm_w", "w", "bias?", "head_norm_w?",     \
-                                "=out", "positions", "kv_slots", "block_table")    \
+  X(Qkv,         "qkv",         HostAndCuda, "x", "norm_w", "w", "bias?",         \
+                                "head_norm_w?", "=out", "positions", "kv_slots",  \
+                                "block_table")                                    \
   /* Flash-decoding partial over KV positions range[2] for KV head range[1].   */ \
-  X(AttnDecode,  "attn_decode", "q", "k_cache", "v_cache", "block_table",         \
-                                "seq_lens", "=partial_o", "=partial_lse")           \
+  X(AttnDecode,  "attn_decode", HostAndCuda, "q", "k_cache", "v_cache",           \
+                                "block_table", "seq_lens", "=partial_o",          \
+                                "=partial_lse")                                   \
   /* Fixed-order merge of the KV-split partials of KV head range[1].           */ \
-  X(AttnMerge,   "attn_merge",  "partial_o", "partial_lse", "=out")                \
+  X(AttnMerge,   "attn_merge",  HostAndCuda, "partial_o", "partial_lse", "=out")  \
   /* Causal attention of a prefill chunk for KV head range[1].                 */ \
-  X(AttnPrefill, "attn_prefill","q", "k_cache", "v_cache", "block_table",         \
-                                "positions", "=out")                               \
+  X(AttnPrefill, "attn_prefill",HostAndCuda, "q", "k_cache", "v_cache",           \
+                                "block_table", "positions", "=out")               \
   /* O projection + residual add. range[1]: output columns.                    */ \
-  X(OProj,       "o_proj",      "x", "w", "residual", "=out")                      \
+  X(OProj,       "o_proj",      HostAndCuda, "x", "w", "residual", "=out")        \
   /* RMSNorm prologue, gate and up projections, SiLU(gate) * up.               */ \
   /* range[1]: intermediate columns.                                           */ \
-  X(GateUp,      "gate_up",     "x", "norm_w", "w_gate", "w_up", "=out")           \
+  X(GateUp,      "gate_up",     HostAndCuda, "x", "norm_w", "w_gate", "w_up",     \
+                                "=out")                                           \
   /* Down projection + residual add. range[1]: output columns.                 */ \
-  X(DownProj,    "down_proj",   "x", "w", "residual", "=out")                      \
+  X(DownProj,    "down_proj",   HostAndCuda, "x", "w", "residual", "=out")        \
   /* Final RMSNorm prologue, LM-head logits for vocab range[1], and the tile's */ \
   /* partial argmax.                                                           */ \
-  X(LmHead,      "lm_head",     "x", "norm_w", "w", "=logits", "=partial_max")      \
+  X(LmHead,      "lm_head",     HostAndCuda, "x", "norm_w", "w", "=logits",       \
+                                "=partial_max")                                   \
   /* Fixed-order reduction of the partial argmaxes into the next token.        */ \
-  X(Argmax,      "argmax",      "partial_max", "=tokens_out")
+  X(Argmax,      "argmax",      HostAndCuda, "partial_max", "=tokens_out")
 // clang-format on
 
 namespace mk::isa {
 
 enum class TaskKind : uint16_t {
-#define MK_X(Enum, Name, ...) Enum,
+#define MK_X(Enum, ...) Enum,
   MK_TASK_KINDS(MK_X)
 #undef MK_X
-      NumKinds
 };
 
-inline constexpr uint32_t kNumTaskKinds = static_cast<uint32_t>(TaskKind::NumKinds);
+inline constexpr uint32_t kNumTaskKinds = 0
+#define MK_X(...) +1
+    MK_TASK_KINDS(MK_X)
+#undef MK_X
+    ;
+
+/// An executor of plans. Values are bits of TaskKindInfo::executors.
+enum class Executor : uint8_t { Host = 1, Cuda = 2 };
+
+constexpr const char *executorName(Executor e) {
+  return e == Executor::Host ? "host" : "cuda";
+}
+
+/// The values of the table's executors column.
+namespace executors {
+inline constexpr uint8_t HostOnly = uint8_t(Executor::Host);
+inline constexpr uint8_t CudaOnly = uint8_t(Executor::Cuda);
+inline constexpr uint8_t HostAndCuda = HostOnly | CudaOnly;
+} // namespace executors
 
 namespace detail {
 template <typename... Roles> constexpr uint32_t countRoles(Roles...) {
@@ -70,20 +96,21 @@ template <typename... Roles> constexpr uint32_t countRoles(Roles...) {
 /// Static facts about one task kind.
 struct TaskKindInfo {
   const char *name;
+  uint8_t executors; // Executor bits: which executors implement the kind
   uint32_t numOperands;
   const char *const *operandRoles; // numOperands entries
 };
 
 namespace detail {
-#define MK_X(Enum, Name, ...)                                                            \
+#define MK_X(Enum, Name, Executors, ...)                                                 \
   inline constexpr const char *k##Enum##Roles[] = {__VA_ARGS__};
 MK_TASK_KINDS(MK_X)
 #undef MK_X
 } // namespace detail
 
 inline constexpr TaskKindInfo kTaskKindInfo[] = {
-#define MK_X(Enum, Name, ...)                                                            \
-  {Name, detail::countRoles(__VA_ARGS__), detail::k##Enum##Roles},
+#define MK_X(Enum, Name, Executors, ...)                                                 \
+  {Name, executors::Executors, detail::countRoles(__VA_ARGS__), detail::k##Enum##Roles},
     MK_TASK_KINDS(MK_X)
 #undef MK_X
 };
@@ -92,6 +119,11 @@ constexpr const TaskKindInfo &taskKindInfo(TaskKind kind) {
   return kTaskKindInfo[static_cast<uint32_t>(kind)];
 }
 constexpr const char *taskKindName(TaskKind kind) { return taskKindInfo(kind).name; }
+
+/// Whether `executor` implements `kind` (the table's executors column).
+constexpr bool implements(TaskKind kind, Executor executor) {
+  return (taskKindInfo(kind).executors & uint8_t(executor)) != 0;
+}
 
 constexpr bool roleIsWritten(const char *role) { return role[0] == '='; }
 constexpr bool roleIsOptional(const char *role) {

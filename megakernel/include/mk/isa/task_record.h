@@ -13,6 +13,11 @@
 namespace mk::isa {
 
 inline constexpr uint32_t kIsaVersion = 1;
+// The tripwire of the task table: a plan's kind ids mean the table of its ISA version.
+static_assert(
+    kNumTaskKinds == 10,
+    "a task kind was added or removed in MK_TASK_KINDS: bump kIsaVersion "
+    "(plans of the old table are then refused, not misread) and set this count");
 inline constexpr uint32_t kMaxOperands = 12;
 inline constexpr uint32_t kMaxWaits = 4;
 inline constexpr uint32_t kMaxSignals = 2;

@@ -1,4 +1,4 @@
-//===- argmax.cpp - Fixed-order reduction of the LM head's partial argmaxes =//
+//===- argmax.h - Fixed-order reduction of the LM head's partial argmaxes =//
 //
 //   partial_max [R, tiles, 2] f32 (value, index as f32) -> tokens_out [R] i32
 //   tile: rows range[0]; aux[0] = number of partials (LM-head tiles).
@@ -6,19 +6,27 @@
 // lower index wins (ties -> lowest vocabulary index, whatever the tiling), NaN never
 // wins. A row with no comparable value (all NaN) gets token 0.
 //===----------------------------------------------------------------------===//
+#pragma once
+
 #include "tasks/task_impls.h"
 
 #include <cmath>
 
 namespace mk::host::tasks {
 
-namespace {
+namespace argmax {
 constexpr isa::TaskKind kKind = isa::TaskKind::Argmax;
 constexpr uint32_t kPartialMax = role(kKind, "partial_max");
 constexpr uint32_t kTokensOut = role(kKind, "tokens_out");
-} // namespace
+} // namespace argmax
 
-void runArgmax(const TaskContext &ctx, const isa::TaskRecord &task) {
+template <> struct HostTask<isa::TaskKind::Argmax> {
+  static void run(const TaskContext &ctx, const isa::TaskRecord &task);
+};
+
+inline void HostTask<isa::TaskKind::Argmax>::run(const TaskContext &ctx,
+                                                 const isa::TaskRecord &task) {
+  using namespace argmax;
   const int64_t stride = ctx.tensor(task, kPartialMax).shape[1];
   const int64_t tiles = task.aux[0];
   assert(tiles <= stride);
@@ -40,11 +48,6 @@ void runArgmax(const TaskContext &ctx, const isa::TaskRecord &task) {
     }
     tokensOut[r] = static_cast<int32_t>(bestIndex);
   }
-}
-
-// Reads only activations.
-uint32_t spansArgmax(const TaskContext &, const isa::TaskRecord &, WeightSpan *) {
-  return 0;
 }
 
 } // namespace mk::host::tasks

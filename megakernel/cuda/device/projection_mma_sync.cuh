@@ -1,7 +1,8 @@
-//===- projection.cuh - Rows x weight rows on tensor cores, for one CTA ----===//
+//===- projection_mma_sync.cuh - The projection engine on mma.sync ---------===//
 //
-// The engine of the weight-streaming task kinds (qkv, gate_up, o_proj, down_proj,
-// lm_head). For the rows of a task and a list of weight rows (one per output column):
+// projectMmaSync, one of the two engines of the weight-streaming task kinds (qkv,
+// gate_up, o_proj, down_proj, lm_head; contract in projection_pass.cuh). For the rows of
+// a task and a list of weight rows (one per output column):
 //   A = rmsNorm(x) or x     [rows, k] bf16 (rms_norm.cuh rounding points)
 //   d(r, j) = A[r] . W_j    fp32 (W_j: [k] bf16, any row of any weight)
 // handed to the kind's epilogue in shared memory, pass by pass.
@@ -33,13 +34,14 @@
 //
 // This is the engine of every task on sm_80 and of decode-sized tasks (at most 16
 // rows) on sm_90a; prefill-sized tasks on sm_90a run on warpgroup MMA instead
-// (device/projection_wgmma.cuh, chosen in device/project.cuh).
+// (device/projection_wgmma.cuh, chosen in device/projection_engine.cuh).
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "config.cuh"
 #include "device/bf16.cuh"
 #include "device/mma.cuh"
+#include "device/projection_pass.cuh"
 #include "device/rms_norm.cuh"
 #include "task_context.cuh"
 
@@ -48,34 +50,6 @@
 #include <cstdint>
 
 namespace mk::cuda {
-
-/// The activation operand of a projection.
-struct ProjectionInput {
-  const bf16 *x;     // [R, k] bf16, row r at x + r * k
-  const bf16 *normW; // [k] bf16: RMSNorm prologue; nullptr: A = x
-  float eps;
-  uint32_t k;
-};
-
-/// What a projection kind's tile computes: `units` units of `unitCols` columns over the
-/// rows of the task (tasks/projections.cuh runs it).
-struct ProjectionWork {
-  ProjectionInput in;
-  uint32_t units;
-  uint32_t unitCols;
-};
-
-/// The result of one column pass, in shared memory. Pass column j of unit u is
-/// j = u * unitCols + (column within the unit), as the kind's columnRow maps it.
-struct ProjectionPass {
-  float *d;        // [rows, stride] fp32: d(r, j) = A[row0 + r] . W_j
-  uint32_t stride; // floats per row
-  uint32_t row0;   // first row of the block (an x row index)
-  uint32_t rows;
-  uint32_t unit0; // first unit of the pass (0-based within the task's units)
-  uint32_t units;
-  __device__ float &at(uint32_t r, uint32_t j) const { return d[r * stride + j]; }
-};
 
 /// 16 bytes of weights at p (16-byte aligned): from the staged prefix in shared memory
 /// when it holds them, else streamed from global memory (evict-first: weights are read
@@ -89,43 +63,19 @@ __device__ __forceinline__ uint4 loadWeight16(const TaskContext &ctx, const bf16
 
 namespace projection {
 
-inline constexpr uint32_t kMaxRows = 64;              // rows of a prefill row block
-inline constexpr uint32_t kScaleBytes = kMaxRows * 4; // row scales, start of scratch
 inline constexpr uint32_t kRegionBytes = kConfig.scratchBytes - kScaleBytes;
 inline constexpr uint32_t kStepK = 32; // k per step: one 16-byte load per operand row
 inline constexpr uint32_t kMTiles = 2; // m16 tiles per warp
 inline constexpr uint32_t kWarpRows = 16 * kMTiles;
-// n8 tiles per warp: enough that the warps of the CTA cover a whole head of
-// kMaxHeadDim columns (qkv's unit), at least 2 (two mma per A fragment load).
-inline constexpr uint32_t kNTiles = kMaxHeadDim / (8 * kWarps) > 2
-                                        ? kMaxHeadDim / (8 * kWarps)
-                                        : 2;
-inline constexpr uint32_t kWarpCols = 8 * kNTiles;
 // Weight loads a lane keeps in flight: kStepsInFlight * kNTiles * 16 bytes (32 KiB per
 // CTA at 16 warps or 8).
 inline constexpr uint32_t kStepsInFlight = 2;
 static_assert(kWarps * kWarpCols >= kMaxHeadDim, "a pass of one warp row holds a head");
 
-__device__ __forceinline__ uint32_t ceilDiv(uint32_t a, uint32_t b) {
-  return (a + b - 1) / b;
-}
-__device__ __forceinline__ uint32_t roundUp(uint32_t a, uint32_t b) {
-  return ceilDiv(a, b) * b;
-}
-
-/// Floats per partial-sum row of a pass of `cols` columns: = 8 mod 16, so the float2
-/// stores of a half warp (rows group..group+3, columns 2 quad) hit distinct banks.
-__device__ __forceinline__ uint32_t partStride(uint32_t cols) {
-  return roundUp(cols, kWarpCols) + 8;
-}
-
 // A chunked block (the whole region for the partial sums) holds any one unit.
 static_assert(kMaxRows * (kMaxHeadDim + 8) * 4 <= kRegionBytes);
 static_assert(kRegionBytes / (2 * kMaxRows) >= 96, "a chunk holds at least 2 steps");
 
-__device__ __forceinline__ uint32_t sharedAddress(const void *p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
 __device__ __forceinline__ uint4 loadShared16(uint32_t address) {
   uint4 v;
   asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];"
@@ -365,8 +315,8 @@ __device__ inline void sumSlices(const ProjectionPass &p, uint32_t cols,
 
 } // namespace projection
 
-/// project() (device/project.cuh) on mma.sync: every architecture, and the rows of
-/// decode batches on sm_90a.
+/// project() (device/projection_engine.cuh) on mma.sync: every architecture, and the rows
+/// of decode batches on sm_90a.
 template <class ColumnRow, class Epilogue>
 __device__ void projectMmaSync(const TaskContext &ctx, const ProjectionInput &in,
                                isa::Range rows, uint32_t units, uint32_t unitCols,

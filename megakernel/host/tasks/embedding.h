@@ -1,24 +1,32 @@
-//===- embedding.cpp - Gather token embeddings ----------------------------===//
+//===- embedding.h - Gather token embeddings ----------------------------===//
 //
 //   tokens [R] i32, table [vocab, hidden] bf16 -> out [R, hidden] bf16
 //   tile: rows range[0], hidden columns range[1]. out[r, c] = table[tokens[r], c].
 // Every row is copied, active or not (positions is not an operand; the runtime gives
 // inactive rows a valid token). Token ids are validated by the runtime.
 //===----------------------------------------------------------------------===//
+#pragma once
+
 #include "tasks/task_impls.h"
 
 #include <algorithm>
 
 namespace mk::host::tasks {
 
-namespace {
+namespace embedding {
 constexpr isa::TaskKind kKind = isa::TaskKind::Embedding;
 constexpr uint32_t kTokens = role(kKind, "tokens");
 constexpr uint32_t kTable = role(kKind, "table");
 constexpr uint32_t kOut = role(kKind, "out");
-} // namespace
+} // namespace embedding
 
-void runEmbedding(const TaskContext &ctx, const isa::TaskRecord &task) {
+template <> struct HostTask<isa::TaskKind::Embedding> {
+  static void run(const TaskContext &ctx, const isa::TaskRecord &task);
+};
+
+inline void HostTask<isa::TaskKind::Embedding>::run(const TaskContext &ctx,
+                                                    const isa::TaskRecord &task) {
+  using namespace embedding;
   const int32_t *tokens = ctx.data<const int32_t>(task, kTokens); // [R]
   const TensorRef &tableRef = ctx.tensor(task, kTable);
   const bf16 *table = ctx.data<const bf16>(task, kTable); // [vocab, hidden]
@@ -33,12 +41,6 @@ void runEmbedding(const TaskContext &ctx, const isa::TaskRecord &task) {
     std::copy(table + token * hidden + cols.begin, table + token * hidden + cols.end,
               out + int64_t(r) * hidden + cols.begin);
   }
-}
-
-// The rows to gather depend on `tokens`, which decode's previous-step argmax writes:
-// not event-free, so nothing is prefetched.
-uint32_t spansEmbedding(const TaskContext &, const isa::TaskRecord &, WeightSpan *) {
-  return 0;
 }
 
 } // namespace mk::host::tasks

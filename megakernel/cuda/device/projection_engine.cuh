@@ -1,18 +1,19 @@
-//===- project.cuh - The projection engine: mma.sync or warpgroup MMA -------===//
+//===- projection_engine.cuh - project(): mma.sync or warpgroup MMA --------===//
 //
-// project() is what the projection task kinds call (tasks/projections.cuh). It picks
-// one of two engines with the same contract and the same numerics (fp32 sums of the
+// project() is what the projection task kinds call (tasks/projection_dispatch.cuh). It
+// picks one of two engines with the same contract and the same numerics (fp32 sums of the
 // same bf16 products; only the order of the additions differs, fixed for each):
 //   projectWgmma   (device/projection_wgmma.cuh): sm_90a, tasks of more than
 //                  kWgmmaMinRows - 1 rows (prefill chunks, large decode batches) whose
 //                  rows are 16-byte aligned (k % 8 == 0);
-//   projectMmaSync (device/projection.cuh): everything else, on every architecture.
+//   projectMmaSync (device/projection_mma_sync.cuh): everything else, on every
+//   architecture.
 // The choice depends on the task's shape and the architecture only, so a task computes
 // the same bits on every run.
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "device/projection.cuh"
+#include "device/projection_mma_sync.cuh"
 #include "device/projection_wgmma.cuh"
 #include "task_context.cuh"
 

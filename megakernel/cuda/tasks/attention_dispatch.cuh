@@ -1,16 +1,16 @@
-//===- attention.cuh - The attention kinds through one attention engine ----===//
+//===- attention_dispatch.cuh - The attention kinds through one engine ----===//
 //
-// attn_decode and attn_prefill are both attendUnits() (device/attention.cuh) over a
-// kind-specific unit description. Each kind's file defines, in namespace
-// mk::cuda::tasks,
-//   AttentionWork<foo::Units> attentionFoo(ctx, task);
-// and runAttention wraps either description in AnyAttnUnits, so attendUnits (and its
-// key loop) is instantiated and inlined once for both kinds; see tasks/projections.cuh
-// for why the persistent kernel wants one copy of each engine.
+// attn_decode and attn_prefill are both attendUnits() (device/attention_engine.cuh) over
+// a kind-specific unit description. Each kind K whose CudaTask<K>::kEngine is
+// Engine::Attention defines
+//   static AttentionWork<Units> work(ctx, task);
+// and runAttention wraps the description in AnyAttnUnits (a union of the attention
+// kinds' Units), so attendUnits (and its key loop) is instantiated and inlined once for
+// all of them (task_context.cuh, Engine).
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "device/attention.cuh"
+#include "device/attention_engine.cuh"
 #include "task_context.cuh"
 #include "tasks/attn_decode.cuh"
 #include "tasks/attn_prefill.cuh"
@@ -64,6 +64,9 @@ struct AnyAttnUnits {
 /// A kind's work with its units wrapped in AnyAttnUnits.
 template <class Units>
 __device__ AttentionWork<AnyAttnUnits> anyWork(const AttentionWork<Units> &w) {
+  static_assert(std::is_same_v<Units, attn_prefill::Units> ||
+                    std::is_same_v<Units, attn_decode::Units>,
+                "AnyAttnUnits holds the Units of every attention kind");
   AttentionWork<AnyAttnUnits> any;
   any.kv = w.kv;
   any.numUnits = w.numUnits;
@@ -75,19 +78,39 @@ __device__ AttentionWork<AnyAttnUnits> anyWork(const AttentionWork<Units> &w) {
   return any;
 }
 
-/// Runs an AttnDecode or AttnPrefill task (all threads of the CTA).
+namespace attention_dispatch {
+// The work of kind K, or false for a kind of another engine (never reached: runTask
+// calls runAttention for attention kinds only).
+template <isa::TaskKind K>
+__device__ __forceinline__ bool work(const TaskContext &ctx, const isa::TaskRecord &task,
+                                     AttentionWork<AnyAttnUnits> &w) {
+  if constexpr (runsOn<K>(Engine::Attention)) {
+    w = anyWork(CudaTask<K>::work(ctx, task));
+    return true;
+  } else {
+    return false;
+  }
+}
+
+__device__ __forceinline__ bool selectWork(const TaskContext &ctx,
+                                           const isa::TaskRecord &task,
+                                           AttentionWork<AnyAttnUnits> &w) {
+  switch (static_cast<isa::TaskKind>(task.kind)) {
+#define MK_X(Kind, ...)                                                                  \
+  case isa::TaskKind::Kind:                                                              \
+    return work<isa::TaskKind::Kind>(ctx, task, w);
+    MK_TASK_KINDS(MK_X)
+#undef MK_X
+  }
+  return false; // a kind outside the table: the plan verifier refuses it
+}
+} // namespace attention_dispatch
+
+/// Runs a task of an attention kind (all threads of the CTA).
 __device__ inline void runAttention(const TaskContext &ctx, const isa::TaskRecord &task) {
   AttentionWork<AnyAttnUnits> work;
-  switch (static_cast<isa::TaskKind>(task.kind)) {
-  case isa::TaskKind::AttnDecode:
-    work = anyWork(attentionAttnDecode(ctx, task));
-    break;
-  case isa::TaskKind::AttnPrefill:
-    work = anyWork(attentionAttnPrefill(ctx, task));
-    break;
-  default:
+  if (!attention_dispatch::selectWork(ctx, task, work))
     return;
-  }
   const KeyLayout layout =
       keyLayout(work.kv.hd, aligned16(work.kv.k) && aligned16(work.kv.v));
   attendUnits(work.kv, layout, work.units, work.numUnits, ctx.model->attnScale,

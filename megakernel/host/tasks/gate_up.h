@@ -1,4 +1,4 @@
-//===- gate_up.cpp - RMSNorm prologue, gate/up projections, SiLU(gate) * up ===//
+//===- gate_up.h - RMSNorm prologue, gate/up projections, SiLU(gate) * up ===//
 //
 //   x [R, hidden] bf16, norm_w [hidden] bf16, w_gate / w_up [I, hidden] bf16
 //   -> out [R, I] bf16;  tile: rows range[0], intermediate columns range[1].
@@ -8,6 +8,8 @@
 // (HF: act_fn(gate_proj(x)) * up_proj(x), each a bf16 tensor op). Every row is
 // computed (no positions operand).
 //===----------------------------------------------------------------------===//
+#pragma once
+
 #include "tasks/task_impls.h"
 
 #include "kernels/dot.h"
@@ -19,16 +21,22 @@
 
 namespace mk::host::tasks {
 
-namespace {
+namespace gate_up {
 constexpr isa::TaskKind kKind = isa::TaskKind::GateUp;
 constexpr uint32_t kX = role(kKind, "x");
 constexpr uint32_t kNormW = role(kKind, "norm_w");
 constexpr uint32_t kWGate = role(kKind, "w_gate");
 constexpr uint32_t kWUp = role(kKind, "w_up");
 constexpr uint32_t kOut = role(kKind, "out");
-} // namespace
+} // namespace gate_up
 
-void runGateUp(const TaskContext &ctx, const isa::TaskRecord &task) {
+template <> struct HostTask<isa::TaskKind::GateUp> {
+  static void run(const TaskContext &ctx, const isa::TaskRecord &task);
+};
+
+inline void HostTask<isa::TaskKind::GateUp>::run(const TaskContext &ctx,
+                                                 const isa::TaskRecord &task) {
+  using namespace gate_up;
   const TensorRef &wRef = ctx.tensor(task, kWGate);
   const int64_t inter = wRef.shape[0], hidden = wRef.shape[1];
   assert(ctx.tensor(task, kX).shape[1] == hidden &&
@@ -60,15 +68,6 @@ void runGateUp(const TaskContext &ctx, const isa::TaskRecord &task) {
       }
     }
   }
-}
-
-uint32_t spansGateUp(const TaskContext &ctx, const isa::TaskRecord &task,
-                     WeightSpan *spans) {
-  const isa::Range cols = task.range[1];
-  spans[0] = rowSpan(ctx.tensor(task, kWGate), cols.begin, cols.end);
-  spans[1] = rowSpan(ctx.tensor(task, kWUp), cols.begin, cols.end);
-  spans[2] = wholeSpan(ctx.tensor(task, kNormW));
-  return 3;
 }
 
 } // namespace mk::host::tasks

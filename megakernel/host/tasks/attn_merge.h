@@ -1,4 +1,4 @@
-//===- attn_merge.cpp - Fixed-order merge of flash-decoding partials ------===//
+//===- attn_merge.h - Fixed-order merge of flash-decoding partials ------===//
 //
 //   partial_o [B, heads, splits, hd] f32, partial_lse [B, heads, splits] f32
 //   -> out [B, heads * hd] bf16, columns of the query heads of KV heads range[1]
@@ -8,6 +8,8 @@
 //   M = max_s lse_s,  w_s = exp(lse_s - M),  out = bf16(sum_s w_s o_s / sum_s w_s)
 // Splits with lse = -inf (no keys) get weight 0; all -inf writes zeros.
 //===----------------------------------------------------------------------===//
+#pragma once
+
 #include "tasks/task_impls.h"
 
 #include <algorithm>
@@ -17,14 +19,20 @@
 
 namespace mk::host::tasks {
 
-namespace {
+namespace attn_merge {
 constexpr isa::TaskKind kKind = isa::TaskKind::AttnMerge;
 constexpr uint32_t kPartialO = role(kKind, "partial_o");
 constexpr uint32_t kPartialLse = role(kKind, "partial_lse");
 constexpr uint32_t kOut = role(kKind, "out");
-} // namespace
+} // namespace attn_merge
 
-void runAttnMerge(const TaskContext &ctx, const isa::TaskRecord &task) {
+template <> struct HostTask<isa::TaskKind::AttnMerge> {
+  static void run(const TaskContext &ctx, const isa::TaskRecord &task);
+};
+
+inline void HostTask<isa::TaskKind::AttnMerge>::run(const TaskContext &ctx,
+                                                    const isa::TaskRecord &task) {
+  using namespace attn_merge;
   const isa::ModelMeta &model = *ctx.model;
   const uint32_t hd = model.headDim;
   const uint32_t group = model.numHeads / model.numKvHeads;
@@ -64,10 +72,6 @@ void runAttnMerge(const TaskContext &ctx, const isa::TaskRecord &task) {
         dst[d] = floatToBf16(acc[d] / sum);
     }
   }
-}
-
-uint32_t spansAttnMerge(const TaskContext &, const isa::TaskRecord &, WeightSpan *) {
-  return 0;
 }
 
 } // namespace mk::host::tasks

@@ -1,4 +1,4 @@
-//===- qkv.cpp - RMSNorm prologue, one of Q/K/V, QK-norm, RoPE, KV append --===//
+//===- qkv.h - RMSNorm prologue, one of Q/K/V, QK-norm, RoPE, KV append --===//
 //
 //   x [R, hidden] bf16, norm_w [hidden] bf16, w [section_heads * hd, hidden] bf16,
 //   bias? [section_heads * hd] bf16, head_norm_w? [hd] bf16,
@@ -19,6 +19,8 @@
 // isa::kvSlot(block_table[r], positions[r] + s, block_size) at decode step s > 0;
 // inactive rows write no slot.
 //===----------------------------------------------------------------------===//
+#pragma once
+
 #include "tasks/task_impls.h"
 
 #include "kernels/dot.h"
@@ -32,7 +34,7 @@
 
 namespace mk::host::tasks {
 
-namespace {
+namespace qkv {
 constexpr isa::TaskKind kKind = isa::TaskKind::Qkv;
 constexpr uint32_t kX = role(kKind, "x");
 constexpr uint32_t kNormW = role(kKind, "norm_w");
@@ -44,16 +46,22 @@ constexpr uint32_t kPositions = role(kKind, "positions");
 constexpr uint32_t kKvSlots = role(kKind, "kv_slots");
 constexpr uint32_t kBlockTable = role(kKind, "block_table");
 
-const int32_t *blockTableOf(const TaskContext &ctx, const isa::TaskRecord &task,
-                            int64_t &maxBlocks) {
+inline const int32_t *blockTableOf(const TaskContext &ctx, const isa::TaskRecord &task,
+                                   int64_t &maxBlocks) {
   const TensorRef &t = ctx.tensor(task, kBlockTable); // [S, max_blocks] i32
   assert(t.dtype == isa::DType::I32 && t.rank == 2);
   maxBlocks = t.shape[1];
   return static_cast<const int32_t *>(t.data);
 }
-} // namespace
+} // namespace qkv
 
-void runQkv(const TaskContext &ctx, const isa::TaskRecord &task) {
+template <> struct HostTask<isa::TaskKind::Qkv> {
+  static void run(const TaskContext &ctx, const isa::TaskRecord &task);
+};
+
+inline void HostTask<isa::TaskKind::Qkv>::run(const TaskContext &ctx,
+                                              const isa::TaskRecord &task) {
+  using namespace qkv;
   const isa::ModelMeta &model = *ctx.model;
   const auto section = static_cast<isa::QkvSection>(task.aux[0]);
   const bool isQ = section == isa::QkvSection::Q;
@@ -145,20 +153,6 @@ void runQkv(const TaskContext &ctx, const isa::TaskRecord &task) {
       }
     }
   }
-}
-
-uint32_t spansQkv(const TaskContext &ctx, const isa::TaskRecord &task,
-                  WeightSpan *spans) {
-  const int64_t hd = ctx.model->headDim;
-  const int64_t n0 = task.range[1].begin * hd, n1 = task.range[1].end * hd;
-  uint32_t n = 0;
-  spans[n++] = rowSpan(ctx.tensor(task, kW), n0, n1);
-  spans[n++] = wholeSpan(ctx.tensor(task, kNormW));
-  if (ctx.has(task, kBias))
-    spans[n++] = rowSpan(ctx.tensor(task, kBias), n0, n1);
-  if (ctx.has(task, kHeadNormW))
-    spans[n++] = wholeSpan(ctx.tensor(task, kHeadNormW));
-  return n;
 }
 
 } // namespace mk::host::tasks

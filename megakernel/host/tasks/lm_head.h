@@ -1,4 +1,4 @@
-//===- lm_head.cpp - Final RMSNorm, LM-head logits, tile argmax -----------===//
+//===- lm_head.h - Final RMSNorm, LM-head logits, tile argmax -----------===//
 //
 //   x [R, hidden] bf16, norm_w [hidden] bf16, w [vocab, hidden] bf16
 //   -> logits [R, vocab] f32, partial_max [R, tiles, 2] f32
@@ -9,6 +9,8 @@
 //   (lowest) index wins ties, NaN never wins; a tile of NaNs only gives (-inf, first).
 // Indices are exact as f32 below 2^24 (vocabularies are far smaller).
 //===----------------------------------------------------------------------===//
+#pragma once
+
 #include "tasks/task_impls.h"
 
 #include "kernels/dot.h"
@@ -21,16 +23,22 @@
 
 namespace mk::host::tasks {
 
-namespace {
+namespace lm_head {
 constexpr isa::TaskKind kKind = isa::TaskKind::LmHead;
 constexpr uint32_t kX = role(kKind, "x");
 constexpr uint32_t kNormW = role(kKind, "norm_w");
 constexpr uint32_t kW = role(kKind, "w");
 constexpr uint32_t kLogits = role(kKind, "logits");
 constexpr uint32_t kPartialMax = role(kKind, "partial_max");
-} // namespace
+} // namespace lm_head
 
-void runLmHead(const TaskContext &ctx, const isa::TaskRecord &task) {
+template <> struct HostTask<isa::TaskKind::LmHead> {
+  static void run(const TaskContext &ctx, const isa::TaskRecord &task);
+};
+
+inline void HostTask<isa::TaskKind::LmHead>::run(const TaskContext &ctx,
+                                                 const isa::TaskRecord &task) {
+  using namespace lm_head;
   const TensorRef &wRef = ctx.tensor(task, kW);
   const TensorRef &pmRef = ctx.tensor(task, kPartialMax);
   const int64_t vocab = wRef.shape[0], hidden = wRef.shape[1], tiles = pmRef.shape[1];
@@ -73,13 +81,6 @@ void runLmHead(const TaskContext &ctx, const isa::TaskRecord &task) {
     dst[0] = best;
     dst[1] = static_cast<float>(bestIndex < 0 ? int64_t(cols.begin) : bestIndex);
   }
-}
-
-uint32_t spansLmHead(const TaskContext &ctx, const isa::TaskRecord &task,
-                     WeightSpan *spans) {
-  spans[0] = rowSpan(ctx.tensor(task, kW), task.range[1].begin, task.range[1].end);
-  spans[1] = wholeSpan(ctx.tensor(task, kNormW));
-  return 2;
 }
 
 } // namespace mk::host::tasks

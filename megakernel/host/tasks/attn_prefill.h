@@ -1,4 +1,4 @@
-//===- attn_prefill.cpp - Causal attention of a prefill chunk -------------===//
+//===- attn_prefill.h - Causal attention of a prefill chunk -------------===//
 //
 //   q [C, heads * hd] bf16, k_cache / v_cache [blocks, block_size, kv_heads, hd] bf16,
 //   block_table [1, max_blocks] i32, positions [C] i32
@@ -12,6 +12,8 @@
 // qkv tasks, earlier chunks' keys are already there. Softmax in fp32
 // (kernels/attention.h), output rounded to bf16. Inactive rows (p < 0) write zeros.
 //===----------------------------------------------------------------------===//
+#pragma once
+
 #include "tasks/task_impls.h"
 
 #include "kernels/attention.h"
@@ -23,7 +25,7 @@
 
 namespace mk::host::tasks {
 
-namespace {
+namespace attn_prefill {
 constexpr isa::TaskKind kKind = isa::TaskKind::AttnPrefill;
 constexpr uint32_t kQ = role(kKind, "q");
 constexpr uint32_t kKCache = role(kKind, "k_cache");
@@ -31,9 +33,15 @@ constexpr uint32_t kVCache = role(kKind, "v_cache");
 constexpr uint32_t kBlockTable = role(kKind, "block_table");
 constexpr uint32_t kPositions = role(kKind, "positions");
 constexpr uint32_t kOut = role(kKind, "out");
-} // namespace
+} // namespace attn_prefill
 
-void runAttnPrefill(const TaskContext &ctx, const isa::TaskRecord &task) {
+template <> struct HostTask<isa::TaskKind::AttnPrefill> {
+  static void run(const TaskContext &ctx, const isa::TaskRecord &task);
+};
+
+inline void HostTask<isa::TaskKind::AttnPrefill>::run(const TaskContext &ctx,
+                                                      const isa::TaskRecord &task) {
+  using namespace attn_prefill;
   const isa::ModelMeta &model = *ctx.model;
   const uint32_t hd = model.headDim;
   const uint32_t group = model.numHeads / model.numKvHeads;
@@ -73,10 +81,6 @@ void runAttnPrefill(const TaskContext &ctx, const isa::TaskRecord &task) {
         dst[i] = floatToBf16(o[i]);
     }
   }
-}
-
-uint32_t spansAttnPrefill(const TaskContext &, const isa::TaskRecord &, WeightSpan *) {
-  return 0;
 }
 
 } // namespace mk::host::tasks

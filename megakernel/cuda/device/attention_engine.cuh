@@ -1,4 +1,4 @@
-//===- attention.cuh - Online-softmax attention over a paged KV cache -----===//
+//===- attention_engine.cuh - Online-softmax attention over a paged KV cache ===//
 //
 // The device twin of host/kernels/attention.h, shared by attn_decode and attn_prefill.
 // A unit is up to kUnitQueries query vectors that read the same KV head of the same
@@ -77,7 +77,7 @@ __device__ __forceinline__ KeyLayout keyLayout(uint32_t hd, bool aligned) {
 }
 
 /// What an attention kind's tile attends: units [0, numUnits) of `units` (see
-/// attendUnits) over the caches `kv` (tasks/attention.cuh runs it).
+/// attendUnits) over the caches `kv` (tasks/attention_dispatch.cuh runs it).
 template <class Units> struct AttentionWork {
   Units units;
   PagedKv kv;

@@ -1,4 +1,4 @@
-//===- attn_decode.cpp - Flash-decoding partial over one KV split ---------===//
+//===- attn_decode.h - Flash-decoding partial over one KV split ---------===//
 //
 //   q [B, heads * hd] bf16, k_cache / v_cache [blocks, block_size, kv_heads, hd] bf16,
 //   block_table [B, max_blocks] i32, seq_lens [B] i32
@@ -12,6 +12,8 @@
 // writes its normalized partial output and log-sum-exp (kernels/attention.h); an empty
 // key range (or an inactive row) writes o = 0, lse = -inf, which attn_merge ignores.
 //===----------------------------------------------------------------------===//
+#pragma once
+
 #include "tasks/task_impls.h"
 
 #include "kernels/attention.h"
@@ -23,7 +25,7 @@
 
 namespace mk::host::tasks {
 
-namespace {
+namespace attn_decode {
 constexpr isa::TaskKind kKind = isa::TaskKind::AttnDecode;
 constexpr uint32_t kQ = role(kKind, "q");
 constexpr uint32_t kKCache = role(kKind, "k_cache");
@@ -32,9 +34,15 @@ constexpr uint32_t kBlockTable = role(kKind, "block_table");
 constexpr uint32_t kSeqLens = role(kKind, "seq_lens");
 constexpr uint32_t kPartialO = role(kKind, "partial_o");
 constexpr uint32_t kPartialLse = role(kKind, "partial_lse");
-} // namespace
+} // namespace attn_decode
 
-void runAttnDecode(const TaskContext &ctx, const isa::TaskRecord &task) {
+template <> struct HostTask<isa::TaskKind::AttnDecode> {
+  static void run(const TaskContext &ctx, const isa::TaskRecord &task);
+};
+
+inline void HostTask<isa::TaskKind::AttnDecode>::run(const TaskContext &ctx,
+                                                     const isa::TaskRecord &task) {
+  using namespace attn_decode;
   const isa::ModelMeta &model = *ctx.model;
   const uint32_t hd = model.headDim;
   const uint32_t group = model.numHeads / model.numKvHeads;
@@ -82,11 +90,6 @@ void runAttnDecode(const TaskContext &ctx, const isa::TaskRecord &task) {
       }
     }
   }
-}
-
-// Reads only the KV cache and activations, which other tasks write.
-uint32_t spansAttnDecode(const TaskContext &, const isa::TaskRecord &, WeightSpan *) {
-  return 0;
 }
 
 } // namespace mk::host::tasks

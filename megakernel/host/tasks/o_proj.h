@@ -1,0 +1,17 @@
+//===- o_proj.h - O projection + residual add ===//
+//
+// See residual_projection_task.h for the shapes and the arithmetic.
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "tasks/residual_projection_task.h"
+
+namespace mk::host::tasks {
+
+template <> struct HostTask<isa::TaskKind::OProj> {
+  static void run(const TaskContext &ctx, const isa::TaskRecord &task) {
+    runResidualProjection<isa::TaskKind::OProj>(ctx, task);
+  }
+};
+
+} // namespace mk::host::tasks
