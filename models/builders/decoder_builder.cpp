@@ -88,7 +88,7 @@ Value DecoderBuilder::layer(Value h, int64_t i) {
 }
 
 void DecoderBuilder::buildProgram(OpBuilder &builder, Location loc, StringRef name,
-                                  StringRef kind, int64_t rows) {
+                                  mk::task::ProgramKind kind, int64_t rows) {
   b_ = &builder;
   loc_ = loc;
   rows_ = rows;
@@ -96,7 +96,8 @@ void DecoderBuilder::buildProgram(OpBuilder &builder, Location loc, StringRef na
   auto ids = RankedTensorType::get({rows}, builder.getI32Type());
   auto func =
       builder.create<func::FuncOp>(loc, name, builder.getFunctionType({ids, ids}, {ids}));
-  func->setAttr("mkg.program", builder.getStringAttr(kind));
+  mkg::MKGDialect::ProgramAttrHelper(builder.getContext())
+      .setAttr(func, mkg::ProgramKindAttr::get(builder.getContext(), kind));
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(func.addEntryBlock());
   Value tokens = func.getArgument(0);
@@ -146,9 +147,11 @@ OwningOpRef<ModuleOp> mk::models::buildModelGraph(MLIRContext &context,
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   OpBuilder b(&context);
   b.setInsertionPointToEnd(module->getBody());
-  builder.buildProgram(b, loc, "decode", "decode", options.decodeBatch);
+  builder.buildProgram(b, loc, "decode", mk::task::ProgramKind::Decode,
+                       options.decodeBatch);
   if (options.prefillChunk > 0)
-    builder.buildProgram(b, loc, "prefill", "prefill", options.prefillChunk);
+    builder.buildProgram(b, loc, "prefill", mk::task::ProgramKind::Prefill,
+                         options.prefillChunk);
 
   isa::ModelMeta meta = toModelMeta(config, options.maxSeqLen);
   meta.kvBlockSize = options.kvBlockSize;

@@ -26,7 +26,7 @@ public:
 
   /// Emits `func.func @name` with `mkg.program = kind` and `rows` rows.
   void buildProgram(mlir::OpBuilder &builder, mlir::Location loc, llvm::StringRef name,
-                    llvm::StringRef kind, int64_t rows);
+                    task::ProgramKind kind, int64_t rows);
 
 private:
   mlir::Value weight(const std::string &name, llvm::ArrayRef<int64_t> shape);

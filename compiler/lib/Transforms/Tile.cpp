@@ -55,15 +55,15 @@ struct ModuleTensors {
     builder.setInsertionPointToStart(m.getBody());
   }
 
-  FlatSymbolRefAttr create(StringRef sym, StringRef placement, RankedTensorType type,
+  FlatSymbolRefAttr create(StringRef sym, Placement placement, RankedTensorType type,
                            function_ref<void(TensorOp)> extra = {}) {
     auto it = byName.find(sym);
     if (it != byName.end())
       return it->second;
-    auto op = builder.create<TensorOp>(module.getLoc(), builder.getStringAttr(sym),
-                                       builder.getStringAttr(placement),
-                                       TypeAttr::get(type), StringAttr(), IntegerAttr(),
-                                       FlatSymbolRefAttr(), IntegerAttr());
+    auto op = builder.create<TensorOp>(
+        module.getLoc(), builder.getStringAttr(sym),
+        PlacementAttr::get(builder.getContext(), placement), TypeAttr::get(type),
+        StringAttr(), IntegerAttr(), FlatSymbolRefAttr(), IntegerAttr());
     if (extra)
       extra(op);
     auto ref = FlatSymbolRefAttr::get(builder.getContext(), sym);
@@ -74,7 +74,7 @@ struct ModuleTensors {
 
   FlatSymbolRefAttr weight(mkg::WeightOp w) {
     std::string sym = ("w." + w.getName()).str();
-    return create(sym, "weight", w.getResult().getType(), [&](TensorOp op) {
+    return create(sym, Placement::Weight, w.getResult().getType(), [&](TensorOp op) {
       op.setWeightNameAttr(builder.getStringAttr(w.getName()));
     });
   }
@@ -84,7 +84,7 @@ struct ModuleTensors {
     std::string sym = "kv.l" + std::to_string(layer) + (isValue ? ".v" : ".k");
     auto type = RankedTensorType::get({kvBlocks, kvBlockSize, kvHeads, headDim},
                                       builder.getBF16Type());
-    return create(sym, "kv_cache", type, [&](TensorOp op) {
+    return create(sym, Placement::KvCache, type, [&](TensorOp op) {
       op.setLayerAttr(builder.getI64IntegerAttr(layer));
     });
   }
@@ -94,8 +94,8 @@ struct ModuleTensors {
 class ProgramLowering {
 public:
   ProgramLowering(ModuleTensors &tensors, const TileSizer &sizer, func::FuncOp func,
-                  StringRef kind, int64_t maxSeqLen)
-      : tensors_(tensors), sizer_(sizer), func_(func), kind_(kind.str()),
+                  ProgramKind kind, int64_t maxSeqLen)
+      : tensors_(tensors), sizer_(sizer), func_(func), kind_(kind),
         name_(func.getSymName().str()), maxSeqLen_(maxSeqLen),
         builder_(func.getContext()) {}
 
@@ -105,7 +105,7 @@ private:
   using Box = BoxAttr;
 
   MLIRContext *ctx() { return builder_.getContext(); }
-  bool isDecode() const { return kind_ == "decode"; }
+  bool isDecode() const { return kind_ == ProgramKind::Decode; }
 
   Box box(FlatSymbolRefAttr t, ArrayRef<int64_t> lo, ArrayRef<int64_t> hi) {
     return BoxAttr::get(ctx(), t, lo, hi);
@@ -117,7 +117,7 @@ private:
   }
 
   FlatSymbolRefAttr stepState(StringRef name, ArrayRef<int64_t> shape) {
-    return tensors_.create(name_ + "." + name.str(), "step_state",
+    return tensors_.create(name_ + "." + name.str(), Placement::StepState,
                            RankedTensorType::get(shape, builder_.getI32Type()));
   }
 
@@ -125,10 +125,9 @@ private:
     return activation(llvm::cast<RankedTensorType>(value.getType()), name, value);
   }
   FlatSymbolRefAttr activation(RankedTensorType type, StringRef name, Value value = {}) {
-    FlatSymbolRefAttr ref =
-        tensors_.create(name_ + "." + name.str(), "activation", type, [&](TensorOp op) {
-          op.setProgramAttr(FlatSymbolRefAttr::get(ctx(), name_));
-        });
+    FlatSymbolRefAttr ref = tensors_.create(
+        name_ + "." + name.str(), Placement::Activation, type,
+        [&](TensorOp op) { op.setProgramAttr(FlatSymbolRefAttr::get(ctx(), name_)); });
     if (value)
       valueTensor_[value] = ref;
     return ref;
@@ -174,7 +173,8 @@ private:
   ModuleTensors &tensors_;
   const TileSizer &sizer_;
   func::FuncOp func_;
-  std::string kind_, name_;
+  ProgramKind kind_;
+  std::string name_;
   int64_t maxSeqLen_;
   int64_t rows_ = 0;
   OpBuilder builder_;
@@ -194,7 +194,7 @@ void ProgramLowering::emit(const TaskSpec &s) {
   builder_.setInsertionPointToEnd(&program_.getBody().front());
   auto task = builder_.create<TaskOp>(
       func_.getLoc(), builder_.getStringAttr(s.name),
-      builder_.getStringAttr(isa::taskKindName(s.kind)),
+      TaskKindAttr::get(builder_.getContext(), s.kind),
       s.layer ? builder_.getI64IntegerAttr(*s.layer) : IntegerAttr(),
       builder_.getDenseI64ArrayAttr(s.tile), builder_.getDenseI64ArrayAttr(s.aux),
       builder_.getI64IntegerAttr(s.flags), builder_.getArrayAttr(s.operands),
@@ -615,20 +615,17 @@ struct MkTilePass : mk::impl::MkTileBase<MkTilePass> {
       return signalPassFailure();
     }
     TileSizer sizer(*desc);
-    SmallVector<std::pair<func::FuncOp, std::string>> programs;
+    // The mkg dialect verified the attribute: a ProgramKindAttr wherever it is set.
+    mkg::MKGDialect::ProgramAttrHelper programAttr(module.getContext());
+    SmallVector<std::pair<func::FuncOp, ProgramKind>> programs;
     int64_t maxSeqs = 1;
     for (auto func : module.getOps<func::FuncOp>()) {
-      auto kind = func->getAttrOfType<StringAttr>("mkg.program");
+      mkg::ProgramKindAttr kind = programAttr.getAttr(func);
       if (!kind)
         continue;
-      if (kind.getValue() != "decode" && kind.getValue() != "prefill") {
-        func.emitOpError() << "mkg.program must be \"decode\" or \"prefill\", got "
-                           << kind;
-        return signalPassFailure();
-      }
-      if (func.getNumArguments() >= 1 && kind.getValue() == "decode")
+      if (func.getNumArguments() >= 1 && kind.getValue() == ProgramKind::Decode)
         maxSeqs = std::max(maxSeqs, dimOf(func.getArgument(0), 0));
-      programs.push_back({func, kind.getValue().str()});
+      programs.push_back({func, kind.getValue()});
     }
     if (programs.empty()) {
       module.emitError() << "mk-tile: no function has an mkg.program attribute";

@@ -1,6 +1,6 @@
 // RUN: mk-opt %s -split-input-file -verify-diagnostics
 
-// One case per verifier error of the mkg ops.
+// One case per verifier error of the mkg ops and of `mkg.program`.
 
 func.func @weight_without_name() {
   // expected-error @+1 {{'mkg.weight' op needs a tensor name}}
@@ -502,5 +502,28 @@ func.func @gated_mlp_up_shape(%h: tensor<1x64xbf16>, %ln: tensor<64xbf16>, %wg: 
 func.func @gated_mlp_result_shape(%h: tensor<1x64xbf16>, %ln: tensor<64xbf16>, %wg: tensor<128x64xbf16>) {
   // expected-error @+1 {{'mkg.gated_mlp' op result must have shape [1, 128], got [1, 64]}}
   %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wg) {eps = 1.0e-05 : f32} : (tensor<1x64xbf16>, tensor<64xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>) -> tensor<1x64xbf16>
+  return
+}
+
+// -----
+
+// Program kinds are an enum attribute, not strings.
+// expected-error @+1 {{'mkg.program' must be #mkg.program_kind<decode> or <prefill>, got "decode"}}
+func.func @string_program_kind(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) attributes {mkg.program = "decode"} {
+  return
+}
+
+// -----
+
+// expected-error @+2 {{expected ::mk::task::ProgramKind to be one of: decode, prefill}}
+// expected-error @+1 {{failed to parse MKG_ProgramKindAttr parameter 'value' which is to be a `::mk::task::ProgramKind`}}
+func.func @unknown_program_kind(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) attributes {mkg.program = #mkg.program_kind<train>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown graph-dialect attribute 'mkg.programme'}}
+func.func @unknown_attribute(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) attributes {mkg.programme = #mkg.program_kind<decode>} {
   return
 }

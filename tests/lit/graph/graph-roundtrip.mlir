@@ -1,11 +1,13 @@
 // RUN: mk-opt %s | mk-opt | FileCheck %s
 // RUN: mk-opt %s -mlir-print-op-generic | mk-opt | FileCheck %s
 
-// Every mkg op in its plain and fused forms, with and without its optional parts.
+// Every mkg op in its plain and fused forms, with and without its optional parts,
+// and both program kinds.
 
 // CHECK-LABEL: func.func @plain_ops
 // CHECK-SAME: (%[[TOKENS:.+]]: tensor<2xi32>, %[[POS:.+]]: tensor<2xi32>)
-func.func @plain_ops(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2xi32> {
+// CHECK-SAME: attributes {mkg.program = #mkg.program_kind<decode>}
+func.func @plain_ops(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2xi32> attributes {mkg.program = #mkg.program_kind<decode>} {
   // CHECK: %[[EMB:.+]] = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   // CHECK: %[[H:.+]] = mkg.embedding %[[TOKENS]], %[[EMB]] : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
@@ -49,7 +51,8 @@ func.func @plain_ops(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2xi3
 
 // CHECK-LABEL: func.func @fused_ops
 // CHECK-SAME: (%[[H:.+]]: tensor<1x64xbf16>, %[[POS:.+]]: tensor<1xi32>)
-func.func @fused_ops(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> {
+// CHECK-SAME: attributes {mkg.program = #mkg.program_kind<prefill>}
+func.func @fused_ops(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = #mkg.program_kind<prefill>} {
   // CHECK: %[[LN:.+]] = mkg.weight "ln"
   %ln = mkg.weight "ln" : tensor<64xbf16>
   // CHECK: %[[WQ:.+]] = mkg.weight "wq"

@@ -40,7 +40,7 @@
 // REMOVED-NOT: mkg.kv_append
 // REMOVED-NOT: mkg.add
 // REMOVED-NOT: mkg.silu_mul
-func.func @llama_layer(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1xi32> attributes {mkg.program = "decode"} {
+func.func @llama_layer(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1xi32> attributes {mkg.program = #mkg.program_kind<decode>} {
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h0 = mkg.embedding %tokens, %emb : (tensor<1xi32>, tensor<256x64xbf16>) -> tensor<1x64xbf16>
   %ln = mkg.weight "model.layers.0.input_layernorm.weight" : tensor<64xbf16>
@@ -98,7 +98,7 @@ func.func @llama_layer(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1x
 // REMOVED-NOT: mkg.linear
 // REMOVED-NOT: mkg.rope
 // REMOVED-NOT: mkg.kv_append
-func.func @qwen2_bias(%h: tensor<4x64xbf16>, %pos: tensor<4xi32>) -> tensor<4x64xbf16> attributes {mkg.program = "prefill"} {
+func.func @qwen2_bias(%h: tensor<4x64xbf16>, %pos: tensor<4xi32>) -> tensor<4x64xbf16> attributes {mkg.program = #mkg.program_kind<prefill>} {
   %ln = mkg.weight "model.layers.3.input_layernorm.weight" : tensor<64xbf16>
   %n = mkg.rms_norm %h, %ln {eps = 1.0e-06 : f32} : tensor<4x64xbf16>, tensor<64xbf16>
   %wq = mkg.weight "model.layers.3.self_attn.q_proj.weight" : tensor<64x64xbf16>
@@ -134,7 +134,7 @@ func.func @qwen2_bias(%h: tensor<4x64xbf16>, %pos: tensor<4xi32>) -> tensor<4x64
 // REMOVED-NOT: mkg.head_norm
 // REMOVED-NOT: mkg.rope
 // REMOVED-NOT: mkg.kv_append
-func.func @qwen3_head_norm(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = "decode"} {
+func.func @qwen3_head_norm(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
   %ln = mkg.weight "model.layers.0.input_layernorm.weight" : tensor<64xbf16>
   %n = mkg.rms_norm %h, %ln {eps = 1.0e-06 : f32} : tensor<1x64xbf16>, tensor<64xbf16>
   %wq = mkg.weight "model.layers.0.self_attn.q_proj.weight" : tensor<64x64xbf16>
@@ -164,7 +164,7 @@ func.func @qwen3_head_norm(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor
 
 // REMOVED-LABEL: func.func @interleaved_llama3_rope
 // REMOVED-NOT: mkg.rope
-func.func @interleaved_llama3_rope(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = "decode"} {
+func.func @interleaved_llama3_rope(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
   %ln = mkg.weight "model.layers.0.input_layernorm.weight" : tensor<64xbf16>
   %n = mkg.rms_norm %h, %ln {eps = 1.0e-05 : f32} : tensor<1x64xbf16>, tensor<64xbf16>
   %wq = mkg.weight "model.layers.0.self_attn.q_proj.weight" : tensor<64x64xbf16>
@@ -204,7 +204,7 @@ func.func @interleaved_llama3_rope(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -
 // REMOVED-NOT: mkg.qkv
 // REMOVED-NOT: mkg.rms_norm
 // REMOVED-NOT: mkg.add
-func.func @rope_theta_mismatch(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = "decode"} {
+func.func @rope_theta_mismatch(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
   %ln = mkg.weight "model.layers.0.input_layernorm.weight" : tensor<64xbf16>
   %n = mkg.rms_norm %h, %ln {eps = 1.0e-05 : f32} : tensor<1x64xbf16>, tensor<64xbf16>
   %wq = mkg.weight "model.layers.0.self_attn.q_proj.weight" : tensor<64x64xbf16>

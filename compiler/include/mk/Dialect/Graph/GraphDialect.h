@@ -1,6 +1,8 @@
 //===- GraphDialect.h - The mk graph dialect --------------------------------===//
 #pragma once
 
+#include "mk/Dialect/Task/TaskEnums.h"
+
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
@@ -8,6 +10,11 @@
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include <optional>
+
+#define GET_ATTRDEF_CLASSES
+#include "mk/Dialect/Graph/GraphAttrs.h.inc"
 
 #include "mk/Dialect/Graph/GraphDialect.h.inc"
 

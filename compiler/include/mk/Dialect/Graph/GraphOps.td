@@ -10,8 +10,10 @@
 include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/BuiltinAttributes.td"
+include "mlir/IR/EnumAttr.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mk/Dialect/Task/TaskEnums.td"
 
 def MKG_Dialect : Dialect {
   let name = "mkg";
@@ -21,19 +23,38 @@ def MKG_Dialect : Dialect {
     The `mkg` dialect describes one forward step of a decoder-only transformer as
     operations on whole tensors: embedding lookup, RMSNorm, linear projections,
     rotary embeddings, KV-cache append, attention over the cache, the gated MLP and the
-    LM head with argmax. A function with attribute `mkg.program = "decode"` processes
-    one token for each of its rows (a batch of sequences); `"prefill"` processes a chunk
-    of consecutive tokens of one sequence.
+    LM head with argmax. A function with attribute
+    `mkg.program = #mkg.program_kind<decode>` processes one token for each of its rows
+    (a batch of sequences); `prefill` processes a chunk of consecutive tokens of one
+    sequence.
 
     `mk-fuse` rewrites the plain ops into the fused forms the megakernel executes
     (`mkg.qkv`, `mkg.gated_mlp`, `mkg.linear` with a norm prologue or a residual
     epilogue), and `mk-tile` lowers fused graphs to the `mkt` task dialect.
   }];
   let useDefaultTypePrinterParser = 1;
+  let useDefaultAttributePrinterParser = 1;
+  let discardableAttrs = (ins "ProgramKindAttr":$program);
+  let hasOperationAttrVerify = 1;
 }
 
 class MKG_Op<string mnemonic, list<Trait> traits = []>
     : Op<MKG_Dialect, mnemonic, traits>;
+
+def MKG_ProgramKindAttr : EnumAttr<MKG_Dialect, MKT_ProgramKind, "program_kind"> {
+  let cppNamespace = "::mk::graph";
+  let description = [{
+    What a function with the `mkg.program` attribute computes per step: `decode` or
+    `prefill`. The enum is the task dialect's (`mk::task::ProgramKind`, equal to
+    the ISA's), so mk-tile gives the `mkt.program` the same value.
+
+    ```mlir
+    func.func @decode(%tokens: tensor<8xi32>, %pos: tensor<8xi32>) -> tensor<8xi32>
+        attributes {mkg.program = #mkg.program_kind<decode>}
+    ```
+  }];
+  let assemblyFormat = "`<` $value `>`";
+}
 
 def MKG_KvCacheType : TypeDef<MKG_Dialect, "KvCache"> {
   let mnemonic = "kv_cache";
