@@ -31,8 +31,8 @@ public:
 private:
   mlir::Value weight(const std::string &name, llvm::ArrayRef<int64_t> shape);
   mlir::Value linear(mlir::Value x, const std::string &prefix, int64_t outFeatures,
-                     bool bias);
-  mlir::Value rope(mlir::Value x);
+                     bool bias, mlir::IntegerAttr layer);
+  mlir::Value rope(mlir::Value x, mlir::IntegerAttr layer);
   mlir::Value layer(mlir::Value h, int64_t index);
 
   const ModelConfig &config_;

@@ -185,8 +185,6 @@ private:
   FlatSymbolRefAttr tokens_, positions_, seqLens_, blockTable_, kvSlots_;
   FlatSymbolRefAttr lmHeadPartials_;
   int64_t lmHeadTiles_ = 0;
-  // Layer of the most recent mkg.qkv: O, gate/up and down projections belong to it.
-  int64_t currentLayer_ = 0;
 };
 
 void ProgramLowering::emit(const TaskSpec &s) {
@@ -240,7 +238,6 @@ LogicalResult ProgramLowering::lowerQkv(mkg::QkvOp op) {
   FlatSymbolRefAttr kc = tensors_.kvCache(layer, false, kvHeads, hd);
   FlatSymbolRefAttr vc = tensors_.kvCache(layer, true, kvHeads, hd);
   caches_[layer] = {kc, vc};
-  currentLayer_ = layer;
   int64_t flags = 0;
   if (op.getInterleaved())
     flags |= isa::kFlagRopeInterleaved;
@@ -416,6 +413,10 @@ LogicalResult ProgramLowering::lowerLinear(mkg::LinearOp op) {
   if (op.getNormWeight() || op.getBias())
     return op.emitOpError()
            << "mk-tile: O/down projections take no norm prologue or bias";
+  std::optional<uint64_t> opLayer = op.getLayer();
+  if (!opLayer)
+    return op.emitOpError() << "mk-tile: an O/down projection needs the `layer` it "
+                               "belongs to";
   isa::TaskKind kind;
   std::string what;
   Operation *producer = op.getX().getDefiningOp();
@@ -434,7 +435,7 @@ LogicalResult ProgramLowering::lowerLinear(mkg::LinearOp op) {
   FailureOr<FlatSymbolRefAttr> res = tensorOf(op, op.getResidual());
   if (failed(x) || failed(w) || failed(res))
     return failure();
-  int64_t layer = currentLayer_;
+  int64_t layer = *opLayer;
   std::string l = "l" + std::to_string(layer);
   FlatSymbolRefAttr out = activation(
       op.getResult(), l + (kind == isa::TaskKind::OProj ? ".h_attn" : ".h_mlp"));
@@ -465,7 +466,8 @@ LogicalResult ProgramLowering::lowerGatedMlp(mkg::GatedMlpOp op) {
   FailureOr<FlatSymbolRefAttr> wu = tensorOf(op, op.getWUp());
   if (failed(x) || failed(norm) || failed(wg) || failed(wu))
     return failure();
-  std::string l = "l" + std::to_string(currentLayer_);
+  int64_t layer = op.getLayer();
+  std::string l = "l" + std::to_string(layer);
   FlatSymbolRefAttr out = activation(op.getResult(), l + ".mlp");
   int64_t inter = dimOf(op.getWGate(), 0), hidden = dimOf(op.getWGate(), 1);
   int64_t cols = sizer_.columnsPerTile(inter, hidden, rows_, 2);
@@ -474,7 +476,7 @@ LogicalResult ProgramLowering::lowerGatedMlp(mkg::GatedMlpOp op) {
     TaskSpec s;
     s.name = l + ".gate_up." + std::to_string(t);
     s.kind = isa::TaskKind::GateUp;
-    s.layer = currentLayer_;
+    s.layer = layer;
     s.tile = {0, rows_, c0, c1, 0, 0};
     s.operands = {*x, *norm, *wg, *wu, out};
     s.reads = {box(*x, {0, 0}, {rows_, hidden}), whole(*norm),

@@ -39,6 +39,18 @@ func.func @residual_after_embedding(%tokens: tensor<2xi32>, %pos: tensor<2xi32>)
   %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
   %w = mkg.weight "w" : tensor<64x64xbf16>
   // expected-error @+1 {{'mkg.linear' op mk-tile: a residual projection must follow attention (o_proj) or the gated MLP (down_proj)}}
+  %y = mkg.linear %h, %w residual(%h : tensor<2x64xbf16>) {layer = 0 : i64} : tensor<2x64xbf16>, tensor<64x64xbf16> -> tensor<2x64xbf16>
+  return %y : tensor<2x64xbf16>
+}
+
+// -----
+
+// Tasks take their layer from the op, never from where the op sits.
+func.func @residual_without_layer(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
+  %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
+  %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
+  %w = mkg.weight "w" : tensor<64x64xbf16>
+  // expected-error @+1 {{'mkg.linear' op mk-tile: an O/down projection needs the `layer` it belongs to}}
   %y = mkg.linear %h, %w residual(%h : tensor<2x64xbf16>) : tensor<2x64xbf16>, tensor<64x64xbf16> -> tensor<2x64xbf16>
   return %y : tensor<2x64xbf16>
 }

@@ -219,13 +219,13 @@ func.func @decode(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2xi32> 
       : (tensor<2x64xbf16>, tensor<64xbf16>, tensor<64x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<2xi32>) -> (tensor<2x64xbf16>, !mkg.kv_cache<0>)
   %a = mkg.attention %q, %cache {head_dim = 16 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64} : tensor<2x64xbf16>, !mkg.kv_cache<0> -> tensor<2x64xbf16>
   %wo = mkg.weight "model.layers.0.self_attn.o_proj.weight" : tensor<64x64xbf16>
-  %h1 = mkg.linear %a, %wo residual(%h0 : tensor<2x64xbf16>) : tensor<2x64xbf16>, tensor<64x64xbf16> -> tensor<2x64xbf16>
+  %h1 = mkg.linear %a, %wo residual(%h0 : tensor<2x64xbf16>) {layer = 0 : i64} : tensor<2x64xbf16>, tensor<64x64xbf16> -> tensor<2x64xbf16>
   %pln = mkg.weight "model.layers.0.post_attention_layernorm.weight" : tensor<64xbf16>
   %wg = mkg.weight "model.layers.0.mlp.gate_proj.weight" : tensor<128x64xbf16>
   %wu = mkg.weight "model.layers.0.mlp.up_proj.weight" : tensor<128x64xbf16>
-  %m = mkg.gated_mlp %h1 norm(%pln) weights(%wg, %wu) {eps = 1.0e-05 : f32} : (tensor<2x64xbf16>, tensor<64xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>) -> tensor<2x128xbf16>
+  %m = mkg.gated_mlp %h1 norm(%pln) weights(%wg, %wu) {eps = 1.0e-05 : f32, layer = 0 : i64} : (tensor<2x64xbf16>, tensor<64xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>) -> tensor<2x128xbf16>
   %wd = mkg.weight "model.layers.0.mlp.down_proj.weight" : tensor<64x128xbf16>
-  %h2 = mkg.linear %m, %wd residual(%h1 : tensor<2x64xbf16>) : tensor<2x128xbf16>, tensor<64x128xbf16> -> tensor<2x64xbf16>
+  %h2 = mkg.linear %m, %wd residual(%h1 : tensor<2x64xbf16>) {layer = 0 : i64} : tensor<2x128xbf16>, tensor<64x128xbf16> -> tensor<2x64xbf16>
   %fn = mkg.weight "model.norm.weight" : tensor<64xbf16>
   %logits = mkg.linear %h2, %emb norm(%fn : tensor<64xbf16>) {eps = 1.0e-05 : f32} : tensor<2x64xbf16>, tensor<256x64xbf16> -> tensor<2x256xf32>
   %next = mkg.argmax %logits : tensor<2x256xf32> -> tensor<2xi32>
@@ -246,13 +246,13 @@ func.func @prefill(%tokens: tensor<32xi32>, %pos: tensor<32xi32>) -> tensor<32xi
       : (tensor<32x64xbf16>, tensor<64xbf16>, tensor<64x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32xi32>) -> (tensor<32x64xbf16>, !mkg.kv_cache<0>)
   %a = mkg.attention %q, %cache {head_dim = 16 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64} : tensor<32x64xbf16>, !mkg.kv_cache<0> -> tensor<32x64xbf16>
   %wo = mkg.weight "model.layers.0.self_attn.o_proj.weight" : tensor<64x64xbf16>
-  %h1 = mkg.linear %a, %wo residual(%h0 : tensor<32x64xbf16>) : tensor<32x64xbf16>, tensor<64x64xbf16> -> tensor<32x64xbf16>
+  %h1 = mkg.linear %a, %wo residual(%h0 : tensor<32x64xbf16>) {layer = 0 : i64} : tensor<32x64xbf16>, tensor<64x64xbf16> -> tensor<32x64xbf16>
   %pln = mkg.weight "model.layers.0.post_attention_layernorm.weight" : tensor<64xbf16>
   %wg = mkg.weight "model.layers.0.mlp.gate_proj.weight" : tensor<128x64xbf16>
   %wu = mkg.weight "model.layers.0.mlp.up_proj.weight" : tensor<128x64xbf16>
-  %m = mkg.gated_mlp %h1 norm(%pln) weights(%wg, %wu) {eps = 1.0e-05 : f32} : (tensor<32x64xbf16>, tensor<64xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>) -> tensor<32x128xbf16>
+  %m = mkg.gated_mlp %h1 norm(%pln) weights(%wg, %wu) {eps = 1.0e-05 : f32, layer = 0 : i64} : (tensor<32x64xbf16>, tensor<64xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>) -> tensor<32x128xbf16>
   %wd = mkg.weight "model.layers.0.mlp.down_proj.weight" : tensor<64x128xbf16>
-  %h2 = mkg.linear %m, %wd residual(%h1 : tensor<32x64xbf16>) : tensor<32x128xbf16>, tensor<64x128xbf16> -> tensor<32x64xbf16>
+  %h2 = mkg.linear %m, %wd residual(%h1 : tensor<32x64xbf16>) {layer = 0 : i64} : tensor<32x128xbf16>, tensor<64x128xbf16> -> tensor<32x64xbf16>
   %fn = mkg.weight "model.norm.weight" : tensor<64xbf16>
   %logits = mkg.linear %h2, %emb norm(%fn : tensor<64xbf16>) {eps = 1.0e-05 : f32} : tensor<32x64xbf16>, tensor<256x64xbf16> -> tensor<32x256xf32>
   %next = mkg.argmax %logits : tensor<32x256xf32> -> tensor<32xi32>

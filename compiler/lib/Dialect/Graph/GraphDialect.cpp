@@ -16,6 +16,8 @@ using namespace mk::graph;
 #define GET_TYPEDEF_CLASSES
 #include "mk/Dialect/Graph/GraphTypes.cpp.inc"
 
+#include "mk/Dialect/Graph/GraphOpInterfaces.cpp.inc"
+
 void MKGDialect::initialize() {
   addAttributes<
 #define GET_ATTRDEF_LIST

@@ -21,5 +21,7 @@
 #define GET_TYPEDEF_CLASSES
 #include "mk/Dialect/Graph/GraphTypes.h.inc"
 
+#include "mk/Dialect/Graph/GraphOpInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "mk/Dialect/Graph/GraphOps.h.inc"
