@@ -27,7 +27,7 @@ func.func @plain_linear(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
   %w = mkg.weight "w" : tensor<64x64xbf16>
-  // expected-error @+1 {{'mkg.linear' op mk-tile: a projection without a residual epilogue that does not feed an argmax is not a task (run mk-fuse)}}
+  // expected-error @+1 {{'mkg.linear' op mk-tile: no task lowers this op as it is; it must feed an argmax (the LM head) or have a residual epilogue (O/down projection) (run mk-fuse)}}
   %y = mkg.linear %h, %w : tensor<2x64xbf16>, tensor<64x64xbf16> -> tensor<2x64xbf16>
   return %y : tensor<2x64xbf16>
 }

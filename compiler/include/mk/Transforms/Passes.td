@@ -37,8 +37,9 @@ def MkTile : Pass<"mk-tile", "::mlir::ModuleOp"> {
     gets tiles, QKV tiles hold whole heads of one KV-head group (RoPE and QK-norm need
     whole heads), decode attention is split over KV-position blocks with a merge per
     KV head, prefill attention is split over row blocks. Tasks record the exact boxes
-    they read and write, and take their layer from the op's `layer` attribute. The
-    function is erased.
+    they read and write, and take their layer from the op's `layer` attribute. Each op
+    family registers its own lowering (its tiling rule, boxes and cost); an op no
+    lowering takes is an error. The function is erased.
   }];
   let dependentDialects = ["::mk::task::MKTDialect"];
   let options = [
