@@ -21,16 +21,16 @@ Value DecoderBuilder::weight(const std::string &name, ArrayRef<int64_t> shape) {
 }
 
 Value DecoderBuilder::linear(Value x, const std::string &prefix, int64_t outFeatures,
-                             bool bias) {
+                             bool bias, IntegerAttr layer) {
   int64_t in = llvm::cast<RankedTensorType>(x.getType()).getDimSize(1);
   Value w = weight(prefix + ".weight", {outFeatures, in});
   Value b = bias ? weight(prefix + ".bias", {outFeatures}) : Value();
   auto type = RankedTensorType::get({rows_, outFeatures}, b_->getBF16Type());
   return b_->create<mkg::LinearOp>(loc_, type, x, w, /*norm_weight=*/Value(), b,
-                                   /*residual=*/Value(), /*eps=*/FloatAttr());
+                                   /*residual=*/Value(), /*eps=*/FloatAttr(), layer);
 }
 
-Value DecoderBuilder::rope(Value x) {
+Value DecoderBuilder::rope(Value x, IntegerAttr layer) {
   const RopeScaling &s = config_.ropeScaling;
   DenseF32ArrayAttr llama3;
   if (s.type == RopeScalingType::Llama3)
@@ -41,7 +41,7 @@ Value DecoderBuilder::rope(Value x) {
   return b_->create<mkg::RopeOp>(
       loc_, x.getType(), x, positions_, b_->getI64IntegerAttr(config_.headDim),
       b_->getF32FloatAttr(config_.ropeTheta),
-      options_.interleavedRope ? b_->getUnitAttr() : UnitAttr(), llama3);
+      options_.interleavedRope ? b_->getUnitAttr() : UnitAttr(), llama3, layer);
 }
 
 Value DecoderBuilder::layer(Value h, int64_t i) {
@@ -52,43 +52,45 @@ Value DecoderBuilder::layer(Value h, int64_t i) {
   };
   auto eps = b_->getF32FloatAttr(c.rmsNormEps);
   int64_t hidden = c.hiddenSize;
+  // Every op of the layer carries it: mk-fuse keeps it, mk-tile names tasks by it.
+  IntegerAttr l = b_->getI64IntegerAttr(i);
 
   Value ln = weight(p(t.inputNorm, ".weight"), {hidden});
-  Value n = b_->create<mkg::RmsNormOp>(loc_, h, ln, eps);
+  Value n = b_->create<mkg::RmsNormOp>(loc_, h, ln, eps, l);
   bool bias = c.attentionBias;
-  Value q = linear(n, p(t.q), c.qDim(), bias);
-  Value k = linear(n, p(t.k), c.kvDim(), bias);
-  Value v = linear(n, p(t.v), c.kvDim(), bias);
+  Value q = linear(n, p(t.q), c.qDim(), bias, l);
+  Value k = linear(n, p(t.k), c.kvDim(), bias, l);
+  Value v = linear(n, p(t.v), c.kvDim(), bias, l);
   if (c.qkNorm) {
     auto hd = b_->getI64IntegerAttr(c.headDim);
     q = b_->create<mkg::HeadNormOp>(loc_, q, weight(p(t.qNorm, ".weight"), {c.headDim}),
-                                    hd, eps);
+                                    hd, eps, l);
     k = b_->create<mkg::HeadNormOp>(loc_, k, weight(p(t.kNorm, ".weight"), {c.headDim}),
-                                    hd, eps);
+                                    hd, eps, l);
   }
-  q = rope(q);
-  k = rope(k);
+  q = rope(q, l);
+  k = rope(k, l);
   auto cacheType = mkg::KvCacheType::get(b_->getContext(), i);
-  Value cache = b_->create<mkg::KvAppendOp>(loc_, cacheType, k, v);
+  Value cache = b_->create<mkg::KvAppendOp>(loc_, cacheType, k, v, l);
   IntegerAttr window =
       c.slidingWindow ? b_->getI64IntegerAttr(c.slidingWindow) : IntegerAttr();
   Value attn = b_->create<mkg::AttentionOp>(
       loc_, q.getType(), q, cache, b_->getI64IntegerAttr(c.numHeads),
-      b_->getI64IntegerAttr(c.numKvHeads), b_->getI64IntegerAttr(c.headDim), window);
-  Value o = linear(attn, p(t.o), hidden, false);
-  h = b_->create<mkg::AddOp>(loc_, h, o);
+      b_->getI64IntegerAttr(c.numKvHeads), b_->getI64IntegerAttr(c.headDim), window, l);
+  Value o = linear(attn, p(t.o), hidden, false, l);
+  h = b_->create<mkg::AddOp>(loc_, h, o, l);
 
   Value pln = weight(p(t.postAttentionNorm, ".weight"), {hidden});
-  Value m = b_->create<mkg::RmsNormOp>(loc_, h, pln, eps);
-  Value gate = linear(m, p(t.gate), c.intermediateSize, false);
-  Value up = linear(m, p(t.up), c.intermediateSize, false);
-  Value act = b_->create<mkg::SiluMulOp>(loc_, gate, up);
-  Value down = linear(act, p(t.down), hidden, false);
-  return b_->create<mkg::AddOp>(loc_, h, down);
+  Value m = b_->create<mkg::RmsNormOp>(loc_, h, pln, eps, l);
+  Value gate = linear(m, p(t.gate), c.intermediateSize, false, l);
+  Value up = linear(m, p(t.up), c.intermediateSize, false, l);
+  Value act = b_->create<mkg::SiluMulOp>(loc_, gate, up, l);
+  Value down = linear(act, p(t.down), hidden, false, l);
+  return b_->create<mkg::AddOp>(loc_, h, down, l);
 }
 
 void DecoderBuilder::buildProgram(OpBuilder &builder, Location loc, StringRef name,
-                                  StringRef kind, int64_t rows) {
+                                  mk::task::ProgramKind kind, int64_t rows) {
   b_ = &builder;
   loc_ = loc;
   rows_ = rows;
@@ -96,7 +98,8 @@ void DecoderBuilder::buildProgram(OpBuilder &builder, Location loc, StringRef na
   auto ids = RankedTensorType::get({rows}, builder.getI32Type());
   auto func =
       builder.create<func::FuncOp>(loc, name, builder.getFunctionType({ids, ids}, {ids}));
-  func->setAttr("mkg.program", builder.getStringAttr(kind));
+  mkg::MKGDialect::ProgramAttrHelper(builder.getContext())
+      .setAttr(func, mkg::ProgramKindAttr::get(builder.getContext(), kind));
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(func.addEntryBlock());
   Value tokens = func.getArgument(0);
@@ -110,14 +113,14 @@ void DecoderBuilder::buildProgram(OpBuilder &builder, Location loc, StringRef na
   for (uint32_t i = 0; i < c.numLayers; ++i)
     h = layer(h, i);
   Value norm = weight(std::string(t.finalNorm) + ".weight", {hidden});
-  Value n =
-      builder.create<mkg::RmsNormOp>(loc, h, norm, builder.getF32FloatAttr(c.rmsNormEps));
+  Value n = builder.create<mkg::RmsNormOp>(
+      loc, h, norm, builder.getF32FloatAttr(c.rmsNormEps), /*layer=*/IntegerAttr());
   Value head = c.tieWordEmbeddings
                    ? table
                    : weight(std::string(t.lmHead) + ".weight", {vocab, hidden});
   Value logits = builder.create<mkg::LinearOp>(
       loc, RankedTensorType::get({rows, vocab}, builder.getF32Type()), n, head, Value(),
-      Value(), Value(), FloatAttr());
+      Value(), Value(), FloatAttr(), /*layer=*/IntegerAttr());
   Value next = builder.create<mkg::ArgmaxOp>(loc, ids, logits);
   builder.create<func::ReturnOp>(loc, next);
 }
@@ -146,9 +149,11 @@ OwningOpRef<ModuleOp> mk::models::buildModelGraph(MLIRContext &context,
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   OpBuilder b(&context);
   b.setInsertionPointToEnd(module->getBody());
-  builder.buildProgram(b, loc, "decode", "decode", options.decodeBatch);
+  builder.buildProgram(b, loc, "decode", mk::task::ProgramKind::Decode,
+                       options.decodeBatch);
   if (options.prefillChunk > 0)
-    builder.buildProgram(b, loc, "prefill", "prefill", options.prefillChunk);
+    builder.buildProgram(b, loc, "prefill", mk::task::ProgramKind::Prefill,
+                         options.prefillChunk);
 
   isa::ModelMeta meta = toModelMeta(config, options.maxSeqLen);
   meta.kvBlockSize = options.kvBlockSize;

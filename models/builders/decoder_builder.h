@@ -26,13 +26,13 @@ public:
 
   /// Emits `func.func @name` with `mkg.program = kind` and `rows` rows.
   void buildProgram(mlir::OpBuilder &builder, mlir::Location loc, llvm::StringRef name,
-                    llvm::StringRef kind, int64_t rows);
+                    task::ProgramKind kind, int64_t rows);
 
 private:
   mlir::Value weight(const std::string &name, llvm::ArrayRef<int64_t> shape);
   mlir::Value linear(mlir::Value x, const std::string &prefix, int64_t outFeatures,
-                     bool bias);
-  mlir::Value rope(mlir::Value x);
+                     bool bias, mlir::IntegerAttr layer);
+  mlir::Value rope(mlir::Value x, mlir::IntegerAttr layer);
   mlir::Value layer(mlir::Value h, int64_t index);
 
   const ModelConfig &config_;

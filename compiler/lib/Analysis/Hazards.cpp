@@ -136,7 +136,7 @@ mk::computeLoopCarriedReads(ArrayRef<TaskOp> tasks, Operation *module) {
   std::vector<std::pair<unsigned, unsigned>> pairs;
   for (auto &[name, accesses] : byTensor) {
     auto tensor = symbols.lookupSymbolIn<TensorOp>(module, name);
-    if (!tensor || tensor.getPlacement() != "step_state")
+    if (!tensor || tensor.getPlacement() != Placement::StepState)
       continue;
     for (size_t j = 0; j < accesses.size(); ++j)
       for (size_t i = 0; i < j; ++i)

@@ -39,27 +39,11 @@ LogicalResult dtypeOf(TensorOp t, isa::DType &out) {
   return success();
 }
 
-LogicalResult placementOf(TensorOp t, isa::Placement &out) {
-  StringRef p = t.getPlacement();
-  if (p == "weight")
-    out = isa::Placement::Weight;
-  else if (p == "activation")
-    out = isa::Placement::Activation;
-  else if (p == "kv_cache")
-    out = isa::Placement::KvCache;
-  else if (p == "step_state")
-    out = isa::Placement::StepState;
-  else
-    return t.emitOpError() << "mk-emit-plan: unknown placement '" << p << "'";
-  return success();
-}
-
 LogicalResult emitProgram(ProgramOp program,
                           const llvm::DenseMap<StringAttr, unsigned> &tensorIds,
                           isa::Program &out) {
   out.name = program.getSymName().str();
-  out.kind = program.getKind() == "decode" ? isa::ProgramKind::Decode
-                                           : isa::ProgramKind::Prefill;
+  out.kind = toIsa(program.getKind());
   out.rows = program.getRows();
   if (!program.getArenaBytes())
     return program.emitOpError() << "mk-emit-plan: run mk-plan-memory first";
@@ -73,7 +57,7 @@ LogicalResult emitProgram(ProgramOp program,
   out.order.assign(tasks.size(), UINT32_MAX);
   for (auto [i, task] : llvm::enumerate(tasks)) {
     isa::TaskRecord r{};
-    r.kind = static_cast<uint16_t>(*task.getTaskKind());
+    r.kind = static_cast<uint16_t>(task.getKind());
     r.layer = task.getLayer() ? static_cast<uint16_t>(*task.getLayer()) : isa::kNoLayer;
     r.flags = task.getFlags();
     for (unsigned d = 0; d < 3; ++d)
@@ -129,8 +113,9 @@ struct MkEmitPlanPass : mk::impl::MkEmitPlanBase<MkEmitPlanPass> {
       programIds[p.getSymNameAttr()] = programIds.size();
     for (TensorOp t : module.getOps<TensorOp>()) {
       isa::TensorDesc d;
-      if (failed(dtypeOf(t, d.dtype)) || failed(placementOf(t, d.placement)))
+      if (failed(dtypeOf(t, d.dtype)))
         return signalPassFailure();
+      d.placement = toIsa(t.getPlacement());
       d.name = t.getWeightName() ? t.getWeightName()->str() : t.getSymName().str();
       ArrayRef<int64_t> shape = t.getTensorType().getShape();
       d.rank = shape.size();

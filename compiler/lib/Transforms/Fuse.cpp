@@ -11,7 +11,8 @@
 //            add(linear(a), r) / add(r, linear(a)) -> linear a residual(r)
 //
 // The greedy driver erases the pure ops left without uses (norms, ropes, head norms,
-// linears); kv_append has a side effect, so the QKV pattern erases it itself.
+// linears); kv_append has a side effect, so the QKV pattern erases it itself. A fused
+// op keeps the `layer` of the ops it absorbs; ops of different layers never fuse.
 //===----------------------------------------------------------------------===//
 #include "mk/Transforms/Passes.h"
 
@@ -27,6 +28,24 @@ using namespace mlir;
 using namespace mk::graph;
 
 namespace {
+
+/// The layer of the ops a pattern fuses into one (null ops are skipped): failure if
+/// two name different layers, std::nullopt if none names one.
+FailureOr<std::optional<int64_t>> commonLayer(ArrayRef<LayerOpInterface> ops) {
+  std::optional<int64_t> layer;
+  for (LayerOpInterface op : ops) {
+    std::optional<int64_t> own = op ? op.getLayerIndex() : std::nullopt;
+    if (own && layer && *own != *layer)
+      return failure();
+    if (own)
+      layer = own;
+  }
+  return layer;
+}
+
+IntegerAttr layerAttr(Builder &builder, std::optional<int64_t> layer) {
+  return layer ? builder.getI64IntegerAttr(*layer) : IntegerAttr();
+}
 
 /// A projection that has neither a norm prologue nor a residual epilogue yet.
 bool isBareProjection(LinearOp op) { return !op.getNormWeight() && !op.getResidual(); }
@@ -122,6 +141,13 @@ struct FuseAttentionInput : OpRewritePattern<AttentionOp> {
     if (q->rope.getHeadDim() != attention.getHeadDim())
       return rewriter.notifyMatchFailure(attention,
                                          "rope head_dim differs from attention head_dim");
+    KvCacheType cacheType = append.getCache().getType();
+    FailureOr<std::optional<int64_t>> layer =
+        commonLayer({norm, q->linear, k->linear, v, q->headNorm, k->headNorm, q->rope,
+                     k->rope, append, attention});
+    if (failed(layer) || (*layer && **layer != cacheType.getLayer()))
+      return rewriter.notifyMatchFailure(
+          attention, "the ops of the block are not all in the cache's layer");
 
     FloatAttr qkEps;
     Value qNorm, kNorm;
@@ -145,7 +171,6 @@ struct FuseAttentionInput : OpRewritePattern<AttentionOp> {
     Location loc =
         rewriter.getFusedLoc({norm.getLoc(), q->linear.getLoc(), k->linear.getLoc(),
                               v.getLoc(), append.getLoc()});
-    KvCacheType cacheType = append.getCache().getType();
     auto qkv = rewriter.create<QkvOp>(
         loc, attention.getQ().getType(), cacheType, norm.getX(), norm.getWeight(),
         q->linear.getWeight(), k->linear.getWeight(), v.getWeight(), q->linear.getBias(),
@@ -190,23 +215,30 @@ struct FuseGatedMlp : OpRewritePattern<SiluMulOp> {
     auto norm = gate.getX().getDefiningOp<RmsNormOp>();
     if (!norm)
       return rewriter.notifyMatchFailure(siluMul, "gate/up input is not an rms_norm");
+    FailureOr<std::optional<int64_t>> layer = commonLayer({norm, gate, up, siluMul});
+    if (failed(layer))
+      return rewriter.notifyMatchFailure(siluMul, "the ops of the block are in different "
+                                                  "layers");
+    if (!*layer)
+      return rewriter.notifyMatchFailure(siluMul, "no op of the block names its layer");
 
     Location loc = rewriter.getFusedLoc(
         {norm.getLoc(), gate.getLoc(), up.getLoc(), siluMul.getLoc()});
-    auto mlp =
-        rewriter.create<GatedMlpOp>(loc, siluMul.getType(), norm.getX(), norm.getWeight(),
-                                    gate.getWeight(), up.getWeight(), norm.getEpsAttr());
+    auto mlp = rewriter.create<GatedMlpOp>(
+        loc, siluMul.getType(), norm.getX(), norm.getWeight(), gate.getWeight(),
+        up.getWeight(), norm.getEpsAttr(), layerAttr(rewriter, *layer));
     rewriter.replaceOp(siluMul, mlp);
     return success();
   }
 };
 
-/// Replaces `replaced` by a copy of `linear` with the given x / norm / residual.
+/// Replaces `replaced` by a copy of `linear` with the given x / norm / residual / layer.
 void rebuildLinear(PatternRewriter &rewriter, LinearOp linear, Operation *replaced,
                    Value x, Value normWeight, FloatAttr eps, Value residual,
-                   Location loc) {
+                   std::optional<int64_t> layer, Location loc) {
   auto rebuilt = rewriter.create<LinearOp>(loc, linear.getType(), x, linear.getWeight(),
-                                           normWeight, linear.getBias(), residual, eps);
+                                           normWeight, linear.getBias(), residual, eps,
+                                           layerAttr(rewriter, layer));
   rebuilt->setDiscardableAttrs(linear->getDiscardableAttrDictionary());
   rewriter.replaceOp(replaced, rebuilt);
 }
@@ -229,9 +261,12 @@ struct FuseNormPrologue : OpRewritePattern<LinearOp> {
     auto norm = linear.getX().getDefiningOp<RmsNormOp>();
     if (!norm)
       return rewriter.notifyMatchFailure(linear, "x is not an rms_norm");
+    FailureOr<std::optional<int64_t>> layer = commonLayer({linear, norm});
+    if (failed(layer))
+      return rewriter.notifyMatchFailure(linear, "the norm is in another layer");
     rewriter.setInsertionPoint(linear);
     rebuildLinear(rewriter, linear, linear, norm.getX(), norm.getWeight(),
-                  norm.getEpsAttr(), linear.getResidual(),
+                  norm.getEpsAttr(), linear.getResidual(), *layer,
                   rewriter.getFusedLoc({norm.getLoc(), linear.getLoc()}));
     return success();
   }
@@ -264,10 +299,13 @@ struct FuseResidualEpilogue : OpRewritePattern<AddOp> {
     if (!linear)
       return rewriter.notifyMatchFailure(
           add, "no operand is a single-use mkg.linear without a residual");
+    FailureOr<std::optional<int64_t>> layer = commonLayer({linear, add});
+    if (failed(layer))
+      return rewriter.notifyMatchFailure(add, "the projection is in another layer");
     // The add is dominated by the projection's operands and by the residual.
     rewriter.setInsertionPoint(add);
     rebuildLinear(rewriter, linear, add, linear.getX(), linear.getNormWeight(),
-                  linear.getEpsAttr(), residual,
+                  linear.getEpsAttr(), residual, *layer,
                   rewriter.getFusedLoc({linear.getLoc(), add.getLoc()}));
     rewriter.eraseOp(linear);
     return success();

@@ -39,7 +39,7 @@ struct MkSchedulePass : mk::impl::MkScheduleBase<MkSchedulePass> {
     }
     llvm::StringSet<> weights;
     for (TensorOp t : module.getOps<TensorOp>())
-      if (t.getPlacement() == "weight")
+      if (t.getPlacement() == Placement::Weight)
         weights.insert(t.getSymName());
     for (ProgramOp program : module.getOps<ProgramOp>())
       if (failed(schedule(program, *desc, weights)))

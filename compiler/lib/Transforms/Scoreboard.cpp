@@ -96,7 +96,7 @@ LogicalResult scoreboardProgram(ProgramOp program, ModuleOp module) {
     for (unsigned p : graph.preds(t))
       consumers[p].push_back({t, 0});
   std::vector<std::pair<unsigned, unsigned>> crossEdges;
-  if (program.getKind() == "decode") {
+  if (program.getKind() == ProgramKind::Decode) {
     crossEdges = computeLoopCarriedReads(tasks, module);
     if (crossEdges.empty())
       return program.emitOpError()

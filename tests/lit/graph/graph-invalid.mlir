@@ -1,6 +1,6 @@
 // RUN: mk-opt %s -split-input-file -verify-diagnostics
 
-// One case per verifier error of the mkg ops.
+// One case per verifier error of the mkg ops, of `layer`, and of `mkg.program`.
 
 func.func @weight_without_name() {
   // expected-error @+1 {{'mkg.weight' op needs a tensor name}}
@@ -461,7 +461,7 @@ func.func @qkv_llama3_scaling_length(%h: tensor<1x64xbf16>, %ln: tensor<64xbf16>
 
 func.func @gated_mlp_x_rank(%h: tensor<64xbf16>, %ln: tensor<64xbf16>, %wg: tensor<128x64xbf16>) {
   // expected-error @+1 {{'mkg.gated_mlp' op x must be a static rank-2 tensor, got 'tensor<64xbf16>'}}
-  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wg) {eps = 1.0e-05 : f32} : (tensor<64xbf16>, tensor<64xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>) -> tensor<1x128xbf16>
+  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wg) {eps = 1.0e-05 : f32, layer = 0 : i64} : (tensor<64xbf16>, tensor<64xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>) -> tensor<1x128xbf16>
   return
 }
 
@@ -469,7 +469,7 @@ func.func @gated_mlp_x_rank(%h: tensor<64xbf16>, %ln: tensor<64xbf16>, %wg: tens
 
 func.func @gated_mlp_gate_rank(%h: tensor<1x64xbf16>, %ln: tensor<64xbf16>, %wg: tensor<128xbf16>, %wu: tensor<128x64xbf16>) {
   // expected-error @+1 {{'mkg.gated_mlp' op w_gate must be a static rank-2 tensor, got 'tensor<128xbf16>'}}
-  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wu) {eps = 1.0e-05 : f32} : (tensor<1x64xbf16>, tensor<64xbf16>, tensor<128xbf16>, tensor<128x64xbf16>) -> tensor<1x128xbf16>
+  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wu) {eps = 1.0e-05 : f32, layer = 0 : i64} : (tensor<1x64xbf16>, tensor<64xbf16>, tensor<128xbf16>, tensor<128x64xbf16>) -> tensor<1x128xbf16>
   return
 }
 
@@ -477,7 +477,7 @@ func.func @gated_mlp_gate_rank(%h: tensor<1x64xbf16>, %ln: tensor<64xbf16>, %wg:
 
 func.func @gated_mlp_norm_weight_shape(%h: tensor<1x64xbf16>, %ln: tensor<128xbf16>, %wg: tensor<128x64xbf16>) {
   // expected-error @+1 {{'mkg.gated_mlp' op norm weight must have shape [64], got [128]}}
-  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wg) {eps = 1.0e-05 : f32} : (tensor<1x64xbf16>, tensor<128xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>) -> tensor<1x128xbf16>
+  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wg) {eps = 1.0e-05 : f32, layer = 0 : i64} : (tensor<1x64xbf16>, tensor<128xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>) -> tensor<1x128xbf16>
   return
 }
 
@@ -485,7 +485,7 @@ func.func @gated_mlp_norm_weight_shape(%h: tensor<1x64xbf16>, %ln: tensor<128xbf
 
 func.func @gated_mlp_gate_features(%h: tensor<1x64xbf16>, %ln: tensor<64xbf16>, %wg: tensor<128x32xbf16>, %wu: tensor<128x64xbf16>) {
   // expected-error @+1 {{'mkg.gated_mlp' op w_gate must have shape [128, 64], got [128, 32]}}
-  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wu) {eps = 1.0e-05 : f32} : (tensor<1x64xbf16>, tensor<64xbf16>, tensor<128x32xbf16>, tensor<128x64xbf16>) -> tensor<1x128xbf16>
+  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wu) {eps = 1.0e-05 : f32, layer = 0 : i64} : (tensor<1x64xbf16>, tensor<64xbf16>, tensor<128x32xbf16>, tensor<128x64xbf16>) -> tensor<1x128xbf16>
   return
 }
 
@@ -493,7 +493,7 @@ func.func @gated_mlp_gate_features(%h: tensor<1x64xbf16>, %ln: tensor<64xbf16>, 
 
 func.func @gated_mlp_up_shape(%h: tensor<1x64xbf16>, %ln: tensor<64xbf16>, %wg: tensor<128x64xbf16>, %wu: tensor<96x64xbf16>) {
   // expected-error @+1 {{'mkg.gated_mlp' op w_up must have shape [128, 64], got [96, 64]}}
-  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wu) {eps = 1.0e-05 : f32} : (tensor<1x64xbf16>, tensor<64xbf16>, tensor<128x64xbf16>, tensor<96x64xbf16>) -> tensor<1x128xbf16>
+  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wu) {eps = 1.0e-05 : f32, layer = 0 : i64} : (tensor<1x64xbf16>, tensor<64xbf16>, tensor<128x64xbf16>, tensor<96x64xbf16>) -> tensor<1x128xbf16>
   return
 }
 
@@ -501,6 +501,62 @@ func.func @gated_mlp_up_shape(%h: tensor<1x64xbf16>, %ln: tensor<64xbf16>, %wg: 
 
 func.func @gated_mlp_result_shape(%h: tensor<1x64xbf16>, %ln: tensor<64xbf16>, %wg: tensor<128x64xbf16>) {
   // expected-error @+1 {{'mkg.gated_mlp' op result must have shape [1, 128], got [1, 64]}}
-  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wg) {eps = 1.0e-05 : f32} : (tensor<1x64xbf16>, tensor<64xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>) -> tensor<1x64xbf16>
+  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wg) {eps = 1.0e-05 : f32, layer = 0 : i64} : (tensor<1x64xbf16>, tensor<64xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>) -> tensor<1x64xbf16>
+  return
+}
+
+// -----
+
+func.func @gated_mlp_without_layer(%h: tensor<1x64xbf16>, %ln: tensor<64xbf16>, %wg: tensor<128x64xbf16>) {
+  // expected-error @+1 {{'mkg.gated_mlp' op requires attribute 'layer'}}
+  %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wg) {eps = 1.0e-05 : f32} : (tensor<1x64xbf16>, tensor<64xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>) -> tensor<1x128xbf16>
+  return
+}
+
+// -----
+
+func.func @negative_layer(%h: tensor<1x64xbf16>, %ln: tensor<64xbf16>) {
+  // expected-error @+1 {{'mkg.rms_norm' op attribute 'layer' failed to satisfy constraint: 64-bit signless integer attribute whose value is non-negative}}
+  %n = mkg.rms_norm %h, %ln {eps = 1.0e-05 : f32, layer = -1 : i64} : tensor<1x64xbf16>, tensor<64xbf16>
+  return
+}
+
+// -----
+
+func.func @kv_append_layer(%k: tensor<1x32xbf16>) {
+  // expected-error @+1 {{'mkg.kv_append' op is in layer 1 but its cache is layer 0}}
+  %c = mkg.kv_append %k, %k {layer = 1 : i64} : tensor<1x32xbf16>, tensor<1x32xbf16> -> !mkg.kv_cache<0>
+  return
+}
+
+// -----
+
+func.func @attention_layer(%q: tensor<1x64xbf16>, %k: tensor<1x32xbf16>) {
+  %c = mkg.kv_append %k, %k : tensor<1x32xbf16>, tensor<1x32xbf16> -> !mkg.kv_cache<2>
+  // expected-error @+1 {{'mkg.attention' op is in layer 0 but its cache is layer 2}}
+  %a = mkg.attention %q, %c {head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64} : tensor<1x64xbf16>, !mkg.kv_cache<2> -> tensor<1x64xbf16>
+  return
+}
+
+// -----
+
+// Program kinds are an enum attribute, not strings.
+// expected-error @+1 {{'mkg.program' must be #mkg.program_kind<decode> or <prefill>, got "decode"}}
+func.func @string_program_kind(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) attributes {mkg.program = "decode"} {
+  return
+}
+
+// -----
+
+// expected-error @+2 {{expected ::mk::task::ProgramKind to be one of: decode, prefill}}
+// expected-error @+1 {{failed to parse MKG_ProgramKindAttr parameter 'value' which is to be a `::mk::task::ProgramKind`}}
+func.func @unknown_program_kind(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) attributes {mkg.program = #mkg.program_kind<train>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown graph-dialect attribute 'mkg.programme'}}
+func.func @unknown_attribute(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) attributes {mkg.programme = #mkg.program_kind<decode>} {
   return
 }

@@ -9,17 +9,17 @@
 // The model metadata the runtime needs comes from the module's mk.model attribute.
 // expected-error @+1 {{module has no 'mk.model' dictionary (the graph builder sets it)}}
 module {
-  mkt.tensor @tokens "step_state" tensor<2xi32>
-  mkt.tensor @w "weight" tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
-  mkt.tensor @h "activation" tensor<2x64xbf16> {offset = 0 : i64, program = @p}
-  mkt.tensor @h2 "activation" tensor<2x64xbf16> {offset = 256 : i64, program = @p}
-  mkt.program @p "prefill" rows(2) attributes {arena_bytes = 512 : i64} {
+  mkt.tensor @tokens step_state tensor<2xi32>
+  mkt.tensor @w weight tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
+  mkt.tensor @h activation tensor<2x64xbf16> {offset = 0 : i64, program = @p}
+  mkt.tensor @h2 activation tensor<2x64xbf16> {offset = 256 : i64, program = @p}
+  mkt.program @p prefill rows(2) attributes {arena_bytes = 512 : i64} {
     mkt.event @ev.a count(1)
     mkt.event @done count(1)
-    mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
+    mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
         operands = [@tokens, @w, @h], reads = [#mkt.box<@tokens [0] to [2]>],
         writes = [#mkt.box<@h [0, 0] to [2, 64]>], waits = [], signals = [@ev.a]}
-    mkt.task @b "o_proj" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
+    mkt.task @b o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
         operands = [@h, @w, @h, @h2], reads = [#mkt.box<@h [0, 0] to [2, 64]>],
         writes = [#mkt.box<@h2 [0, 0] to [2, 64]>], waits = [#mkt.wait<@ev.a, 1>], signals = [@done]}
   }
@@ -39,17 +39,17 @@ module attributes {mk.model = {
     rope_low_freq_factor = 1.000000e+00 : f32, rope_original_max_pos = 64 : i64,
     rope_theta = 5.000000e+05 : f32, sliding_window = 0 : i64, tie_word_embeddings = true,
     vocab_size = "256"}} {
-  mkt.tensor @tokens "step_state" tensor<2xi32>
-  mkt.tensor @w "weight" tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
-  mkt.tensor @h "activation" tensor<2x64xbf16> {offset = 0 : i64, program = @p}
-  mkt.tensor @h2 "activation" tensor<2x64xbf16> {offset = 256 : i64, program = @p}
-  mkt.program @p "prefill" rows(2) attributes {arena_bytes = 512 : i64} {
+  mkt.tensor @tokens step_state tensor<2xi32>
+  mkt.tensor @w weight tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
+  mkt.tensor @h activation tensor<2x64xbf16> {offset = 0 : i64, program = @p}
+  mkt.tensor @h2 activation tensor<2x64xbf16> {offset = 256 : i64, program = @p}
+  mkt.program @p prefill rows(2) attributes {arena_bytes = 512 : i64} {
     mkt.event @ev.a count(1)
     mkt.event @done count(1)
-    mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
+    mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
         operands = [@tokens, @w, @h], reads = [#mkt.box<@tokens [0] to [2]>],
         writes = [#mkt.box<@h [0, 0] to [2, 64]>], waits = [], signals = [@ev.a]}
-    mkt.task @b "o_proj" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
+    mkt.task @b o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
         operands = [@h, @w, @h, @h2], reads = [#mkt.box<@h [0, 0] to [2, 64]>],
         writes = [#mkt.box<@h2 [0, 0] to [2, 64]>], waits = [#mkt.wait<@ev.a, 1>], signals = [@done]}
   }
@@ -68,18 +68,18 @@ module attributes {mk.model = {
     rope_low_freq_factor = 1.000000e+00 : f32, rope_original_max_pos = 64 : i64,
     rope_theta = 5.000000e+05 : f32, sliding_window = 0 : i64, tie_word_embeddings = true,
     vocab_size = 256 : i64}} {
-  mkt.tensor @tokens "step_state" tensor<2xi32>
-  mkt.tensor @w "weight" tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
-  mkt.tensor @h "activation" tensor<2x64xbf16> {offset = 0 : i64, program = @p}
-  mkt.tensor @h2 "activation" tensor<2x64xbf16> {offset = 256 : i64, program = @p}
+  mkt.tensor @tokens step_state tensor<2xi32>
+  mkt.tensor @w weight tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
+  mkt.tensor @h activation tensor<2x64xbf16> {offset = 0 : i64, program = @p}
+  mkt.tensor @h2 activation tensor<2x64xbf16> {offset = 256 : i64, program = @p}
   // expected-error @+1 {{'mkt.program' op mk-emit-plan: run mk-plan-memory first}}
-  mkt.program @p "prefill" rows(2) {
+  mkt.program @p prefill rows(2) {
     mkt.event @ev.a count(1)
     mkt.event @done count(1)
-    mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
+    mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
         operands = [@tokens, @w, @h], reads = [#mkt.box<@tokens [0] to [2]>],
         writes = [#mkt.box<@h [0, 0] to [2, 64]>], waits = [], signals = [@ev.a]}
-    mkt.task @b "o_proj" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
+    mkt.task @b o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
         operands = [@h, @w, @h, @h2], reads = [#mkt.box<@h [0, 0] to [2, 64]>],
         writes = [#mkt.box<@h2 [0, 0] to [2, 64]>], waits = [#mkt.wait<@ev.a, 1>], signals = [@done]}
   }
@@ -98,18 +98,18 @@ module attributes {mk.model = {
     rope_low_freq_factor = 1.000000e+00 : f32, rope_original_max_pos = 64 : i64,
     rope_theta = 5.000000e+05 : f32, sliding_window = 0 : i64, tie_word_embeddings = true,
     vocab_size = 256 : i64}} {
-  mkt.tensor @tokens "step_state" tensor<2xi32>
-  mkt.tensor @w "weight" tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
+  mkt.tensor @tokens step_state tensor<2xi32>
+  mkt.tensor @w weight tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
   // expected-error @+1 {{'mkt.tensor' op mk-emit-plan: activation has no arena offset (run mk-plan-memory)}}
-  mkt.tensor @h "activation" tensor<2x64xbf16> {program = @p}
-  mkt.tensor @h2 "activation" tensor<2x64xbf16> {offset = 256 : i64, program = @p}
-  mkt.program @p "prefill" rows(2) attributes {arena_bytes = 512 : i64} {
+  mkt.tensor @h activation tensor<2x64xbf16> {program = @p}
+  mkt.tensor @h2 activation tensor<2x64xbf16> {offset = 256 : i64, program = @p}
+  mkt.program @p prefill rows(2) attributes {arena_bytes = 512 : i64} {
     mkt.event @ev.a count(1)
     mkt.event @done count(1)
-    mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
+    mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
         operands = [@tokens, @w, @h], reads = [#mkt.box<@tokens [0] to [2]>],
         writes = [#mkt.box<@h [0, 0] to [2, 64]>], waits = [], signals = [@ev.a]}
-    mkt.task @b "o_proj" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
+    mkt.task @b o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
         operands = [@h, @w, @h, @h2], reads = [#mkt.box<@h [0, 0] to [2, 64]>],
         writes = [#mkt.box<@h2 [0, 0] to [2, 64]>], waits = [#mkt.wait<@ev.a, 1>], signals = [@done]}
   }
@@ -128,18 +128,18 @@ module attributes {mk.model = {
     rope_low_freq_factor = 1.000000e+00 : f32, rope_original_max_pos = 64 : i64,
     rope_theta = 5.000000e+05 : f32, sliding_window = 0 : i64, tie_word_embeddings = true,
     vocab_size = 256 : i64}} {
-  mkt.tensor @tokens "step_state" tensor<2xi32>
-  mkt.tensor @w "weight" tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
-  mkt.tensor @h "activation" tensor<2x64xbf16> {offset = 0 : i64, program = @p}
-  mkt.tensor @h2 "activation" tensor<2x64xbf16> {offset = 256 : i64, program = @p}
-  mkt.program @p "prefill" rows(2) attributes {arena_bytes = 512 : i64} {
+  mkt.tensor @tokens step_state tensor<2xi32>
+  mkt.tensor @w weight tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
+  mkt.tensor @h activation tensor<2x64xbf16> {offset = 0 : i64, program = @p}
+  mkt.tensor @h2 activation tensor<2x64xbf16> {offset = 256 : i64, program = @p}
+  mkt.program @p prefill rows(2) attributes {arena_bytes = 512 : i64} {
     mkt.event @ev.a count(1)
     mkt.event @done count(1)
     // expected-error @+1 {{'mkt.task' op mk-emit-plan: run mk-scoreboard first}}
-    mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
+    mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
         operands = [@tokens, @w, @h], reads = [#mkt.box<@tokens [0] to [2]>],
         writes = [#mkt.box<@h [0, 0] to [2, 64]>], signals = [@ev.a]}
-    mkt.task @b "o_proj" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
+    mkt.task @b o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
         operands = [@h, @w, @h, @h2], reads = [#mkt.box<@h [0, 0] to [2, 64]>],
         writes = [#mkt.box<@h2 [0, 0] to [2, 64]>], waits = [#mkt.wait<@ev.a, 1>], signals = [@done]}
   }
@@ -158,18 +158,18 @@ module attributes {mk.model = {
     rope_low_freq_factor = 1.000000e+00 : f32, rope_original_max_pos = 64 : i64,
     rope_theta = 5.000000e+05 : f32, sliding_window = 0 : i64, tie_word_embeddings = true,
     vocab_size = 256 : i64}} {
-  mkt.tensor @tokens "step_state" tensor<2xi32>
-  mkt.tensor @w "weight" tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
-  mkt.tensor @h "activation" tensor<2x64xbf16> {offset = 0 : i64, program = @p}
-  mkt.tensor @h2 "activation" tensor<2x64xbf16> {offset = 256 : i64, program = @p}
-  mkt.program @p "prefill" rows(2) attributes {arena_bytes = 512 : i64} {
+  mkt.tensor @tokens step_state tensor<2xi32>
+  mkt.tensor @w weight tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
+  mkt.tensor @h activation tensor<2x64xbf16> {offset = 0 : i64, program = @p}
+  mkt.tensor @h2 activation tensor<2x64xbf16> {offset = 256 : i64, program = @p}
+  mkt.program @p prefill rows(2) attributes {arena_bytes = 512 : i64} {
     mkt.event @ev.a count(1)
     mkt.event @done count(1)
     // expected-error @+1 {{'mkt.task' op mk-emit-plan: run mk-schedule first}}
-    mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+    mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
         operands = [@tokens, @w, @h], reads = [#mkt.box<@tokens [0] to [2]>],
         writes = [#mkt.box<@h [0, 0] to [2, 64]>], waits = [], signals = [@ev.a]}
-    mkt.task @b "o_proj" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
+    mkt.task @b o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
         operands = [@h, @w, @h, @h2], reads = [#mkt.box<@h [0, 0] to [2, 64]>],
         writes = [#mkt.box<@h2 [0, 0] to [2, 64]>], waits = [#mkt.wait<@ev.a, 1>], signals = [@done]}
   }
@@ -191,17 +191,17 @@ module attributes {mk.model = {
     rope_low_freq_factor = 1.000000e+00 : f32, rope_original_max_pos = 64 : i64,
     rope_theta = 5.000000e+05 : f32, sliding_window = 0 : i64, tie_word_embeddings = true,
     vocab_size = 256 : i64}} {
-  mkt.tensor @tokens "step_state" tensor<2xi32>
-  mkt.tensor @w "weight" tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
-  mkt.tensor @h "activation" tensor<2x64xbf16> {offset = 0 : i64, program = @p}
-  mkt.tensor @h2 "activation" tensor<2x64xbf16> {offset = 256 : i64, program = @p}
-  mkt.program @p "prefill" rows(2) attributes {arena_bytes = 512 : i64} {
+  mkt.tensor @tokens step_state tensor<2xi32>
+  mkt.tensor @w weight tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
+  mkt.tensor @h activation tensor<2x64xbf16> {offset = 0 : i64, program = @p}
+  mkt.tensor @h2 activation tensor<2x64xbf16> {offset = 256 : i64, program = @p}
+  mkt.program @p prefill rows(2) attributes {arena_bytes = 512 : i64} {
     mkt.event @ev.a count(1)
     mkt.event @done count(1)
-    mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
+    mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
         operands = [@tokens, @w, @h], reads = [#mkt.box<@tokens [0] to [2]>],
         writes = [#mkt.box<@h [0, 0] to [2, 64]>], waits = [], signals = [@ev.a]}
-    mkt.task @b "o_proj" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
+    mkt.task @b o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
         operands = [@h, @w, @h, @h2], reads = [#mkt.box<@h [0, 0] to [2, 64]>],
         writes = [#mkt.box<@h2 [0, 0] to [2, 64]>], waits = [#mkt.wait<@ev.a, 1>], signals = [@done]}
   }
@@ -222,17 +222,17 @@ module attributes {mk.model = {
     rope_low_freq_factor = 1.000000e+00 : f32, rope_original_max_pos = 64 : i64,
     rope_theta = 5.000000e+05 : f32, sliding_window = 0 : i64, tie_word_embeddings = true,
     vocab_size = 256 : i64}} {
-  mkt.tensor @tokens "step_state" tensor<2xi32>
-  mkt.tensor @w "weight" tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
-  mkt.tensor @h "activation" tensor<2x64xbf16> {offset = 0 : i64, program = @p}
-  mkt.tensor @h2 "activation" tensor<2x64xbf16> {offset = 256 : i64, program = @p}
-  mkt.program @p "prefill" rows(2) attributes {arena_bytes = 512 : i64} {
+  mkt.tensor @tokens step_state tensor<2xi32>
+  mkt.tensor @w weight tensor<256x64xbf16> {weight_name = "model.embed_tokens.weight"}
+  mkt.tensor @h activation tensor<2x64xbf16> {offset = 0 : i64, program = @p}
+  mkt.tensor @h2 activation tensor<2x64xbf16> {offset = 256 : i64, program = @p}
+  mkt.program @p prefill rows(2) attributes {arena_bytes = 512 : i64} {
     mkt.event @ev.a count(1)
     mkt.event @done count(1)
-    mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
+    mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
         operands = [@tokens, @w, @h], reads = [#mkt.box<@tokens [0] to [2]>],
         writes = [#mkt.box<@h [0, 0] to [2, 64]>], waits = [], signals = [@ev.a]}
-    mkt.task @b "o_proj" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
+    mkt.task @b o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
         operands = [@h, @w, @h, @h2], reads = [#mkt.box<@h [0, 0] to [2, 64]>],
         writes = [#mkt.box<@h2 [0, 0] to [2, 64]>], waits = [#mkt.wait<@ev.a, 1>], signals = [@done]}
   }

@@ -145,7 +145,7 @@ func.func @gate_up_different_norms(%h: tensor<1x64xbf16>) -> tensor<1x128xbf16> 
   %wu = mkg.weight "wu" : tensor<128x64xbf16>
   %g = mkg.linear %ng, %wg : tensor<1x64xbf16>, tensor<128x64xbf16> -> tensor<1x128xbf16>
   %u = mkg.linear %nu, %wu : tensor<1x64xbf16>, tensor<128x64xbf16> -> tensor<1x128xbf16>
-  %m = mkg.silu_mul %g, %u : tensor<1x128xbf16>
+  %m = mkg.silu_mul %g, %u {layer = 0 : i64} : tensor<1x128xbf16>
   return %m : tensor<1x128xbf16>
 }
 
@@ -167,6 +167,76 @@ func.func @gate_with_bias(%h: tensor<1x64xbf16>) -> tensor<1x128xbf16> {
   %wu = mkg.weight "wu" : tensor<128x64xbf16>
   %g = mkg.linear %n, %wg bias(%bg : tensor<128xbf16>) : tensor<1x64xbf16>, tensor<128x64xbf16> -> tensor<1x128xbf16>
   %u = mkg.linear %n, %wu : tensor<1x64xbf16>, tensor<128x64xbf16> -> tensor<1x128xbf16>
+  %m = mkg.silu_mul %g, %u {layer = 0 : i64} : tensor<1x128xbf16>
+  return %m : tensor<1x128xbf16>
+}
+
+// A gated MLP block none of whose ops names its layer: mkg.gated_mlp needs one.
+// CHECK-LABEL: func.func @gated_mlp_without_layer
+// CHECK: mkg.linear
+// CHECK-SAME: norm(
+// CHECK: mkg.silu_mul
+// UNFUSED-LABEL: func.func @gated_mlp_without_layer
+// UNFUSED-NOT: mkg.gated_mlp
+func.func @gated_mlp_without_layer(%h: tensor<1x64xbf16>) -> tensor<1x128xbf16> {
+  %ln = mkg.weight "ln" : tensor<64xbf16>
+  %n = mkg.rms_norm %h, %ln {eps = 1.0e-05 : f32} : tensor<1x64xbf16>, tensor<64xbf16>
+  %wg = mkg.weight "wg" : tensor<128x64xbf16>
+  %wu = mkg.weight "wu" : tensor<128x64xbf16>
+  %g = mkg.linear %n, %wg : tensor<1x64xbf16>, tensor<128x64xbf16> -> tensor<1x128xbf16>
+  %u = mkg.linear %n, %wu : tensor<1x64xbf16>, tensor<128x64xbf16> -> tensor<1x128xbf16>
   %m = mkg.silu_mul %g, %u : tensor<1x128xbf16>
   return %m : tensor<1x128xbf16>
+}
+
+// Ops of different layers never fuse: the up projection is in layer 1, the rest of
+// the MLP block in layer 0; the gate projection still takes its (layer 0) norm.
+// CHECK-LABEL: func.func @gated_mlp_across_layers
+// CHECK: mkg.linear {{.*}} norm({{.*}} {eps = 9.99999974E-6 : f32, layer = 0 : i64}
+// CHECK: mkg.linear {{.*}} {layer = 1 : i64}
+// CHECK: mkg.silu_mul
+// UNFUSED-LABEL: func.func @gated_mlp_across_layers
+// UNFUSED-NOT: mkg.gated_mlp
+func.func @gated_mlp_across_layers(%h: tensor<1x64xbf16>) -> tensor<1x128xbf16> {
+  %ln = mkg.weight "ln" : tensor<64xbf16>
+  %n = mkg.rms_norm %h, %ln {eps = 1.0e-05 : f32, layer = 0 : i64} : tensor<1x64xbf16>, tensor<64xbf16>
+  %wg = mkg.weight "wg" : tensor<128x64xbf16>
+  %wu = mkg.weight "wu" : tensor<128x64xbf16>
+  %g = mkg.linear %n, %wg {layer = 0 : i64} : tensor<1x64xbf16>, tensor<128x64xbf16> -> tensor<1x128xbf16>
+  %u = mkg.linear %n, %wu {layer = 1 : i64} : tensor<1x64xbf16>, tensor<128x64xbf16> -> tensor<1x128xbf16>
+  %m = mkg.silu_mul %g, %u {layer = 0 : i64} : tensor<1x128xbf16>
+  return %m : tensor<1x128xbf16>
+}
+
+// The v projection says layer 1 but the cache is layer 0's: no mkg.qkv.
+// CHECK-LABEL: func.func @qkv_projection_in_another_layer
+// CHECK: mkg.kv_append
+// UNFUSED-LABEL: func.func @qkv_projection_in_another_layer
+// UNFUSED-NOT: mkg.qkv
+func.func @qkv_projection_in_another_layer(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> {
+  %ln = mkg.weight "ln" : tensor<64xbf16>
+  %n = mkg.rms_norm %h, %ln {eps = 1.0e-06 : f32} : tensor<1x64xbf16>, tensor<64xbf16>
+  %wq = mkg.weight "wq" : tensor<64x64xbf16>
+  %wk = mkg.weight "wk" : tensor<32x64xbf16>
+  %wv = mkg.weight "wv" : tensor<32x64xbf16>
+  %q = mkg.linear %n, %wq : tensor<1x64xbf16>, tensor<64x64xbf16> -> tensor<1x64xbf16>
+  %k = mkg.linear %n, %wk : tensor<1x64xbf16>, tensor<32x64xbf16> -> tensor<1x32xbf16>
+  %v = mkg.linear %n, %wv {layer = 1 : i64} : tensor<1x64xbf16>, tensor<32x64xbf16> -> tensor<1x32xbf16>
+  %qr = mkg.rope %q, %pos {head_dim = 16 : i64, theta = 1.0e+06 : f32} : tensor<1x64xbf16>, tensor<1xi32>
+  %kr = mkg.rope %k, %pos {head_dim = 16 : i64, theta = 1.0e+06 : f32} : tensor<1x32xbf16>, tensor<1xi32>
+  %c = mkg.kv_append %kr, %v : tensor<1x32xbf16>, tensor<1x32xbf16> -> !mkg.kv_cache<0>
+  %a = mkg.attention %qr, %c {num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64} : tensor<1x64xbf16>, !mkg.kv_cache<0> -> tensor<1x64xbf16>
+  return %a : tensor<1x64xbf16>
+}
+
+// A residual add of another layer stays an add.
+// CHECK-LABEL: func.func @residual_in_another_layer
+// CHECK: mkg.add
+// UNFUSED-LABEL: func.func @residual_in_another_layer
+// UNFUSED-NOT: residual(
+func.func @residual_in_another_layer(%x: tensor<1x64xbf16>, %r: tensor<1x64xbf16>) -> tensor<1x64xbf16> {
+  %w = mkg.weight "w" : tensor<64x64xbf16>
+  %y = mkg.linear %x, %w {layer = 0 : i64} : tensor<1x64xbf16>, tensor<64x64xbf16> -> tensor<1x64xbf16>
+  %s = mkg.add %r, %y {layer = 1 : i64} : tensor<1x64xbf16>
+  return %s : tensor<1x64xbf16>
 }

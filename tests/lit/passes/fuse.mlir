@@ -5,7 +5,8 @@
 // entire fused function body rather than the gap between two CHECK lines.
 
 // One Llama layer + final norm + LM head, as the graph builder emits it (decode,
-// batch 1, hidden 64, 4 heads, 2 kv heads, head_dim 16, intermediate 128).
+// batch 1, hidden 64, 4 heads, 2 kv heads, head_dim 16, intermediate 128): every op
+// of the layer in layer 0, and the fused ops too.
 
 // CHECK-LABEL: func.func @llama_layer
 // CHECK-SAME: (%[[TOKENS:.+]]: tensor<1xi32>, %[[POS:.+]]: tensor<1xi32>)
@@ -18,16 +19,16 @@
 // CHECK: %[[Q:.+]], %[[CACHE:.+]] = mkg.qkv %[[H0]] norm(%[[LN]]) weights(%[[WQ]], %[[WK]], %[[WV]]) positions(%[[POS]])
 // CHECK-SAME: eps = 9.99999974E-6 : f32, head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, theta = 5.000000e+05 : f32}
 // CHECK-SAME: -> (tensor<1x64xbf16>, !mkg.kv_cache<0>)
-// CHECK: %[[A:.+]] = mkg.attention %[[Q]], %[[CACHE]] {head_dim = 16 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64}
+// CHECK: %[[A:.+]] = mkg.attention %[[Q]], %[[CACHE]] {head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64}
 // CHECK: %[[WO:.+]] = mkg.weight "model.layers.0.self_attn.o_proj.weight"
-// CHECK: %[[H1:.+]] = mkg.linear %[[A]], %[[WO]] residual(%[[H0]] : tensor<1x64xbf16>) : tensor<1x64xbf16>, tensor<64x64xbf16> -> tensor<1x64xbf16>
+// CHECK: %[[H1:.+]] = mkg.linear %[[A]], %[[WO]] residual(%[[H0]] : tensor<1x64xbf16>) {layer = 0 : i64} : tensor<1x64xbf16>, tensor<64x64xbf16> -> tensor<1x64xbf16>
 // CHECK: %[[PLN:.+]] = mkg.weight "model.layers.0.post_attention_layernorm.weight"
 // CHECK: %[[WG:.+]] = mkg.weight "model.layers.0.mlp.gate_proj.weight"
 // CHECK: %[[WU:.+]] = mkg.weight "model.layers.0.mlp.up_proj.weight"
-// CHECK: %[[M:.+]] = mkg.gated_mlp %[[H1]] norm(%[[PLN]]) weights(%[[WG]], %[[WU]]) {eps = 9.99999974E-6 : f32}
+// CHECK: %[[M:.+]] = mkg.gated_mlp %[[H1]] norm(%[[PLN]]) weights(%[[WG]], %[[WU]]) {eps = 9.99999974E-6 : f32, layer = 0 : i64}
 // CHECK-SAME: -> tensor<1x128xbf16>
 // CHECK: %[[WD:.+]] = mkg.weight "model.layers.0.mlp.down_proj.weight"
-// CHECK: %[[H2:.+]] = mkg.linear %[[M]], %[[WD]] residual(%[[H1]] : tensor<1x64xbf16>) : tensor<1x128xbf16>, tensor<64x128xbf16> -> tensor<1x64xbf16>
+// CHECK: %[[H2:.+]] = mkg.linear %[[M]], %[[WD]] residual(%[[H1]] : tensor<1x64xbf16>) {layer = 0 : i64} : tensor<1x128xbf16>, tensor<64x128xbf16> -> tensor<1x64xbf16>
 // CHECK: %[[FN:.+]] = mkg.weight "model.norm.weight"
 // CHECK: %[[WLM:.+]] = mkg.weight "lm_head.weight"
 // CHECK: %[[LOGITS:.+]] = mkg.linear %[[H2]], %[[WLM]] norm(%[[FN]] : tensor<64xbf16>) {eps = 9.99999974E-6 : f32} : tensor<1x64xbf16>, tensor<256x64xbf16> -> tensor<1x256xf32>
@@ -40,34 +41,34 @@
 // REMOVED-NOT: mkg.kv_append
 // REMOVED-NOT: mkg.add
 // REMOVED-NOT: mkg.silu_mul
-func.func @llama_layer(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1xi32> attributes {mkg.program = "decode"} {
+func.func @llama_layer(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1xi32> attributes {mkg.program = #mkg.program_kind<decode>} {
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h0 = mkg.embedding %tokens, %emb : (tensor<1xi32>, tensor<256x64xbf16>) -> tensor<1x64xbf16>
   %ln = mkg.weight "model.layers.0.input_layernorm.weight" : tensor<64xbf16>
-  %n = mkg.rms_norm %h0, %ln {eps = 1.0e-05 : f32} : tensor<1x64xbf16>, tensor<64xbf16>
+  %n = mkg.rms_norm %h0, %ln {eps = 1.0e-05 : f32, layer = 0 : i64} : tensor<1x64xbf16>, tensor<64xbf16>
   %wq = mkg.weight "model.layers.0.self_attn.q_proj.weight" : tensor<64x64xbf16>
   %wk = mkg.weight "model.layers.0.self_attn.k_proj.weight" : tensor<32x64xbf16>
   %wv = mkg.weight "model.layers.0.self_attn.v_proj.weight" : tensor<32x64xbf16>
-  %q = mkg.linear %n, %wq : tensor<1x64xbf16>, tensor<64x64xbf16> -> tensor<1x64xbf16>
-  %k = mkg.linear %n, %wk : tensor<1x64xbf16>, tensor<32x64xbf16> -> tensor<1x32xbf16>
-  %v = mkg.linear %n, %wv : tensor<1x64xbf16>, tensor<32x64xbf16> -> tensor<1x32xbf16>
-  %qr = mkg.rope %q, %pos {head_dim = 16 : i64, theta = 5.0e+05 : f32} : tensor<1x64xbf16>, tensor<1xi32>
-  %kr = mkg.rope %k, %pos {head_dim = 16 : i64, theta = 5.0e+05 : f32} : tensor<1x32xbf16>, tensor<1xi32>
-  %c = mkg.kv_append %kr, %v : tensor<1x32xbf16>, tensor<1x32xbf16> -> !mkg.kv_cache<0>
-  %a = mkg.attention %qr, %c {num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64} : tensor<1x64xbf16>, !mkg.kv_cache<0> -> tensor<1x64xbf16>
+  %q = mkg.linear %n, %wq {layer = 0 : i64} : tensor<1x64xbf16>, tensor<64x64xbf16> -> tensor<1x64xbf16>
+  %k = mkg.linear %n, %wk {layer = 0 : i64} : tensor<1x64xbf16>, tensor<32x64xbf16> -> tensor<1x32xbf16>
+  %v = mkg.linear %n, %wv {layer = 0 : i64} : tensor<1x64xbf16>, tensor<32x64xbf16> -> tensor<1x32xbf16>
+  %qr = mkg.rope %q, %pos {head_dim = 16 : i64, theta = 5.0e+05 : f32, layer = 0 : i64} : tensor<1x64xbf16>, tensor<1xi32>
+  %kr = mkg.rope %k, %pos {head_dim = 16 : i64, theta = 5.0e+05 : f32, layer = 0 : i64} : tensor<1x32xbf16>, tensor<1xi32>
+  %c = mkg.kv_append %kr, %v {layer = 0 : i64} : tensor<1x32xbf16>, tensor<1x32xbf16> -> !mkg.kv_cache<0>
+  %a = mkg.attention %qr, %c {num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, layer = 0 : i64} : tensor<1x64xbf16>, !mkg.kv_cache<0> -> tensor<1x64xbf16>
   %wo = mkg.weight "model.layers.0.self_attn.o_proj.weight" : tensor<64x64xbf16>
-  %o = mkg.linear %a, %wo : tensor<1x64xbf16>, tensor<64x64xbf16> -> tensor<1x64xbf16>
-  %h1 = mkg.add %h0, %o : tensor<1x64xbf16>
+  %o = mkg.linear %a, %wo {layer = 0 : i64} : tensor<1x64xbf16>, tensor<64x64xbf16> -> tensor<1x64xbf16>
+  %h1 = mkg.add %h0, %o {layer = 0 : i64} : tensor<1x64xbf16>
   %pln = mkg.weight "model.layers.0.post_attention_layernorm.weight" : tensor<64xbf16>
-  %n2 = mkg.rms_norm %h1, %pln {eps = 1.0e-05 : f32} : tensor<1x64xbf16>, tensor<64xbf16>
+  %n2 = mkg.rms_norm %h1, %pln {eps = 1.0e-05 : f32, layer = 0 : i64} : tensor<1x64xbf16>, tensor<64xbf16>
   %wg = mkg.weight "model.layers.0.mlp.gate_proj.weight" : tensor<128x64xbf16>
   %wu = mkg.weight "model.layers.0.mlp.up_proj.weight" : tensor<128x64xbf16>
-  %g = mkg.linear %n2, %wg : tensor<1x64xbf16>, tensor<128x64xbf16> -> tensor<1x128xbf16>
-  %u = mkg.linear %n2, %wu : tensor<1x64xbf16>, tensor<128x64xbf16> -> tensor<1x128xbf16>
-  %m = mkg.silu_mul %g, %u : tensor<1x128xbf16>
+  %g = mkg.linear %n2, %wg {layer = 0 : i64} : tensor<1x64xbf16>, tensor<128x64xbf16> -> tensor<1x128xbf16>
+  %u = mkg.linear %n2, %wu {layer = 0 : i64} : tensor<1x64xbf16>, tensor<128x64xbf16> -> tensor<1x128xbf16>
+  %m = mkg.silu_mul %g, %u {layer = 0 : i64} : tensor<1x128xbf16>
   %wd = mkg.weight "model.layers.0.mlp.down_proj.weight" : tensor<64x128xbf16>
-  %d = mkg.linear %m, %wd : tensor<1x128xbf16>, tensor<64x128xbf16> -> tensor<1x64xbf16>
-  %h2 = mkg.add %h1, %d : tensor<1x64xbf16>
+  %d = mkg.linear %m, %wd {layer = 0 : i64} : tensor<1x128xbf16>, tensor<64x128xbf16> -> tensor<1x64xbf16>
+  %h2 = mkg.add %h1, %d {layer = 0 : i64} : tensor<1x64xbf16>
   %fn = mkg.weight "model.norm.weight" : tensor<64xbf16>
   %nf = mkg.rms_norm %h2, %fn {eps = 1.0e-05 : f32} : tensor<1x64xbf16>, tensor<64xbf16>
   %wlm = mkg.weight "lm_head.weight" : tensor<256x64xbf16>
@@ -98,7 +99,7 @@ func.func @llama_layer(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) -> tensor<1x
 // REMOVED-NOT: mkg.linear
 // REMOVED-NOT: mkg.rope
 // REMOVED-NOT: mkg.kv_append
-func.func @qwen2_bias(%h: tensor<4x64xbf16>, %pos: tensor<4xi32>) -> tensor<4x64xbf16> attributes {mkg.program = "prefill"} {
+func.func @qwen2_bias(%h: tensor<4x64xbf16>, %pos: tensor<4xi32>) -> tensor<4x64xbf16> attributes {mkg.program = #mkg.program_kind<prefill>} {
   %ln = mkg.weight "model.layers.3.input_layernorm.weight" : tensor<64xbf16>
   %n = mkg.rms_norm %h, %ln {eps = 1.0e-06 : f32} : tensor<4x64xbf16>, tensor<64xbf16>
   %wq = mkg.weight "model.layers.3.self_attn.q_proj.weight" : tensor<64x64xbf16>
@@ -134,7 +135,7 @@ func.func @qwen2_bias(%h: tensor<4x64xbf16>, %pos: tensor<4xi32>) -> tensor<4x64
 // REMOVED-NOT: mkg.head_norm
 // REMOVED-NOT: mkg.rope
 // REMOVED-NOT: mkg.kv_append
-func.func @qwen3_head_norm(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = "decode"} {
+func.func @qwen3_head_norm(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
   %ln = mkg.weight "model.layers.0.input_layernorm.weight" : tensor<64xbf16>
   %n = mkg.rms_norm %h, %ln {eps = 1.0e-06 : f32} : tensor<1x64xbf16>, tensor<64xbf16>
   %wq = mkg.weight "model.layers.0.self_attn.q_proj.weight" : tensor<64x64xbf16>
@@ -164,7 +165,7 @@ func.func @qwen3_head_norm(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor
 
 // REMOVED-LABEL: func.func @interleaved_llama3_rope
 // REMOVED-NOT: mkg.rope
-func.func @interleaved_llama3_rope(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = "decode"} {
+func.func @interleaved_llama3_rope(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
   %ln = mkg.weight "model.layers.0.input_layernorm.weight" : tensor<64xbf16>
   %n = mkg.rms_norm %h, %ln {eps = 1.0e-05 : f32} : tensor<1x64xbf16>, tensor<64xbf16>
   %wq = mkg.weight "model.layers.0.self_attn.q_proj.weight" : tensor<64x64xbf16>
@@ -204,7 +205,7 @@ func.func @interleaved_llama3_rope(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -
 // REMOVED-NOT: mkg.qkv
 // REMOVED-NOT: mkg.rms_norm
 // REMOVED-NOT: mkg.add
-func.func @rope_theta_mismatch(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = "decode"} {
+func.func @rope_theta_mismatch(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
   %ln = mkg.weight "model.layers.0.input_layernorm.weight" : tensor<64xbf16>
   %n = mkg.rms_norm %h, %ln {eps = 1.0e-05 : f32} : tensor<1x64xbf16>, tensor<64xbf16>
   %wq = mkg.weight "model.layers.0.self_attn.q_proj.weight" : tensor<64x64xbf16>

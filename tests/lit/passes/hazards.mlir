@@ -3,20 +3,20 @@
 // The hazard table of Analysis/Hazards.h, one program per row. Each line reads
 // "later task <- earlier task KIND tensor".
 
-mkt.tensor @w "weight" tensor<64x64xbf16> {weight_name = "w"}
-mkt.tensor @tokens "step_state" tensor<2xi32>
-mkt.tensor @x "activation" tensor<2x64xbf16> {program = @raw}
-mkt.tensor @y "activation" tensor<2x64xbf16> {program = @raw}
+mkt.tensor @w weight tensor<64x64xbf16> {weight_name = "w"}
+mkt.tensor @tokens step_state tensor<2xi32>
+mkt.tensor @x activation tensor<2x64xbf16> {program = @raw}
+mkt.tensor @y activation tensor<2x64xbf16> {program = @raw}
 
 // Read after write: @b reads what @a wrote.
 // CHECK-LABEL: hazards @raw
 // CHECK-NEXT: b <- a RAW @x
 // CHECK-NOT: <-
-mkt.program @raw "prefill" rows(2) {
-  mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+mkt.program @raw prefill rows(2) {
+  mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @x], reads = [#mkt.box<@tokens [0] to [2]>, #mkt.box<@w [0, 0] to [64, 64]>],
       writes = [#mkt.box<@x [0, 0] to [2, 64]>]}
-  mkt.task @b "o_proj" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @b o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@x, @w, @x, @y], reads = [#mkt.box<@x [0, 16] to [2, 32]>],
       writes = [#mkt.box<@y [0, 0] to [2, 64]>]}
 }
@@ -27,14 +27,14 @@ mkt.program @raw "prefill" rows(2) {
 // CHECK-NEXT: b <- a RAW @x
 // CHECK-NEXT: c <- b WAR @x
 // CHECK-NOT: <-
-mkt.program @war "prefill" rows(2) {
-  mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+mkt.program @war prefill rows(2) {
+  mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @x], reads = [],
       writes = [#mkt.box<@x [0, 0] to [2, 32]>]}
-  mkt.task @b "o_proj" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @b o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@x, @w, @x, @y], reads = [#mkt.box<@x [0, 0] to [2, 64]>],
       writes = [#mkt.box<@y [0, 0] to [2, 64]>]}
-  mkt.task @c "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @c embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @x], reads = [],
       writes = [#mkt.box<@x [1, 40] to [2, 64]>]}
 }
@@ -43,11 +43,11 @@ mkt.program @war "prefill" rows(2) {
 // CHECK-LABEL: hazards @waw
 // CHECK-NEXT: b <- a WAW @x
 // CHECK-NOT: <-
-mkt.program @waw "prefill" rows(2) {
-  mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+mkt.program @waw prefill rows(2) {
+  mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @x], reads = [],
       writes = [#mkt.box<@x [0, 0] to [2, 48]>]}
-  mkt.task @b "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @b embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @x], reads = [],
       writes = [#mkt.box<@x [0, 32] to [2, 64]>]}
 }
@@ -56,11 +56,11 @@ mkt.program @waw "prefill" rows(2) {
 // CHECK-LABEL: hazards @raw_and_waw
 // CHECK-NEXT: b <- a RAW @x
 // CHECK-NOT: <-
-mkt.program @raw_and_waw "prefill" rows(2) {
-  mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+mkt.program @raw_and_waw prefill rows(2) {
+  mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @x], reads = [],
       writes = [#mkt.box<@x [0, 0] to [2, 64]>]}
-  mkt.task @b "o_proj" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @b o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@x, @w, @x, @x], reads = [#mkt.box<@x [0, 0] to [2, 64]>],
       writes = [#mkt.box<@x [0, 0] to [2, 64]>]}
 }
@@ -71,14 +71,14 @@ mkt.program @raw_and_waw "prefill" rows(2) {
 // CHECK-NEXT: b <- a RAW @x
 // CHECK-NEXT: c <- a RAW @x
 // CHECK-NOT: <-
-mkt.program @read_read "prefill" rows(2) {
-  mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+mkt.program @read_read prefill rows(2) {
+  mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @x], reads = [#mkt.box<@tokens [0] to [2]>, #mkt.box<@w [0, 0] to [64, 64]>],
       writes = [#mkt.box<@x [0, 0] to [2, 64]>]}
-  mkt.task @b "o_proj" tile [0, 2, 0, 32, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @b o_proj tile [0, 2, 0, 32, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@x, @w, @x, @y], reads = [#mkt.box<@x [0, 0] to [2, 64]>, #mkt.box<@w [0, 0] to [32, 64]>],
       writes = [#mkt.box<@y [0, 0] to [2, 32]>]}
-  mkt.task @c "o_proj" tile [0, 2, 32, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @c o_proj tile [0, 2, 32, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@x, @w, @x, @y], reads = [#mkt.box<@x [0, 0] to [2, 64]>, #mkt.box<@w [32, 0] to [64, 64]>],
       writes = [#mkt.box<@y [0, 32] to [2, 64]>]}
 }
@@ -91,20 +91,20 @@ mkt.program @read_read "prefill" rows(2) {
 // CHECK-NEXT: b <- a2 RAW @x
 // CHECK-NEXT: c <- a2 WAW @x
 // CHECK-NOT: <-
-mkt.program @disjoint "prefill" rows(2) {
-  mkt.task @a1 "embedding" tile [0, 2, 0, 32, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+mkt.program @disjoint prefill rows(2) {
+  mkt.task @a1 embedding tile [0, 2, 0, 32, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @x], reads = [],
       writes = [#mkt.box<@x [0, 0] to [2, 32]>]}
-  mkt.task @a2 "embedding" tile [0, 2, 32, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @a2 embedding tile [0, 2, 32, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @x], reads = [],
       writes = [#mkt.box<@x [0, 32] to [2, 64]>]}
-  mkt.task @b "o_proj" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @b o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@x, @w, @x, @y], reads = [#mkt.box<@x [1, 32] to [2, 64]>],
       writes = [#mkt.box<@y [0, 0] to [2, 64]>]}
-  mkt.task @c "embedding" tile [0, 1, 32, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @c embedding tile [0, 1, 32, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @x], reads = [],
       writes = [#mkt.box<@x [0, 32] to [1, 64]>]}
-  mkt.task @d "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @d embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @y], reads = [],
       writes = [#mkt.box<@y [0, 0] to [0, 64]>]}
 }
@@ -118,16 +118,16 @@ mkt.program @disjoint "prefill" rows(2) {
 // CHECK-NEXT: argmax <- embedding WAR @tokens
 // CHECK-NEXT: embedding <- argmax loop-carried RAW
 // CHECK-NOT: <-
-mkt.tensor @h "activation" tensor<2x64xbf16> {program = @decode}
-mkt.tensor @pmax "activation" tensor<2x1x2xf32> {program = @decode}
-mkt.program @decode "decode" rows(2) {
-  mkt.task @embedding "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+mkt.tensor @h activation tensor<2x64xbf16> {program = @decode}
+mkt.tensor @pmax activation tensor<2x1x2xf32> {program = @decode}
+mkt.program @decode decode rows(2) {
+  mkt.task @embedding embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @h], reads = [#mkt.box<@tokens [0] to [2]>],
       writes = [#mkt.box<@h [0, 0] to [2, 64]>]}
-  mkt.task @lm_head "lm_head" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @lm_head lm_head tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@h, @w, @w, @pmax, @pmax], reads = [#mkt.box<@h [0, 0] to [2, 64]>],
       writes = [#mkt.box<@pmax [0, 0, 0] to [2, 1, 2]>]}
-  mkt.task @argmax "argmax" tile [0, 2, 0, 1, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @argmax argmax tile [0, 2, 0, 1, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@pmax, @tokens], reads = [#mkt.box<@pmax [0, 0, 0] to [2, 1, 2]>],
       writes = [#mkt.box<@tokens [0] to [2]>]}
 }

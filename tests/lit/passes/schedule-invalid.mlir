@@ -5,31 +5,31 @@
 
 // A queue order exists only for an acyclic program: with a cycle, the dynamic queue
 // could deadlock.
-mkt.tensor @w "weight" tensor<64x64xbf16> {weight_name = "w"}
-mkt.tensor @tokens "step_state" tensor<2xi32>
-mkt.tensor @h "activation" tensor<2x64xbf16> {program = @p}
+mkt.tensor @w weight tensor<64x64xbf16> {weight_name = "w"}
+mkt.tensor @tokens step_state tensor<2xi32>
+mkt.tensor @h activation tensor<2x64xbf16> {program = @p}
 // expected-error @+1 {{'mkt.program' op mk-schedule: the task graph has a cycle}}
-mkt.program @p "prefill" rows(2) {
+mkt.program @p prefill rows(2) {
   mkt.event @ev.a count(1)
   mkt.event @ev.b count(1)
-  mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @h], reads = [],
       writes = [#mkt.box<@h [0, 0] to [2, 64]>], waits = [#mkt.wait<@ev.b, 1>], signals = [@ev.a]}
-  mkt.task @b "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @b embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @h], reads = [],
       writes = [#mkt.box<@h [0, 0] to [2, 64]>], waits = [#mkt.wait<@ev.a, 1>], signals = [@ev.b]}
 }
 
 // -----
 
-mkt.tensor @w "weight" tensor<64x64xbf16> {weight_name = "w"}
-mkt.tensor @tokens "step_state" tensor<2xi32>
-mkt.tensor @h "activation" tensor<2x64xbf16> {program = @p}
-mkt.program @p "prefill" rows(2) {
+mkt.tensor @w weight tensor<64x64xbf16> {weight_name = "w"}
+mkt.tensor @tokens step_state tensor<2xi32>
+mkt.tensor @h activation tensor<2x64xbf16> {program = @p}
+mkt.program @p prefill rows(2) {
   mkt.event @done count(1)
   mkt.event @never count(1)
   // expected-error @+1 {{'mkt.task' op waits on @never, which no task signals}}
-  mkt.task @a "embedding" tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+  mkt.task @a embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
       operands = [@tokens, @w, @h], reads = [],
       writes = [#mkt.box<@h [0, 0] to [2, 64]>], waits = [#mkt.wait<@never, 1>], signals = [@done]}
 }
@@ -37,5 +37,5 @@ mkt.program @p "prefill" rows(2) {
 // -----
 
 // expected-error @+1 {{'mkt.program' op mk-schedule: program has no tasks}}
-mkt.program @empty "prefill" rows(2) {
+mkt.program @empty prefill rows(2) {
 }

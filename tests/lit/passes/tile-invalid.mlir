@@ -9,7 +9,7 @@
 // BLOCK: error: mk-tile: max-seq-len (4096) must be a positive multiple of kv-block-size (0)
 
 // mk-tile lowers fused graphs only: an op that mk-fuse leaves unfused has no task.
-func.func @unfused_norm(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2xi32> attributes {mkg.program = "decode"} {
+func.func @unfused_norm(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2xi32> attributes {mkg.program = #mkg.program_kind<decode>} {
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
   %ln = mkg.weight "model.norm.weight" : tensor<64xbf16>
@@ -23,29 +23,41 @@ func.func @unfused_norm(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2
 // -----
 
 // A projection is a task only with a residual epilogue (O, down) or as the LM head.
-func.func @plain_linear(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = "decode"} {
+func.func @plain_linear(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
   %w = mkg.weight "w" : tensor<64x64xbf16>
-  // expected-error @+1 {{'mkg.linear' op mk-tile: a projection without a residual epilogue that does not feed an argmax is not a task (run mk-fuse)}}
+  // expected-error @+1 {{'mkg.linear' op mk-tile: no task lowers this op as it is; it must feed an argmax (the LM head) or have a residual epilogue (O/down projection) (run mk-fuse)}}
   %y = mkg.linear %h, %w : tensor<2x64xbf16>, tensor<64x64xbf16> -> tensor<2x64xbf16>
   return %y : tensor<2x64xbf16>
 }
 
 // -----
 
-func.func @residual_after_embedding(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = "decode"} {
+func.func @residual_after_embedding(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
   %w = mkg.weight "w" : tensor<64x64xbf16>
   // expected-error @+1 {{'mkg.linear' op mk-tile: a residual projection must follow attention (o_proj) or the gated MLP (down_proj)}}
+  %y = mkg.linear %h, %w residual(%h : tensor<2x64xbf16>) {layer = 0 : i64} : tensor<2x64xbf16>, tensor<64x64xbf16> -> tensor<2x64xbf16>
+  return %y : tensor<2x64xbf16>
+}
+
+// -----
+
+// Tasks take their layer from the op, never from where the op sits.
+func.func @residual_without_layer(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
+  %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
+  %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
+  %w = mkg.weight "w" : tensor<64x64xbf16>
+  // expected-error @+1 {{'mkg.linear' op mk-tile: an O/down projection needs the `layer` it belongs to}}
   %y = mkg.linear %h, %w residual(%h : tensor<2x64xbf16>) : tensor<2x64xbf16>, tensor<64x64xbf16> -> tensor<2x64xbf16>
   return %y : tensor<2x64xbf16>
 }
 
 // -----
 
-func.func @residual_with_bias(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = "decode"} {
+func.func @residual_with_bias(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
   %w = mkg.weight "w" : tensor<64x64xbf16>
@@ -57,7 +69,7 @@ func.func @residual_with_bias(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> te
 
 // -----
 
-func.func @lm_head_without_norm(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2xi32> attributes {mkg.program = "decode"} {
+func.func @lm_head_without_norm(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2xi32> attributes {mkg.program = #mkg.program_kind<decode>} {
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
   // expected-error @+1 {{'mkg.linear' op mk-tile: the LM head takes the final RMSNorm as its prologue and no bias or residual (run mk-fuse)}}
@@ -68,7 +80,7 @@ func.func @lm_head_without_norm(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> 
 
 // -----
 
-func.func @bf16_logits(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2xi32> attributes {mkg.program = "decode"} {
+func.func @bf16_logits(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2xi32> attributes {mkg.program = #mkg.program_kind<decode>} {
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
   %fn = mkg.weight "model.norm.weight" : tensor<64xbf16>
@@ -80,7 +92,7 @@ func.func @bf16_logits(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x
 
 // -----
 
-func.func @argmax_without_lm_head(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2xi32> attributes {mkg.program = "decode"} {
+func.func @argmax_without_lm_head(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2xi32> attributes {mkg.program = #mkg.program_kind<decode>} {
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
   // expected-error @+1 {{'mkg.argmax' op mk-tile: argmax must consume the LM head's logits}}
@@ -91,17 +103,10 @@ func.func @argmax_without_lm_head(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -
 // -----
 
 // expected-error @+1 {{'func.func' op mk-tile: a program takes (tokens, positions), got 1 arguments}}
-func.func @one_argument(%tokens: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = "decode"} {
+func.func @one_argument(%tokens: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
   return %h : tensor<2x64xbf16>
-}
-
-// -----
-
-// expected-error @+1 {{'func.func' op mkg.program must be "decode" or "prefill", got "train"}}
-func.func @bad_kind(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) attributes {mkg.program = "train"} {
-  return
 }
 
 // -----

@@ -13,7 +13,9 @@ def MkFuse : Pass<"mk-fuse", "::mlir::ModuleOp"> {
       (RoPE and the KV append run in the projection epilogue);
     - `add(linear(x), r)` into `linear(x) residual(r)` (O and down projections);
     - gate/up `linear`s + `silu_mul` into one `mkg.gated_mlp`.
-    Ops that do not match a pattern are left alone; mk-tile rejects any that remain.
+    A fused op keeps the `layer` of the ops it absorbs; ops of different layers never
+    fuse. Ops that do not match a pattern are left alone; mk-tile rejects any that
+    remain.
 
     ```mlir
     // before
@@ -35,7 +37,9 @@ def MkTile : Pass<"mk-tile", "::mlir::ModuleOp"> {
     gets tiles, QKV tiles hold whole heads of one KV-head group (RoPE and QK-norm need
     whole heads), decode attention is split over KV-position blocks with a merge per
     KV head, prefill attention is split over row blocks. Tasks record the exact boxes
-    they read and write. The function is erased.
+    they read and write, and take their layer from the op's `layer` attribute. Each op
+    family registers its own lowering (its tiling rule, boxes and cost); an op no
+    lowering takes is an error. The function is erased.
   }];
   let dependentDialects = ["::mk::task::MKTDialect"];
   let options = [

@@ -65,6 +65,15 @@ LogicalResult verifyHeads(Operation *op, int64_t features, int64_t heads, int64_
   return success();
 }
 
+/// An op of a layer that also names a KV cache must name its own layer's.
+LogicalResult verifyCacheLayer(Operation *op, std::optional<uint64_t> layer,
+                               KvCacheType cache) {
+  if (layer && *layer != cache.getLayer())
+    return op->emitOpError() << "is in layer " << *layer << " but its cache is layer "
+                             << cache.getLayer();
+  return success();
+}
+
 LogicalResult verifyLlama3(Operation *op, std::optional<ArrayRef<float>> scaling) {
   if (scaling && scaling->size() != 4)
     return op->emitOpError() << "llama3_scaling must hold [factor, low_freq_factor, "
@@ -150,7 +159,7 @@ LogicalResult KvAppendOp::verify() {
   if (getK().getType() != getV().getType())
     return emitOpError() << "k and v must have the same type, got " << getK().getType()
                          << " and " << getV().getType();
-  return success();
+  return verifyCacheLayer(*this, getLayer(), getCache().getType());
 }
 
 LogicalResult AttentionOp::verify() {
@@ -165,6 +174,8 @@ LogicalResult AttentionOp::verify() {
   // I64Attr getters return uint64_t: compare signed, or -1 reads as a huge window.
   if (getSlidingWindow() && static_cast<int64_t>(*getSlidingWindow()) <= 0)
     return emitOpError() << "sliding_window must be positive";
+  if (failed(verifyCacheLayer(*this, getLayer(), getCache().getType())))
+    return failure();
   auto append = getCache().getDefiningOp<KvAppendOp>();
   auto fused = getCache().getDefiningOp<QkvOp>();
   int64_t kvFeatures = append  ? dim(append.getK(), 1)

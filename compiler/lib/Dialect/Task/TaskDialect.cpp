@@ -10,6 +10,8 @@ using namespace mk::task;
 
 #include "mk/Dialect/Task/TaskDialect.cpp.inc"
 
+#include "mk/Dialect/Task/TaskEnums.cpp.inc"
+
 #define GET_ATTRDEF_CLASSES
 #include "mk/Dialect/Task/TaskAttrs.cpp.inc"
 
@@ -35,6 +37,29 @@ LogicalResult BoxAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "box of " << tensor << " has an empty or negative range ["
                          << lo[i] << ", " << hi[i] << ") in dimension " << i;
   return success();
+}
+
+// Spelled by the ISA table's names, so the attribute needs no list of its own.
+FailureOr<mk::isa::TaskKind> TaskKindAttr::parseName(AsmParser &parser) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef name;
+  if (parser.parseKeyword(&name))
+    return failure();
+  for (uint32_t k = 0; k < mk::isa::kNumTaskKinds; ++k)
+    if (name == mk::isa::kTaskKindInfo[k].name)
+      return static_cast<mk::isa::TaskKind>(k);
+  return parser.emitError(loc) << "unknown task kind '" << name << "'";
+}
+
+Attribute TaskKindAttr::parse(AsmParser &parser, Type) {
+  FailureOr<mk::isa::TaskKind> kind;
+  if (parser.parseLess() || failed(kind = parseName(parser)) || parser.parseGreater())
+    return {};
+  return get(parser.getContext(), *kind);
+}
+
+void TaskKindAttr::print(AsmPrinter &printer) const {
+  printer << '<' << mk::isa::taskKindName(getValue()) << '>';
 }
 
 bool BoxAttr::overlaps(BoxAttr other) const {

@@ -10,9 +10,6 @@ using namespace mlir;
 using namespace mk::task;
 namespace mkisa = mk::isa;
 
-static constexpr llvm::StringLiteral kPlacements[] = {"weight", "activation", "kv_cache",
-                                                      "step_state"};
-
 //===----------------------------------------------------------------------===//
 // TensorOp
 //===----------------------------------------------------------------------===//
@@ -26,10 +23,6 @@ uint64_t TensorOp::getByteSize() {
 }
 
 LogicalResult TensorOp::verify() {
-  if (!llvm::is_contained(kPlacements, getPlacement()))
-    return emitOpError() << "placement must be weight, activation, kv_cache or "
-                            "step_state, got '"
-                         << getPlacement() << "'";
   RankedTensorType type = getTensorType();
   if (!type.hasStaticShape() || type.getRank() < 1 ||
       type.getRank() > static_cast<int64_t>(mkisa::kMaxRank))
@@ -38,13 +31,14 @@ LogicalResult TensorOp::verify() {
   Type elem = type.getElementType();
   if (!elem.isBF16() && !elem.isF16() && !elem.isF32() && !elem.isSignlessInteger(32))
     return emitOpError() << "element type must be bf16, f16, f32 or i32, got " << elem;
-  if (getPlacement() == "weight" && !getWeightName())
+  Placement placement = getPlacement();
+  if (placement == Placement::Weight && !getWeightName())
     return emitOpError() << "weight tensors need a weight_name";
-  if (getPlacement() == "activation" && !getProgram())
+  if (placement == Placement::Activation && !getProgram())
     return emitOpError() << "activation tensors need the program that owns them";
   if (getOffset() && !isActivation())
     return emitOpError() << "only activation tensors have an offset";
-  if (getPlacement() == "kv_cache" && !getLayer())
+  if (placement == Placement::KvCache && !getLayer())
     return emitOpError() << "kv_cache tensors need the layer they cache";
   // Read signed: the I64Attr getters are unsigned, so -1 would pass as 2^64 - 1.
   if (getLayerAttr() && getLayerAttr().getInt() < 0)
@@ -60,9 +54,10 @@ LogicalResult TensorOp::verify() {
 //===----------------------------------------------------------------------===//
 
 void ProgramOp::build(OpBuilder &builder, OperationState &state, StringRef name,
-                      StringRef kind, int64_t rows) {
+                      ProgramKind kind, int64_t rows) {
   state.addAttribute(getSymNameAttrName(state.name), builder.getStringAttr(name));
-  state.addAttribute(getKindAttrName(state.name), builder.getStringAttr(kind));
+  state.addAttribute(getKindAttrName(state.name),
+                     ProgramKindAttr::get(builder.getContext(), kind));
   state.addAttribute(getRowsAttrName(state.name), builder.getI64IntegerAttr(rows));
   Region *body = state.addRegion();
   body->push_back(new Block());
@@ -71,8 +66,6 @@ void ProgramOp::build(OpBuilder &builder, OperationState &state, StringRef name,
 RegionKind ProgramOp::getRegionKind(unsigned) { return RegionKind::Graph; }
 
 LogicalResult ProgramOp::verify() {
-  if (getKind() != "decode" && getKind() != "prefill")
-    return emitOpError() << "kind must be decode or prefill, got '" << getKind() << "'";
   // Read signed: the I64Attr getter is unsigned and would let rows(-1) through.
   int64_t rows = getRowsAttr().getInt();
   if (rows <= 0)
@@ -94,26 +87,16 @@ LogicalResult EventOp::verify() {
 // TaskOp
 //===----------------------------------------------------------------------===//
 
-std::optional<mkisa::TaskKind> TaskOp::getTaskKind() {
-  for (uint32_t k = 0; k < mkisa::kNumTaskKinds; ++k)
-    if (getKind() == mkisa::kTaskKindInfo[k].name)
-      return static_cast<mkisa::TaskKind>(k);
-  return std::nullopt;
-}
-
 LogicalResult TaskOp::verify() {
-  std::optional<mkisa::TaskKind> kind = getTaskKind();
-  if (!kind)
-    return emitOpError() << "unknown task kind '" << getKind() << "'";
-  const mkisa::TaskKindInfo &info = mkisa::taskKindInfo(*kind);
+  const mkisa::TaskKindInfo &info = mkisa::taskKindInfo(getKind());
   if (getOperands().size() != info.numOperands)
-    return emitOpError() << "kind '" << getKind() << "' has " << info.numOperands
+    return emitOpError() << "kind '" << info.name << "' has " << info.numOperands
                          << " operand roles, got " << getOperands().size() << " operands";
   for (auto [i, operand] : llvm::enumerate(getOperands())) {
     const char *role = info.operandRoles[i];
     if (llvm::isa<UnitAttr>(operand)) {
       if (!mkisa::roleIsOptional(role))
-        return emitOpError() << "operand role '" << role << "' of '" << getKind()
+        return emitOpError() << "operand role '" << role << "' of '" << info.name
                              << "' is required";
       continue;
     }
@@ -170,7 +153,7 @@ LogicalResult TaskOp::verifySymbolUses(SymbolTableCollection &symbols) {
     }
   }
   for (auto box : getWrites().getAsRange<BoxAttr>())
-    if (lookupTensor(box.getTensor()).getPlacement() == "weight")
+    if (lookupTensor(box.getTensor()).getPlacement() == Placement::Weight)
       return emitOpError() << "writes weight " << box.getTensor();
   Operation *program = (*this)->getParentOp();
   if (getWaits())
@@ -192,6 +175,22 @@ LogicalResult TaskOp::verifySymbolUses(SymbolTableCollection &symbols) {
       if (!symbols.lookupSymbolIn<EventOp>(program, ref))
         return emitOpError() << "signals " << ref << ", which is not an event";
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// custom<TaskKind>: the bare ISA name in mkt.task (`mkt.task @t qkv ...`)
+//===----------------------------------------------------------------------===//
+
+static ParseResult parseTaskKind(OpAsmParser &parser, TaskKindAttr &kind) {
+  FailureOr<mkisa::TaskKind> parsed = TaskKindAttr::parseName(parser);
+  if (failed(parsed))
+    return failure();
+  kind = TaskKindAttr::get(parser.getContext(), *parsed);
+  return success();
+}
+
+static void printTaskKind(OpAsmPrinter &printer, TaskOp, TaskKindAttr kind) {
+  printer << mkisa::taskKindName(kind.getValue());
 }
 
 #define GET_OP_CLASSES

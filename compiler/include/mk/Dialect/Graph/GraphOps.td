@@ -10,8 +10,10 @@
 include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/BuiltinAttributes.td"
+include "mlir/IR/EnumAttr.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mk/Dialect/Task/TaskEnums.td"
 
 def MKG_Dialect : Dialect {
   let name = "mkg";
@@ -21,19 +23,65 @@ def MKG_Dialect : Dialect {
     The `mkg` dialect describes one forward step of a decoder-only transformer as
     operations on whole tensors: embedding lookup, RMSNorm, linear projections,
     rotary embeddings, KV-cache append, attention over the cache, the gated MLP and the
-    LM head with argmax. A function with attribute `mkg.program = "decode"` processes
-    one token for each of its rows (a batch of sequences); `"prefill"` processes a chunk
-    of consecutive tokens of one sequence.
+    LM head with argmax. A function with attribute
+    `mkg.program = #mkg.program_kind<decode>` processes one token for each of its rows
+    (a batch of sequences); `prefill` processes a chunk of consecutive tokens of one
+    sequence.
+
+    Every op of a transformer layer carries that layer's index in its `layer`
+    attribute (the builder sets it, mk-fuse keeps it on the fused ops, mk-tile names
+    and tags the tasks by it); the embedding, the final norm, the LM head and argmax
+    belong to no layer.
 
     `mk-fuse` rewrites the plain ops into the fused forms the megakernel executes
     (`mkg.qkv`, `mkg.gated_mlp`, `mkg.linear` with a norm prologue or a residual
     epilogue), and `mk-tile` lowers fused graphs to the `mkt` task dialect.
   }];
   let useDefaultTypePrinterParser = 1;
+  let useDefaultAttributePrinterParser = 1;
+  let discardableAttrs = (ins "ProgramKindAttr":$program);
+  let hasOperationAttrVerify = 1;
 }
 
 class MKG_Op<string mnemonic, list<Trait> traits = []>
     : Op<MKG_Dialect, mnemonic, traits>;
+
+def MKG_ProgramKindAttr : EnumAttr<MKG_Dialect, MKT_ProgramKind, "program_kind"> {
+  let cppNamespace = "::mk::graph";
+  let description = [{
+    What a function with the `mkg.program` attribute computes per step: `decode` or
+    `prefill`. The enum is the task dialect's (`mk::task::ProgramKind`, equal to
+    the ISA's), so mk-tile gives the `mkt.program` the same value.
+
+    ```mlir
+    func.func @decode(%tokens: tensor<8xi32>, %pos: tensor<8xi32>) -> tensor<8xi32>
+        attributes {mkg.program = #mkg.program_kind<decode>}
+    ```
+  }];
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def MKG_LayerIndex : ConfinedAttr<I64Attr, [IntNonNegative]>;
+
+def MKG_LayerOpInterface : OpInterface<"LayerOpInterface"> {
+  let cppNamespace = "::mk::graph";
+  let description = [{
+    An op that may belong to a transformer layer, recorded in its `layer` attribute
+    (an `MKG_LayerIndex`, optional on the plain ops, required on the fused blocks);
+    mk-fuse reads it through this interface to keep it on what it fuses.
+  }];
+  let methods = [
+    InterfaceMethod<"The index of the layer the op belongs to, if any.",
+      "std::optional<int64_t>", "getLayerIndex", (ins), [{}], [{
+        if (auto attr = $_op.getLayerAttr())
+          return attr.getInt();
+        return std::nullopt;
+      }]>,
+  ];
+}
+
+class MKG_LayerOp<string mnemonic, list<Trait> traits = []>
+    : MKG_Op<mnemonic, !listconcat(traits, [MKG_LayerOpInterface])>;
 
 def MKG_KvCacheType : TypeDef<MKG_Dialect, "KvCache"> {
   let mnemonic = "kv_cache";
@@ -82,22 +130,23 @@ def MKG_EmbeddingOp : MKG_Op<"embedding", [Pure]> {
   let hasVerifier = 1;
 }
 
-def MKG_RmsNormOp : MKG_Op<"rms_norm", [Pure, AllTypesMatch<["x", "result"]>]> {
+def MKG_RmsNormOp : MKG_LayerOp<"rms_norm", [Pure, AllTypesMatch<["x", "result"]>]> {
   let summary = "RMSNorm over the last dimension";
   let description = [{
     `result = x / sqrt(mean(x^2) + eps) * weight`, statistics in fp32.
 
     ```mlir
-    %n = mkg.rms_norm %h, %w {eps = 1.0e-05 : f32} : tensor<8x4096xbf16>, tensor<4096xbf16>
+    %n = mkg.rms_norm %h, %w {eps = 1.0e-05 : f32, layer = 0 : i64} : tensor<8x4096xbf16>, tensor<4096xbf16>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$weight, F32Attr:$eps);
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$weight, F32Attr:$eps,
+                   OptionalAttr<MKG_LayerIndex>:$layer);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$x `,` $weight attr-dict `:` type($x) `,` type($weight)";
   let hasVerifier = 1;
 }
 
-def MKG_LinearOp : MKG_Op<"linear", [Pure, AttrSizedOperandSegments]> {
+def MKG_LinearOp : MKG_LayerOp<"linear", [Pure, AttrSizedOperandSegments]> {
   let summary = "y = x W^T (+ bias), with an optional RMSNorm prologue and residual epilogue";
   let description = [{
     `x` is [rows, K], `weight` is [N, K] (the Hugging Face layout), the result is
@@ -105,7 +154,7 @@ def MKG_LinearOp : MKG_Op<"linear", [Pure, AttrSizedOperandSegments]> {
     attribute `eps`) and `residual` a [rows, N] tensor added to the result.
 
     ```mlir
-    %y = mkg.linear %a, %wo residual(%h : tensor<8x4096xbf16>)
+    %y = mkg.linear %a, %wo residual(%h : tensor<8x4096xbf16>) {layer = 0 : i64}
         : tensor<8x4096xbf16>, tensor<4096x4096xbf16> -> tensor<8x4096xbf16>
     ```
   }];
@@ -113,7 +162,7 @@ def MKG_LinearOp : MKG_Op<"linear", [Pure, AttrSizedOperandSegments]> {
                    Optional<AnyRankedTensor>:$norm_weight,
                    Optional<AnyRankedTensor>:$bias,
                    Optional<AnyRankedTensor>:$residual,
-                   OptionalAttr<F32Attr>:$eps);
+                   OptionalAttr<F32Attr>:$eps, OptionalAttr<MKG_LayerIndex>:$layer);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $x `,` $weight
@@ -125,25 +174,26 @@ def MKG_LinearOp : MKG_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def MKG_HeadNormOp : MKG_Op<"head_norm", [Pure, AllTypesMatch<["x", "result"]>]> {
+def MKG_HeadNormOp : MKG_LayerOp<"head_norm", [Pure, AllTypesMatch<["x", "result"]>]> {
   let summary = "Per-head RMSNorm (Qwen3 QK-norm)";
   let description = [{
     `x` is [rows, heads * head_dim]; each head's `head_dim` slice is RMS-normalized and
     scaled by `weight` [head_dim].
 
     ```mlir
-    %qn = mkg.head_norm %q, %w {head_dim = 128 : i64, eps = 1.0e-06 : f32}
+    %qn = mkg.head_norm %q, %w {head_dim = 128 : i64, eps = 1.0e-06 : f32, layer = 0 : i64}
         : tensor<1x4096xbf16>, tensor<128xbf16>
     ```
   }];
   let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$weight,
-                   I64Attr:$head_dim, F32Attr:$eps);
+                   I64Attr:$head_dim, F32Attr:$eps,
+                   OptionalAttr<MKG_LayerIndex>:$layer);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$x `,` $weight attr-dict `:` type($x) `,` type($weight)";
   let hasVerifier = 1;
 }
 
-def MKG_RopeOp : MKG_Op<"rope", [Pure, AllTypesMatch<["x", "result"]>]> {
+def MKG_RopeOp : MKG_LayerOp<"rope", [Pure, AllTypesMatch<["x", "result"]>]> {
   let summary = "Rotary position embedding of every head";
   let description = [{
     Rotates each `head_dim` slice of `x` [rows, heads * head_dim] by the angle of
@@ -152,75 +202,81 @@ def MKG_RopeOp : MKG_Op<"rope", [Pure, AllTypesMatch<["x", "result"]>]> {
     original_max_position_embeddings] applies Llama 3's frequency scaling.
 
     ```mlir
-    %qr = mkg.rope %q, %pos {head_dim = 128 : i64, theta = 5.0e+05 : f32}
+    %qr = mkg.rope %q, %pos {head_dim = 128 : i64, layer = 0 : i64, theta = 5.0e+05 : f32}
         : tensor<1x4096xbf16>, tensor<1xi32>
     ```
   }];
   let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$positions,
                    I64Attr:$head_dim, F32Attr:$theta, UnitAttr:$interleaved,
-                   OptionalAttr<DenseF32ArrayAttr>:$llama3_scaling);
+                   OptionalAttr<DenseF32ArrayAttr>:$llama3_scaling,
+                   OptionalAttr<MKG_LayerIndex>:$layer);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$x `,` $positions attr-dict `:` type($x) `,` type($positions)";
   let hasVerifier = 1;
 }
 
-def MKG_KvAppendOp : MKG_Op<"kv_append"> {
+def MKG_KvAppendOp : MKG_LayerOp<"kv_append"> {
   let summary = "Append this step's keys and values to a layer's paged KV cache";
   let description = [{
     `k` and `v` are [rows, kv_heads * head_dim]. Writes them at each row's position and
-    returns the cache for attention to read.
+    returns the cache for attention to read. A `layer` must be the cache's.
 
     ```mlir
-    %c = mkg.kv_append %k, %v : tensor<1x1024xbf16>, tensor<1x1024xbf16> -> !mkg.kv_cache<0>
+    %c = mkg.kv_append %k, %v {layer = 0 : i64} : tensor<1x1024xbf16>, tensor<1x1024xbf16> -> !mkg.kv_cache<0>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$k, AnyRankedTensor:$v);
+  let arguments = (ins AnyRankedTensor:$k, AnyRankedTensor:$v,
+                   OptionalAttr<MKG_LayerIndex>:$layer);
   let results = (outs MKG_KvCacheType:$cache);
   let assemblyFormat = "$k `,` $v attr-dict `:` type($k) `,` type($v) `->` type($cache)";
   let hasVerifier = 1;
 }
 
-def MKG_AttentionOp : MKG_Op<"attention", [Pure]> {
+def MKG_AttentionOp : MKG_LayerOp<"attention", [Pure]> {
   let summary = "Scaled dot-product attention over a layer's KV cache";
   let description = [{
     `q` is [rows, num_heads * head_dim]; GQA maps query head h to KV head
     h / (num_heads / num_kv_heads). In a decode program each row is its own sequence;
     in a prefill program rows are consecutive positions and attention is causal. A
-    `sliding_window` limits each query to the last `sliding_window` keys.
+    `sliding_window` limits each query to the last `sliding_window` keys. A `layer`
+    must be the cache's.
 
     ```mlir
-    %a = mkg.attention %qr, %c {num_heads = 32 : i64, num_kv_heads = 8 : i64, head_dim = 128 : i64}
+    %a = mkg.attention %qr, %c {head_dim = 128 : i64, layer = 0 : i64, num_heads = 32 : i64, num_kv_heads = 8 : i64}
         : tensor<1x4096xbf16>, !mkg.kv_cache<0> -> tensor<1x4096xbf16>
     ```
   }];
   let arguments = (ins AnyRankedTensor:$q, MKG_KvCacheType:$cache,
                    I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
-                   OptionalAttr<I64Attr>:$sliding_window);
+                   OptionalAttr<I64Attr>:$sliding_window,
+                   OptionalAttr<MKG_LayerIndex>:$layer);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$q `,` $cache attr-dict `:` type($q) `,` type($cache) `->` type($result)";
   let hasVerifier = 1;
 }
 
-def MKG_AddOp : MKG_Op<"add", [Pure, SameOperandsAndResultType]> {
+def MKG_AddOp : MKG_LayerOp<"add", [Pure, SameOperandsAndResultType]> {
   let summary = "Elementwise add (residual connections)";
   let description = [{
     ```mlir
-    %h1 = mkg.add %h0, %o : tensor<8x4096xbf16>
+    %h1 = mkg.add %h0, %o {layer = 0 : i64} : tensor<8x4096xbf16>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs);
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
+                   OptionalAttr<MKG_LayerIndex>:$layer);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
-def MKG_SiluMulOp : MKG_Op<"silu_mul", [Pure, SameOperandsAndResultType]> {
+def MKG_SiluMulOp : MKG_LayerOp<"silu_mul", [Pure, SameOperandsAndResultType]> {
   let summary = "SiLU(gate) * up";
   let description = [{
     ```mlir
-    %m = mkg.silu_mul %g, %u : tensor<8x14336xbf16>
+    %m = mkg.silu_mul %g, %u {layer = 0 : i64} : tensor<8x14336xbf16>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$gate, AnyRankedTensor:$up);
+  let arguments = (ins AnyRankedTensor:$gate, AnyRankedTensor:$up,
+                   OptionalAttr<MKG_LayerIndex>:$layer);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
 }
@@ -245,7 +301,7 @@ def MKG_ArgmaxOp : MKG_Op<"argmax", [Pure]> {
 // Fused ops (what mk-fuse produces and mk-tile consumes)
 //===----------------------------------------------------------------------===//
 
-def MKG_QkvOp : MKG_Op<"qkv", [AttrSizedOperandSegments]> {
+def MKG_QkvOp : MKG_LayerOp<"qkv", [AttrSizedOperandSegments]> {
   let summary = "RMSNorm + Q/K/V projections + bias + QK-norm + RoPE + KV append";
   let description = [{
     The fused attention input block. `x` is the residual stream [rows, hidden]; the
@@ -267,7 +323,7 @@ def MKG_QkvOp : MKG_Op<"qkv", [AttrSizedOperandSegments]> {
                    Optional<AnyRankedTensor>:$bv,
                    Optional<AnyRankedTensor>:$q_norm, Optional<AnyRankedTensor>:$k_norm,
                    AnyRankedTensor:$positions,
-                   I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads,
+                   MKG_LayerIndex:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads,
                    I64Attr:$head_dim, F32Attr:$eps, OptionalAttr<F32Attr>:$qk_eps,
                    F32Attr:$theta, UnitAttr:$interleaved,
                    OptionalAttr<DenseF32ArrayAttr>:$llama3_scaling);
@@ -282,18 +338,20 @@ def MKG_QkvOp : MKG_Op<"qkv", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def MKG_GatedMlpOp : MKG_Op<"gated_mlp", [Pure]> {
+def MKG_GatedMlpOp : MKG_LayerOp<"gated_mlp", [Pure]> {
   let summary = "RMSNorm + gate/up projections + SiLU(gate) * up";
   let description = [{
-    `x` is the residual stream [rows, hidden]; the result is [rows, intermediate].
+    `x` is the residual stream [rows, hidden]; the result is [rows, intermediate]. The
+    block belongs to layer `layer`.
 
     ```mlir
-    %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wu) {eps = 1.0e-05 : f32}
+    %m = mkg.gated_mlp %h norm(%ln) weights(%wg, %wu) {eps = 1.0e-05 : f32, layer = 0 : i64}
         : (tensor<8x4096xbf16>, tensor<4096xbf16>, tensor<14336x4096xbf16>, tensor<14336x4096xbf16>) -> tensor<8x14336xbf16>
     ```
   }];
   let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$norm_weight,
-                   AnyRankedTensor:$w_gate, AnyRankedTensor:$w_up, F32Attr:$eps);
+                   AnyRankedTensor:$w_gate, AnyRankedTensor:$w_up, F32Attr:$eps,
+                   MKG_LayerIndex:$layer);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $x `norm` `(` $norm_weight `)` `weights` `(` $w_gate `,` $w_up `)`

@@ -1,6 +1,7 @@
 //===- TaskDialect.h - The mk task dialect ----------------------------------===//
 #pragma once
 
+#include "mk/Dialect/Task/TaskEnums.h"
 #include "mk/isa/task_kinds.h"
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"

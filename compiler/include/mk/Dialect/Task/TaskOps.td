@@ -11,8 +11,10 @@
 include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/BuiltinAttributes.td"
+include "mlir/IR/EnumAttr.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/RegionKindInterface.td"
+include "mk/Dialect/Task/TaskEnums.td"
 
 def MKT_Dialect : Dialect {
   let name = "mkt";
@@ -34,6 +36,37 @@ def MKT_Dialect : Dialect {
 
 class MKT_Op<string mnemonic, list<Trait> traits = []>
     : Op<MKT_Dialect, mnemonic, traits>;
+
+//===----------------------------------------------------------------------===//
+// Closed sets: placements, program kinds, task kinds
+//===----------------------------------------------------------------------===//
+
+def MKT_TaskKindAttr : AttrDef<MKT_Dialect, "TaskKind"> {
+  let mnemonic = "task_kind";
+  let summary = "A task kind of the ISA table";
+  let description = [{
+    The attribute stores `mk::isa::TaskKind` itself and spells it by the ISA table's
+    names (`MK_TASK_KINDS` in megakernel/include/mk/isa/task_kinds.h). It is not an
+    `I32EnumAttr`: that would list the kinds a second time, here, and a new kind
+    would have one more place to touch. Storing the ISA enum makes the attribute equal
+    to it by construction; parsing looks the name up in the table and rejects any
+    other. Alone it reads `#mkt.task_kind<attn_merge>`; in `mkt.task` it is the bare
+    name.
+
+    ```mlir
+    mkt.task @l0.merge.g0 attn_merge layer(0) tile [0, 8, 0, 1, 0, 4] {...}
+    ```
+  }];
+  let parameters = (ins "::mk::isa::TaskKind":$value);
+  let hasCustomAssemblyFormat = 1;
+  let returnType = "::mk::isa::TaskKind";
+  let convertFromStorage = "$_self.getValue()";
+  let constBuilderCall = "::mk::task::TaskKindAttr::get($_builder.getContext(), $0)";
+  let extraClassDeclaration = [{
+    /// Parses a task kind's bare name; an unknown name is an error.
+    static ::mlir::FailureOr<::mk::isa::TaskKind> parseName(::mlir::AsmParser &parser);
+  }];
+}
 
 def MKT_BoxAttr : AttrDef<MKT_Dialect, "Box"> {
   let mnemonic = "box";
@@ -78,7 +111,7 @@ def MKT_WaitAttr : AttrDef<MKT_Dialect, "Wait"> {
 def MKT_TensorOp : MKT_Op<"tensor", [Symbol]> {
   let summary = "A tensor of the plan: weight, activation, KV cache or step state";
   let description = [{
-    `placement` is one of `weight` (bound to safetensors name `weight_name`),
+    `placement` is `weight` (bound to safetensors name `weight_name`),
     `activation` (a range of `program`'s arena at `offset`, set by mk-plan-memory),
     `kv_cache` (layer `layer`'s paged cache, [blocks, block_size, kv_heads, head_dim])
     or `step_state` (per-step inputs and outputs the runtime owns).
@@ -88,7 +121,7 @@ def MKT_TensorOp : MKT_Op<"tensor", [Symbol]> {
     mkt.tensor @decode.h1 activation tensor<8x2048xbf16> {program = @decode}
     ```
   }];
-  let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$placement,
+  let arguments = (ins SymbolNameAttr:$sym_name, MKT_Placement:$placement,
                    TypeAttrOf<AnyRankedTensor>:$type,
                    OptionalAttr<StrAttr>:$weight_name,
                    OptionalAttr<I64Attr>:$layer,
@@ -100,7 +133,7 @@ def MKT_TensorOp : MKT_Op<"tensor", [Symbol]> {
     ::mlir::RankedTensorType getTensorType() {
       return ::llvm::cast<::mlir::RankedTensorType>(getType());
     }
-    bool isActivation() { return getPlacement() == "activation"; }
+    bool isActivation() { return getPlacement() == Placement::Activation; }
     /// Size in bytes of the whole tensor.
     uint64_t getByteSize();
   }];
@@ -121,13 +154,13 @@ def MKT_ProgramOp : MKT_Op<"program", [
     }
     ```
   }];
-  let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$kind, I64Attr:$rows,
+  let arguments = (ins SymbolNameAttr:$sym_name, MKT_ProgramKind:$kind, I64Attr:$rows,
                    OptionalAttr<I64Attr>:$arena_bytes);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "$sym_name $kind `rows` `(` $rows `)` attr-dict-with-keyword $body";
   let hasVerifier = 1;
   let skipDefaultBuilders = 1;
-  let builders = [OpBuilder<(ins "::llvm::StringRef":$name, "::llvm::StringRef":$kind,
+  let builders = [OpBuilder<(ins "::llvm::StringRef":$name, "ProgramKind":$kind,
                                 "int64_t":$rows)>];
 }
 
@@ -148,7 +181,7 @@ def MKT_TaskOp : MKT_Op<"task", [
     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "One tile task";
   let description = [{
-    `kind` names an entry of the ISA task table; `operands` lists the tensor of each
+    `kind` is an entry of the ISA task table; `operands` lists the tensor of each
     operand role in table order (`unit` for an absent optional role). `tile` holds the
     three tile ranges [b0, e0, b1, e1, b2, e2] and `aux` the kind's scalars. `reads` and
     `writes` are the exact boxes the tile touches. `waits`/`signals` are filled in by
@@ -163,7 +196,7 @@ def MKT_TaskOp : MKT_Op<"task", [
       writes = [#mkt.box<@kv.l0.k [0, 0, 1, 0] to [64, 16, 2, 64]>]}
     ```
   }];
-  let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$kind,
+  let arguments = (ins SymbolNameAttr:$sym_name, MKT_TaskKindAttr:$kind,
                    OptionalAttr<I64Attr>:$layer,
                    DenseI64ArrayAttr:$tile,
                    DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$aux,
@@ -176,12 +209,10 @@ def MKT_TaskOp : MKT_Op<"task", [
                    I64Attr:$cost_bytes, I64Attr:$cost_flops,
                    OptionalAttr<I64Attr>:$order);
   let assemblyFormat = [{
-    $sym_name $kind (`layer` `(` $layer^ `)`)? `tile` $tile attr-dict
+    $sym_name custom<TaskKind>($kind) (`layer` `(` $layer^ `)`)? `tile` $tile attr-dict
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
-    /// The ISA kind, or std::nullopt if `kind` names no table entry.
-    std::optional<::mk::isa::TaskKind> getTaskKind();
     int64_t tileBegin(unsigned dim) { return getTile()[2 * dim]; }
     int64_t tileEnd(unsigned dim) { return getTile()[2 * dim + 1]; }
   }];
