@@ -155,6 +155,8 @@ struct MkEmitPlanPass : mk::impl::MkEmitPlanBase<MkEmitPlanPass> {
       module.emitError() << "mk-emit-plan: the plan does not verify: " << s.message();
       return signalPassFailure();
     }
+    // The module is only read: the pass manager need not verify it again.
+    markAllAnalysesPreserved();
     if (output.empty())
       return;
     if (Status s = isa::writePlanFile(output, plan); !s) {
