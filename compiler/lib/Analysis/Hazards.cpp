@@ -24,7 +24,8 @@ const char *mk::hazardKindName(HazardKind kind) {
 
 namespace {
 
-/// Every box of the program, unpacked from its attribute once.
+/// Every box of the program that can take part in a hazard (those of tensors some task
+/// writes), unpacked from its attribute once.
 struct Boxes {
   struct Box {
     unsigned task;
@@ -35,25 +36,25 @@ struct Boxes {
   };
   std::vector<Box> boxes;
   std::vector<int64_t> coords;
-  std::vector<unsigned> taskStart;  // boxes of task t: reads, then writes
-  std::vector<unsigned> firstWrite; // per task: index of its first write box
-  std::vector<FlatSymbolRefAttr> tensors;
-  std::vector<bool> written;
+  std::vector<unsigned> taskStart;        // boxes of task t: reads, then writes
+  std::vector<unsigned> firstWrite;       // per task: index of its first write box
+  std::vector<FlatSymbolRefAttr> tensors; // by dense id: the written ones
 
   explicit Boxes(ArrayRef<TaskOp> tasks) {
     llvm::DenseMap<StringAttr, unsigned> ids;
+    for (TaskOp task : tasks)
+      for (auto box : task.getWrites().getAsRange<BoxAttr>())
+        if (ids.try_emplace(box.getTensor().getAttr(), tensors.size()).second)
+          tensors.push_back(box.getTensor());
     auto add = [&](unsigned t, BoxAttr box) {
-      auto [it, inserted] = ids.try_emplace(box.getTensor().getAttr(), tensors.size());
-      if (inserted) {
-        tensors.push_back(box.getTensor());
-        written.push_back(false);
-      }
+      auto it = ids.find(box.getTensor().getAttr());
+      if (it == ids.end())
+        return; // no task writes it (a weight, an input): never a hazard
       ArrayRef<int64_t> lo = box.getLo(), hi = box.getHi();
       boxes.push_back({t, it->second, static_cast<unsigned>(lo.size()),
                        static_cast<unsigned>(coords.size()), box});
       coords.insert(coords.end(), lo.begin(), lo.end());
       coords.insert(coords.end(), hi.begin(), hi.end());
-      return it->second;
     };
     for (auto [i, constTask] : llvm::enumerate(tasks)) {
       TaskOp task = constTask;
@@ -62,7 +63,7 @@ struct Boxes {
         add(i, box);
       firstWrite.push_back(boxes.size());
       for (auto box : task.getWrites().getAsRange<BoxAttr>())
-        written[add(i, box)] = true;
+        add(i, box);
     }
     taskStart.push_back(boxes.size());
   }
@@ -187,8 +188,6 @@ HazardAnalysis::HazardAnalysis(ArrayRef<TaskOp> tasks) {
              writesEnd = all.taskStart[t + 1];
     for (unsigned r = readsBegin; r < writesBegin; ++r) {
       unsigned tensor = all.boxes[r].tensor;
-      if (!all.written[tensor])
-        continue;
       auto [it, inserted] =
           rawLists.try_emplace({all.boxes[r].attr, writesSeen[tensor]}, UINT_MAX);
       if (inserted) {
@@ -213,8 +212,7 @@ HazardAnalysis::HazardAnalysis(ArrayRef<TaskOp> tasks) {
           selfOverlaps_.push_back({t, all.tensors[tensor]});
     }
     for (unsigned r = readsBegin; r < writesBegin; ++r)
-      if (all.written[all.boxes[r].tensor])
-        reads[all.boxes[r].tensor].add(all, r, dims[all.boxes[r].tensor]);
+      reads[all.boxes[r].tensor].add(all, r, dims[all.boxes[r].tensor]);
     for (unsigned w = writesBegin; w < writesEnd; ++w) {
       writes[all.boxes[w].tensor].add(all, w, dims[all.boxes[w].tensor]);
       ++writesSeen[all.boxes[w].tensor];
