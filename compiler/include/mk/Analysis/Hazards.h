@@ -16,17 +16,20 @@
 // hazards between steps are not in this table: mk-scoreboard handles them with the
 // cross-step edge and the step-isolation rule.
 //
-// Cost. Every box is checked against the boxes of the same tensor that earlier tasks
-// accessed, found through an index sorted by the box's start in one dimension (the one
-// in which the tensor's writes start at the most distinct places: the dimension tiles
-// split). A query visits only the boxes whose start lies within the longest box of the
-// index of the query's range in that dimension, then applies the exact test in every
-// dimension; for tiles that split a tensor along that dimension this is the
-// overlapping tiles and their neighbours, so the analysis is O(boxes log boxes + output)
-// instead of O(boxes^2). The output is compressed: tasks reading the same box after the
-// same writes (every gate_up tile reads all of h_attn) share one list of earlier tasks,
-// so a phase that depends on all tiles of the previous one costs one list, not a pair
-// per tile and producer.
+// Cost. A box is compared only with the boxes of the same tensor that earlier tasks
+// accessed and that can overlap it in one chosen dimension (the one in which the
+// tensor's writes start at the most distinct places: the dimension its tiles split).
+// They are kept sorted by their start in that dimension, so the candidates are one
+// binary search away: those starting less than the longest indexed box before the
+// query's start and before its end. Each candidate then gets the exact test in every
+// dimension. For tiles that split a tensor along that dimension the candidates are the
+// overlapping tiles and their neighbours, so the analysis is O(boxes log boxes +
+// output) instead of O(boxes^2). (A box spanning the whole dimension widens the range
+// for every later query of its index: whole reads do, but reads are only queried by
+// writes that come after them, which tile programs rarely have.) The output is compressed: tasks that read the same box
+// after the same writes (every gate_up tile reads all of h_attn) share one list of
+// earlier tasks, so a phase that depends on every tile of the previous one costs one
+// list, not one pair per tile and producer.
 //===----------------------------------------------------------------------===//
 #pragma once
 
