@@ -26,10 +26,10 @@
 // overlapping tiles and their neighbours, so the analysis is O(boxes log boxes +
 // output) instead of O(boxes^2). (A box spanning the whole dimension widens the range
 // for every later query of its index: whole reads do, but reads are only queried by
-// writes that come after them, which tile programs rarely have.) The output is compressed: tasks that read the same box
-// after the same writes (every gate_up tile reads all of h_attn) share one list of
-// earlier tasks, so a phase that depends on every tile of the previous one costs one
-// list, not one pair per tile and producer.
+// writes that come after them, which tile programs rarely have.) The output is
+// compressed: tasks that read the same box after the same writes (every gate_up tile
+// reads all of h_attn) share one list of earlier tasks, so a phase that depends on every
+// tile of the previous one costs one list, not one pair per tile and producer.
 //===----------------------------------------------------------------------===//
 #pragma once
 
