@@ -5,12 +5,18 @@
 // Through event nodes it stays linear in signals + waits (an event with 100 producers
 // and 100 consumers is 200 edges, not 10,000) and reachability is unchanged.
 //
-// Reachability questions (step isolation, arena order) use strict-ancestor bitsets over
-// task columns, computed in topological order one block of columns at a time so memory
-// stays bounded (a few MiB, cache-sized) whatever the plan size.
+// Reachability questions (step isolation, arena order) use strict-ancestor sets over
+// task columns (mk/isa/ancestor_sets.h: a full prefix, a window, nothing after),
+// computed in topological order one block of columns at a time. A block's rows hold at
+// most its width each, so memory stays bounded (kSetBudgetWords) whatever the plan; in a
+// plan mk-tile lays out a row's window is about one layer wide, so a block costs
+// O(nodes + edges + edges x layer / 64) and the whole check a few blocks of that,
+// instead of O(edges x tasks / 64).
 //===----------------------------------------------------------------------===//
 #include "plan_verify_internal.h"
 #include "str_format.h"
+
+#include "mk/isa/ancestor_sets.h"
 
 #include <algorithm>
 #include <bit>
@@ -21,7 +27,7 @@ namespace mk::isa::detail {
 namespace {
 
 constexpr uint32_t kNone = 0xFFFFFFFFu;
-constexpr size_t kBitsetBudgetWords = size_t{256} << 10; // 2 MiB: stays in cache
+constexpr size_t kSetBudgetWords = size_t{4} << 20; // 32 MiB at worst
 constexpr size_t kMaxArenaPairs = size_t{1} << 22;
 constexpr size_t kMaxCycleNodesShown = 12;
 
@@ -216,17 +222,18 @@ void checkOrder(const Plan &plan, uint32_t pi, const Graph &g, Violations &v) {
   }
 }
 
-/// One block of strict same-step ancestor sets: bit t of row(n) is set when task t must
-/// have signalled (same step) before node n can run. Rows hold task columns
+/// One block of strict same-step ancestor sets: task t is in set(n) when t must have
+/// signalled (same step) before node n can run. The sets hold task columns
 /// [64 * firstWord, 64 * (firstWord + words)).
 struct AncestorBlock {
-  size_t firstWord, words, stride;
-  const uint64_t *rows;
-  const uint64_t *row(uint32_t node) const { return rows + size_t{node} * stride; }
+  size_t firstWord, words;
+  AncestorSets &sets;
+  const std::vector<AncestorSets::Row> &rowOf; // by node
+  uint64_t word(uint32_t node, size_t w) const { return sets.word(rowOf[node], w); }
 };
 
 /// Computes the ancestor sets block by block in topological order and hands each block
-/// to `visit`. A small block keeps the rows in cache; the work is the same either way.
+/// to `visit`; `extraRows` rows more per block are left for it.
 template <typename Visit>
 void forEachAncestorBlock(const Program &prog, const Graph &g, size_t extraRows,
                           Visit &&visit) {
@@ -234,32 +241,44 @@ void forEachAncestorBlock(const Program &prog, const Graph &g, size_t extraRows,
   const size_t totalWords = (size_t{T} + 63) / 64;
   const size_t nodes = size_t{T} + g.numEvents;
   const size_t stride =
-      std::clamp<size_t>(kBitsetBudgetWords / (nodes + extraRows + 1), 1, totalWords);
-  std::vector<uint64_t> rows(nodes * stride);
+      std::clamp<size_t>(kSetBudgetWords / (nodes + extraRows + 1), 1, totalWords);
+  AncestorSets sets;
+  std::vector<AncestorSets::Row> rowOf(nodes);
   for (size_t w0 = 0; w0 < totalWords; w0 += stride) {
     const size_t words = std::min(stride, totalWords - w0);
-    std::fill(rows.begin(), rows.end(), 0);
+    sets.reset(static_cast<uint32_t>(w0), static_cast<uint32_t>(w0 + words));
     for (uint32_t n : g.topo) {
-      uint64_t *row = rows.data() + size_t{n} * stride;
-      auto orRow = [&](uint32_t from) {
-        const uint64_t *src = rows.data() + size_t{from} * stride;
-        for (size_t j = 0; j < words; ++j)
-          row[j] |= src[j];
+      // A node's set is the union of its predecessors' (and an event's producers).
+      uint32_t prefix = 0, end = 0;
+      auto extend = [&](uint32_t from) {
+        prefix = std::max(prefix, sets.prefix(rowOf[from]));
+        end = std::max(end, sets.end(rowOf[from]));
       };
       if (n < T) {
         const TaskRecord &r = prog.tasks[n];
         for (uint32_t w = 0; w < r.numWaits; ++w)
           if (r.wait[w].stepBack == 0)
-            orRow(T + r.wait[w].event);
+            extend(T + r.wait[w].event);
+        AncestorSets::Row row = sets.create(prefix, end);
+        for (uint32_t w = 0; w < r.numWaits; ++w)
+          if (r.wait[w].stepBack == 0)
+            sets.unite(row, rowOf[T + r.wait[w].event]);
+        rowOf[n] = row;
       } else {
         for (uint32_t s : g.producers(n - T)) {
-          orRow(s);
-          if (s / 64 >= w0 && s / 64 < w0 + words)
-            row[s / 64 - w0] |= uint64_t{1} << (s % 64);
+          extend(s);
+          end = std::max(end, s / 64 + 1);
         }
+        AncestorSets::Row row = sets.create(prefix, end);
+        for (uint32_t s : g.producers(n - T)) {
+          sets.unite(row, rowOf[s]);
+          sets.insert(row, s);
+        }
+        rowOf[n] = row;
       }
+      sets.finish(rowOf[n]);
     }
-    visit(AncestorBlock{w0, words, stride, rows.data()});
+    visit(AncestorBlock{w0, words, sets, rowOf});
   }
 }
 
@@ -318,9 +337,9 @@ public:
       if (reported_[i])
         continue;
       const uint32_t e = crossEvents_[i];
-      const uint64_t *row = b.row(g_.numTasks + e);
       for (size_t j = 0; j < b.words; ++j) {
-        uint64_t missing = taskMask(g_.numTasks, b.firstWord + j) & ~row[j];
+        uint64_t missing = taskMask(g_.numTasks, b.firstWord + j) &
+                           ~b.word(g_.numTasks + e, b.firstWord + j);
         if (!missing)
           continue;
         auto t =
@@ -387,14 +406,15 @@ public:
 
   void onBlock(const AncestorBlock &b) {
     // allAnc_[k]: tasks that strictly precede every writer of tensor k, in this block.
-    allAnc_.assign(tensors_.size() * b.stride, ~uint64_t{0});
+    allAnc_.assign(tensors_.size(), kNone);
+    std::vector<AncestorSets::Row> rows;
     for (size_t k = 0; k < tensors_.size(); ++k) {
       ArenaTensor &a = tensors_[k];
-      uint64_t *dst = allAnc_.data() + k * b.stride;
-      for (uint32_t w : a.writers) {
-        const uint64_t *row = b.row(w);
-        for (size_t j = 0; j < b.words; ++j)
-          dst[j] &= row[j];
+      if (!a.writers.empty()) {
+        rows.clear();
+        for (uint32_t w : a.writers)
+          rows.push_back(b.rowOf[w]);
+        allAnc_[k] = b.sets.intersect(rows);
       }
       while (a.cursor < a.accessors.size() && a.accessors[a.cursor].first < b.firstWord)
         ++a.cursor;
@@ -505,12 +525,11 @@ private:
                 uint32_t &witness) const {
     if (tensors_[to].writers.empty())
       return true;
-    const uint64_t *anc = allAnc_.data() + size_t{to} * b.stride;
     for (size_t c = from.cursor;
          c < from.accessors.size() && from.accessors[c].first < b.firstWord + b.words;
          ++c) {
       uint64_t bad =
-          from.accessors[c].second & ~anc[from.accessors[c].first - b.firstWord];
+          from.accessors[c].second & ~b.sets.word(allAnc_[to], from.accessors[c].first);
       if (bad) {
         witness = from.accessors[c].first * 64 + std::countr_zero(bad);
         return false;
@@ -555,7 +574,7 @@ private:
   std::vector<ArenaTensor> tensors_;
   std::vector<ArenaPair> pairs_;
   bool tooManyPairs_ = false;
-  std::vector<uint64_t> allAnc_;
+  std::vector<AncestorSets::Row> allAnc_; // kNone: no writer
 };
 
 } // namespace

@@ -3,87 +3,95 @@
 
 #include "llvm/ADT/DenseMap.h"
 
-#include <map>
-
 using namespace mlir;
 using namespace mk;
 using namespace mk::task;
 
-void TaskGraph::addEdge(unsigned from, unsigned to) {
-  preds_[to].push_back(from);
-  succs_[from].push_back(to);
+namespace {
+/// Turns per-row counts (at start[i + 1]) into offsets and returns fill cursors.
+std::vector<unsigned> prefixSums(std::vector<unsigned> &start) {
+  for (size_t i = 1; i < start.size(); ++i)
+    start[i] += start[i - 1];
+  return std::vector<unsigned>(start.begin(), start.end() - 1);
 }
+} // namespace
 
 FailureOr<TaskGraph> TaskGraph::fromProgram(ProgramOp program,
                                             SmallVectorImpl<TaskOp> &tasks) {
   tasks.clear();
   for (TaskOp task : program.getBody().front().getOps<TaskOp>())
     tasks.push_back(task);
-  llvm::DenseMap<StringAttr, SmallVector<unsigned, 8>> producers;
-  for (auto [i, task] : llvm::enumerate(tasks))
-    if (auto signals = task.getSignals())
-      for (auto ref : signals->getAsRange<FlatSymbolRefAttr>())
-        producers[ref.getAttr()].push_back(i);
-  TaskGraph graph(tasks.size());
+  unsigned n = tasks.size();
+  TaskGraph g;
+  llvm::DenseMap<StringAttr, unsigned> eventIds;
+  g.signalStart_.assign(n + 1, 0);
+  g.waitStart_.assign(n + 1, 0);
   for (auto [i, task] : llvm::enumerate(tasks)) {
-    if (!task.getWaits())
-      continue;
-    for (auto wait : task.getWaits()->getAsRange<WaitAttr>()) {
-      if (wait.getBack() != 0)
-        continue;
-      auto it = producers.find(wait.getEvent().getAttr());
-      if (it == producers.end())
-        return task.emitOpError()
-               << "waits on " << wait.getEvent() << ", which no task signals";
-      for (unsigned p : it->second)
-        graph.addEdge(p, i);
-    }
+    if (auto signals = task.getSignals())
+      for (auto ref : signals->getAsRange<FlatSymbolRefAttr>()) {
+        auto it = eventIds.try_emplace(ref.getAttr(), eventIds.size()).first;
+        g.signalEvents_.push_back(it->second);
+      }
+    g.signalStart_[i + 1] = g.signalEvents_.size();
   }
-  return graph;
+  for (auto [i, task] : llvm::enumerate(tasks)) {
+    if (auto waits = task.getWaits())
+      for (auto wait : waits->getAsRange<WaitAttr>()) {
+        if (wait.getBack() != 0)
+          continue;
+        auto it = eventIds.find(wait.getEvent().getAttr());
+        if (it == eventIds.end())
+          return task.emitOpError()
+                 << "waits on " << wait.getEvent() << ", which no task signals";
+        g.waitEvents_.push_back(it->second);
+      }
+    g.waitStart_[i + 1] = g.waitEvents_.size();
+  }
+
+  unsigned numEvents = eventIds.size();
+  g.producerStart_.assign(numEvents + 1, 0);
+  g.consumerStart_.assign(numEvents + 1, 0);
+  for (unsigned e : g.signalEvents_)
+    ++g.producerStart_[e + 1];
+  for (unsigned e : g.waitEvents_)
+    ++g.consumerStart_[e + 1];
+  std::vector<unsigned> producerFill = prefixSums(g.producerStart_);
+  std::vector<unsigned> consumerFill = prefixSums(g.consumerStart_);
+  g.producerTasks_.resize(g.signalEvents_.size());
+  g.consumerTasks_.resize(g.waitEvents_.size());
+  for (unsigned t = 0; t < n; ++t) {
+    for (unsigned e : g.signals(t))
+      g.producerTasks_[producerFill[e]++] = t;
+    for (unsigned e : g.waits(t))
+      g.consumerTasks_[consumerFill[e]++] = t;
+  }
+  return g;
 }
 
 FailureOr<std::vector<unsigned>> TaskGraph::topologicalOrder() const {
-  std::vector<unsigned> indegree(size()), order;
-  order.reserve(size());
-  for (unsigned t = 0; t < size(); ++t)
-    indegree[t] = preds_[t].size();
-  for (unsigned t = 0; t < size(); ++t)
-    if (indegree[t] == 0)
-      order.push_back(t);
-  for (size_t head = 0; head < order.size(); ++head)
-    for (unsigned s : succs_[order[head]])
-      if (--indegree[s] == 0)
-        order.push_back(s);
-  if (order.size() != size())
-    return failure();
-  return order;
-}
-
-LogicalResult TaskGraph::computeAncestors() {
-  FailureOr<std::vector<unsigned>> order = topologicalOrder();
-  if (failed(order))
-    return failure();
-  words_ = (size() + 63) / 64;
-  ancestors_.assign(static_cast<size_t>(size()) * words_, 0);
-  // Tiles of one projection usually share their producers: compute each distinct
-  // predecessor set once and copy the row.
-  std::map<SmallVector<unsigned, 4>, unsigned> firstWithPreds;
-  for (unsigned t : *order) {
-    uint64_t *row = &ancestors_[static_cast<size_t>(t) * words_];
-    SmallVector<unsigned, 4> key = preds_[t];
-    llvm::sort(key);
-    auto [it, inserted] = firstWithPreds.try_emplace(std::move(key), t);
-    if (!inserted) {
-      const uint64_t *same = &ancestors_[static_cast<size_t>(it->second) * words_];
-      std::copy(same, same + words_, row);
-      continue;
-    }
-    for (unsigned p : preds_[t]) {
-      const uint64_t *prow = &ancestors_[static_cast<size_t>(p) * words_];
-      for (unsigned w = 0; w < words_; ++w)
-        row[w] |= prow[w];
-      row[p / 64] |= uint64_t(1) << (p % 64);
+  unsigned n = numTasks(), e = numEvents();
+  std::vector<unsigned> indegree(n + e), order;
+  order.reserve(n + e);
+  for (unsigned t = 0; t < n; ++t)
+    indegree[t] = waits(t).size();
+  for (unsigned ev = 0; ev < e; ++ev)
+    indegree[n + ev] = producers(ev).size();
+  for (unsigned node = 0; node < n + e; ++node)
+    if (indegree[node] == 0)
+      order.push_back(node);
+  for (size_t head = 0; head < order.size(); ++head) {
+    unsigned node = order[head];
+    if (node < n) {
+      for (unsigned ev : signals(node))
+        if (--indegree[n + ev] == 0)
+          order.push_back(n + ev);
+    } else {
+      for (unsigned c : consumers(node - n))
+        if (--indegree[c] == 0)
+          order.push_back(c);
     }
   }
-  return success();
+  if (order.size() != n + e)
+    return failure();
+  return order;
 }

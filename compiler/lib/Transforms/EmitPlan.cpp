@@ -143,6 +143,8 @@ struct MkEmitPlanPass : mk::impl::MkEmitPlanBase<MkEmitPlanPass> {
     }
     if (failed(verifyWeightFootprints(module, plan)))
       return signalPassFailure();
+    // The module is only read: the pass manager need not verify it again.
+    markAllAnalysesPreserved();
     if (output.empty())
       return;
     if (Status s = isa::writePlanFile(output, plan); !s) {

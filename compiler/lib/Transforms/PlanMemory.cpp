@@ -5,9 +5,20 @@
 // may share bytes only when the DAG orders them: every task touching the earlier
 // tensor is a strict ancestor of every task writing the later one. The plan verifier
 // checks exactly this rule.
+//
+// Cost. Tasks are numbered by their place in a topological order of the bipartite
+// task/event graph, and each task's (and event's) strict ancestors are a prefix + window
+// set (mk/isa/ancestor_sets.h), about one layer wide: O((tasks + events) x window).
+// "Before every writer of B" is the intersection of its writers' sets, a set of the same
+// shape. A placed tensor A conflicts with B unless every accessor of A is in it; when A's
+// last accessor lies in that set's prefix A is known not to conflict, so only the placed
+// tensors whose last accessor is at or past the prefix (in a layered program, those of
+// the current and the previous layer) are examined, through a list sorted by last
+// accessor. The conflicts are exactly those of the pairwise rule.
 //===----------------------------------------------------------------------===//
 #include "mk/Analysis/TaskGraph.h"
 #include "mk/Transforms/Passes.h"
+#include "mk/isa/ancestor_sets.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
@@ -25,22 +36,23 @@ namespace {
 
 constexpr uint64_t kArenaAlignment = 256;
 
-using Bits = std::vector<uint64_t>;
-
 struct Buffer {
   TensorOp tensor;
   uint64_t bytes = 0;
-  Bits accessors;         // tasks that read or write it
-  Bits beforeEveryWriter; // tasks that are ancestors of all its writers
+  std::vector<uint32_t> accessors; // positions of the tasks that read or write it
+  std::vector<isa::AncestorSets::Row> writers;  // the writers' ancestor sets
+  isa::AncestorSets::Row beforeEveryWriter = 0; // their intersection
   int64_t firstWrite = INT64_MAX;
-  bool written = false;
 };
 
-bool subset(const Bits &a, const Bits &b) {
-  for (size_t w = 0; w < a.size(); ++w)
-    if (a[w] & ~b[w])
-      return false;
-  return true;
+/// Every accessor of `a` strictly precedes every writer of `b`.
+bool precedesEveryWriter(const isa::AncestorSets &sets, const Buffer &a,
+                         const Buffer &b) {
+  auto it = std::lower_bound(a.accessors.begin(), a.accessors.end(),
+                             uint64_t{sets.prefix(b.beforeEveryWriter)} * 64);
+  return std::all_of(it, a.accessors.end(), [&](uint32_t pos) {
+    return sets.contains(b.beforeEveryWriter, pos);
+  });
 }
 
 LogicalResult planProgram(ProgramOp program, ModuleOp module) {
@@ -48,9 +60,40 @@ LogicalResult planProgram(ProgramOp program, ModuleOp module) {
   FailureOr<TaskGraph> graph = TaskGraph::fromProgram(program, tasks);
   if (failed(graph))
     return failure();
-  if (failed(graph->computeAncestors()))
+  FailureOr<std::vector<unsigned>> topo = graph->topologicalOrder();
+  if (failed(topo))
     return program.emitOpError() << "mk-plan-memory: the task graph has a cycle";
-  unsigned n = tasks.size(), words = (n + 63) / 64;
+  unsigned n = tasks.size();
+
+  // Strict same-step ancestors of every node, over task positions in `topo`.
+  std::vector<uint32_t> position(n);
+  isa::AncestorSets sets;
+  std::vector<isa::AncestorSets::Row> rowOf(topo->size());
+  uint32_t nextPosition = 0;
+  for (unsigned node : *topo) {
+    uint32_t prefix = 0, end = 0;
+    if (node < n) {
+      position[node] = nextPosition++;
+      for (unsigned e : graph->waits(node)) {
+        prefix = std::max(prefix, sets.prefix(rowOf[graph->eventNode(e)]));
+        end = std::max(end, sets.end(rowOf[graph->eventNode(e)]));
+      }
+      rowOf[node] = sets.create(prefix, end);
+      for (unsigned e : graph->waits(node))
+        sets.unite(rowOf[node], rowOf[graph->eventNode(e)]);
+    } else {
+      for (unsigned p : graph->producers(node - n)) {
+        prefix = std::max(prefix, sets.prefix(rowOf[p]));
+        end = std::max({end, sets.end(rowOf[p]), position[p] / 64 + 1});
+      }
+      rowOf[node] = sets.create(prefix, end);
+      for (unsigned p : graph->producers(node - n)) {
+        sets.unite(rowOf[node], rowOf[p]);
+        sets.insert(rowOf[node], position[p]);
+      }
+    }
+    sets.finish(rowOf[node]);
+  }
 
   SmallVector<Buffer> buffers;
   llvm::DenseMap<StringAttr, unsigned> index;
@@ -61,8 +104,6 @@ LogicalResult planProgram(ProgramOp program, ModuleOp module) {
     Buffer b;
     b.tensor = t;
     b.bytes = t.getByteSize();
-    b.accessors.assign(words, 0);
-    b.beforeEveryWriter.assign(words, ~uint64_t(0));
     buffers.push_back(std::move(b));
   }
   for (auto [i, task] : llvm::enumerate(tasks)) {
@@ -73,14 +114,12 @@ LogicalResult planProgram(ProgramOp program, ModuleOp module) {
       if (it == index.end())
         return;
       Buffer &b = buffers[it->second];
-      b.accessors[i / 64] |= uint64_t(1) << (i % 64);
+      b.accessors.push_back(position[i]);
       if (!write)
         return;
-      b.written = true;
       b.firstWrite = std::min<int64_t>(b.firstWrite, *task.getOrder());
-      ArrayRef<uint64_t> anc = graph->ancestorRow(i);
-      for (unsigned w = 0; w < words; ++w)
-        b.beforeEveryWriter[w] &= anc[w];
+      if (b.writers.empty() || b.writers.back() != rowOf[i])
+        b.writers.push_back(rowOf[i]);
     };
     for (auto box : task.getReads().getAsRange<BoxAttr>())
       touch(box, false);
@@ -90,9 +129,14 @@ LogicalResult planProgram(ProgramOp program, ModuleOp module) {
 
   SmallVector<unsigned> order;
   for (unsigned b = 0; b < buffers.size(); ++b) {
-    if (!buffers[b].written)
-      return buffers[b].tensor.emitOpError()
+    Buffer &buf = buffers[b];
+    if (buf.writers.empty())
+      return buf.tensor.emitOpError()
              << "mk-plan-memory: activation is never written in " << program.getSymName();
+    llvm::sort(buf.accessors);
+    buf.accessors.erase(std::unique(buf.accessors.begin(), buf.accessors.end()),
+                        buf.accessors.end());
+    buf.beforeEveryWriter = sets.intersect(buf.writers);
     order.push_back(b);
   }
   llvm::stable_sort(order, [&](unsigned a, unsigned b) {
@@ -100,22 +144,28 @@ LogicalResult planProgram(ProgramOp program, ModuleOp module) {
   });
 
   struct Placed {
+    uint32_t lastAccessor;
     uint64_t offset, end;
     unsigned buffer;
   };
-  SmallVector<Placed> placed;
+  std::vector<Placed> placed; // by last accessor
   uint64_t arena = 0;
   Builder builder(program.getContext());
+  SmallVector<std::pair<uint64_t, uint64_t>> busy;
   for (unsigned a : order) {
     Buffer &buf = buffers[a];
     uint64_t size = (buf.bytes + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
     // The placed buffers this one may not overlap, by offset; then the lowest gap
-    // between them that fits (first fit). Deciding conflicts once per buffer keeps
-    // this quadratic in the number of buffers, not cubic.
-    SmallVector<std::pair<uint64_t, uint64_t>> busy;
-    for (const Placed &p : placed)
-      if (!subset(buffers[p.buffer].accessors, buf.beforeEveryWriter))
-        busy.push_back({p.offset, p.end});
+    // between them that fits (first fit). Placed buffers last accessed in the prefix
+    // of this one's "before every writer" set are done with before it is written.
+    uint64_t donePositions = uint64_t{sets.prefix(buf.beforeEveryWriter)} * 64;
+    busy.clear();
+    for (auto it = std::lower_bound(
+             placed.begin(), placed.end(), donePositions,
+             [](const Placed &p, uint64_t v) { return p.lastAccessor < v; });
+         it != placed.end(); ++it)
+      if (!precedesEveryWriter(sets, buffers[it->buffer], buf))
+        busy.push_back({it->offset, it->end});
     llvm::sort(busy);
     uint64_t chosen = 0;
     for (auto [begin, end] : busy) {
@@ -123,7 +173,12 @@ LogicalResult planProgram(ProgramOp program, ModuleOp module) {
         break;
       chosen = std::max(chosen, end);
     }
-    placed.push_back({chosen, chosen + size, a});
+    Placed p{buf.accessors.back(), chosen, chosen + size, a};
+    placed.insert(std::upper_bound(placed.begin(), placed.end(), p,
+                                   [](const Placed &x, const Placed &y) {
+                                     return x.lastAccessor < y.lastAccessor;
+                                   }),
+                  p);
     arena = std::max(arena, chosen + size);
     buf.tensor.setOffsetAttr(builder.getI64IntegerAttr(chosen));
   }

@@ -1,9 +1,13 @@
 //===- Scoreboard.cpp - mk-scoreboard: events and waits from tile boxes ----===//
 //
 // 1. Hazards (RAW/WAR/WAW, see Analysis/Hazards.h) give same-step edges.
-// 2. Transitive reduction: an edge p -> t is dropped when another kept predecessor of
-//    t already depends on p. Tasks are in body order, which is topological, so one
-//    pass over predecessors in decreasing order decides it.
+// 2. Transitive reduction: an edge p -> t is dropped when another predecessor of t
+//    already depends on p. Tasks are in body order, which is topological, so one pass
+//    over predecessors in decreasing order decides it: p is dropped iff it is in the
+//    ancestor set of t gathered so far from the kept predecessors (all of which are
+//    later than p), or in the common prefix every predecessor's ancestor set starts
+//    with (mk/isa/ancestor_sets.h), which only holds tasks that some later
+//    predecessor depends on.
 // 3. Multi-step programs (decode): loop-carried reads of step state (the next tokens)
 //    become cross-step waits (back = 1); then every task must descend from a
 //    cross-step consumer and every cross-step producer must descend from every task
@@ -13,16 +17,31 @@
 //    the number of producers. This is the fewest events for which every task waits on
 //    exactly its reduced predecessors (a consumer's predecessors are a union of such
 //    groups). Tasks nobody waits on signal the program's `done` event.
+//
+// Cost. Nothing here enumerates producer x consumer pairs, of which a layer has
+// hundreds of thousands (every gate_up tile depends on every o_proj tile):
+// - Tasks whose hazard sources are the same shared lists have the same predecessors,
+//   hence the same reduced predecessors and ancestor set: steps 2 and 3 run once per
+//   distinct set of sources (a few per projection), each in O(predecessors x window)
+//   with the ancestor windows about one layer wide.
+// - Reduced predecessor lists are interned. Consumers of p are the union of the tasks
+//   using the lists p is in, and these task sets are disjoint, so two producers have the
+//   same consumers iff they are in the same interned lists: events come from the lists'
+//   total size, and each list's waits are computed once.
+// The whole pass is O(boxes log boxes + sum of distinct list sizes x window), about
+// linear in the number of tasks for layered programs, and exact for any program.
 //===----------------------------------------------------------------------===//
 #include "mk/Analysis/Hazards.h"
-#include "mk/Analysis/TaskGraph.h"
 #include "mk/Transforms/Passes.h"
+#include "mk/isa/ancestor_sets.h"
 #include "mk/isa/task_record.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
 
-#include <map>
+#include <algorithm>
+#include <climits>
+#include <iterator>
 
 namespace mk {
 #define GEN_PASS_DEF_MKSCOREBOARD
@@ -35,8 +54,27 @@ using namespace mk::task;
 
 namespace {
 
-/// A consumer of a producer: (consumer body index, step back).
-using Consumer = std::pair<unsigned, unsigned>;
+/// Distinct lists of numbers, numbered in order of first appearance.
+class ListInterner {
+public:
+  /// The list's number, and whether it is new.
+  std::pair<unsigned, bool> intern(ArrayRef<unsigned> list) {
+    auto it = ids_.find(list);
+    if (it != ids_.end())
+      return {it->second, false};
+    // The inner vectors' buffers stay put when `lists_` grows: the keys stay valid.
+    lists_.emplace_back(list.begin(), list.end());
+    unsigned id = lists_.size() - 1;
+    ids_.try_emplace(ArrayRef<unsigned>(lists_.back()), id);
+    return {id, true};
+  }
+  ArrayRef<unsigned> operator[](unsigned id) const { return lists_[id]; }
+  unsigned size() const { return lists_.size(); }
+
+private:
+  std::vector<std::vector<unsigned>> lists_;
+  llvm::DenseMap<ArrayRef<unsigned>, unsigned> ids_;
+};
 
 LogicalResult scoreboardProgram(ProgramOp program, ModuleOp module) {
   SmallVector<TaskOp> tasks;
@@ -52,124 +90,167 @@ LogicalResult scoreboardProgram(ProgramOp program, ModuleOp module) {
     event.erase();
   unsigned n = tasks.size();
 
-  // 1 + 2: hazards, reduced as we go.
-  std::vector<Hazard> hazards = computeHazards(tasks);
-  std::vector<SmallVector<unsigned, 8>> preds(n);
-  for (const Hazard &h : hazards)
-    preds[h.to].push_back(h.from);
-  unsigned words = (n + 63) / 64;
-  std::vector<uint64_t> anc(static_cast<size_t>(n) * words, 0);
-  auto test = [&](unsigned row, unsigned bit) {
-    return (anc[static_cast<size_t>(row) * words + bit / 64] >> (bit % 64)) & 1;
-  };
-  TaskGraph graph(n);
-  // Tiles of one projection usually have the same predecessors: reduce each distinct
-  // predecessor set once.
-  std::map<SmallVector<unsigned, 8>, unsigned> firstWithPreds;
+  // 1 + 2: hazards, reduced once per distinct set of hazard sources.
+  HazardAnalysis hazards(tasks);
+  isa::AncestorSets ancestors;
+  ListInterner sourceSets, reduced;
+  std::vector<isa::AncestorSets::Row> rowOfSet;
+  std::vector<unsigned> reducedOfSet;
+  std::vector<isa::AncestorSets::Row> rowOf(n); // ancestors of each task
+  std::vector<unsigned> reducedOf(n); // its reduced predecessors (a `reduced` id)
+  SmallVector<unsigned, 8> key;
+  std::vector<unsigned> preds, merged, kept;
   for (unsigned t = 0; t < n; ++t) {
-    auto &p = preds[t];
-    std::sort(p.begin(), p.end(), std::greater<unsigned>());
-    uint64_t *row = &anc[static_cast<size_t>(t) * words];
-    auto [it, inserted] = firstWithPreds.try_emplace(p, t);
-    if (!inserted) {
-      unsigned same = it->second;
-      std::copy(&anc[static_cast<size_t>(same) * words],
-                &anc[static_cast<size_t>(same) * words] + words, row);
-      for (unsigned q : graph.preds(same))
-        graph.addEdge(q, t);
-      continue;
+    key.clear();
+    for (const HazardAnalysis::Source &s : hazards.sources(t))
+      key.push_back(s.list);
+    llvm::sort(key);
+    key.erase(std::unique(key.begin(), key.end()), key.end());
+    auto [set, isNew] = sourceSets.intern(key);
+    if (isNew) {
+      // The union of the (ascending) lists, then visited in decreasing order.
+      preds.clear();
+      for (unsigned list : key) {
+        ArrayRef<unsigned> l = hazards.list(list);
+        merged.clear();
+        std::set_union(preds.begin(), preds.end(), l.begin(), l.end(),
+                       std::back_inserter(merged));
+        preds.swap(merged);
+      }
+      std::reverse(preds.begin(), preds.end());
+      uint32_t prefix = 0;
+      for (unsigned q : preds)
+        prefix = std::max(prefix, ancestors.prefix(rowOf[q]));
+      isa::AncestorSets::Row row =
+          ancestors.create(prefix, preds.empty() ? 0 : preds.front() / 64 + 1);
+      kept.clear();
+      for (unsigned q : preds) {
+        if (ancestors.contains(row, q))
+          continue; // implied by a later predecessor
+        kept.push_back(q);
+        ancestors.unite(row, rowOf[q]);
+        ancestors.insert(row, q);
+      }
+      ancestors.finish(row);
+      std::reverse(kept.begin(), kept.end());
+      rowOfSet.push_back(row);
+      reducedOfSet.push_back(reduced.intern(kept).first);
     }
-    for (unsigned q : p) {
-      if (test(t, q))
-        continue; // already implied by a later predecessor
-      graph.addEdge(q, t);
-      const uint64_t *qrow = &anc[static_cast<size_t>(q) * words];
-      for (unsigned w = 0; w < words; ++w)
-        row[w] |= qrow[w];
-      row[q / 64] |= uint64_t(1) << (q % 64);
-    }
+    rowOf[t] = rowOfSet[set];
+    reducedOf[t] = reducedOfSet[set];
   }
 
   // 3: cross-step edges and step isolation.
-  std::vector<SmallVector<Consumer, 4>> consumers(n);
-  for (unsigned t = 0; t < n; ++t)
-    for (unsigned p : graph.preds(t))
-      consumers[p].push_back({t, 0});
-  std::vector<std::pair<unsigned, unsigned>> crossEdges;
+  std::vector<std::pair<unsigned, unsigned>> crossEdges; // (writer, reader), sorted
   if (program.getKind() == ProgramKind::Decode) {
-    crossEdges = computeLoopCarriedReads(tasks, module);
+    crossEdges = hazards.loopCarriedReads(module);
     if (crossEdges.empty())
       return program.emitOpError()
              << "mk-scoreboard: a decode program must feed its next step (no task reads "
                 "step state that a later task writes)";
-    for (auto [writer, reader] : crossEdges)
-      consumers[writer].push_back({reader, 1});
-    // Step isolation. isSource[t]: t descends from (or is) a cross-step consumer.
+    // fromSource[t]: t descends from (or is) a cross-step consumer; per reduced list,
+    // whether one of its tasks does (-1: not computed yet).
     std::vector<bool> fromSource(n, false);
     for (auto [writer, reader] : crossEdges)
       fromSource[reader] = true;
-    for (unsigned t = 0; t < n; ++t)
-      for (unsigned p : graph.preds(t))
-        if (fromSource[p])
-          fromSource[t] = true;
+    std::vector<int8_t> listFromSource(reduced.size(), -1);
+    for (unsigned t = 0; t < n; ++t) {
+      int8_t &any = listFromSource[reducedOf[t]];
+      if (any < 0)
+        any = llvm::any_of(reduced[reducedOf[t]],
+                           [&](unsigned p) { return fromSource[p]; });
+      if (any)
+        fromSource[t] = true;
+    }
     for (unsigned t = 0; t < n; ++t)
       if (!fromSource[t])
         return tasks[t].emitOpError() << "mk-scoreboard: does not depend on the step's "
                                          "input tokens, so it could "
                                          "run ahead into the next step";
-    for (auto [writer, reader] : crossEdges)
+    for (size_t i = 0; i < crossEdges.size(); ++i) {
+      unsigned writer = crossEdges[i].first;
+      if (i > 0 && crossEdges[i - 1].first == writer)
+        continue; // the same writer was checked just before
       for (unsigned t = 0; t < n; ++t)
-        if (t != writer && !test(writer, t))
+        if (t != writer && !ancestors.contains(rowOf[writer], t))
           return tasks[t].emitOpError()
                  << "mk-scoreboard: is not an ancestor of " << tasks[writer].getSymName()
                  << ", which feeds the next step, so steps could overlap";
+    }
   }
 
-  // 4: events by consumer set.
+  // 4: events by consumer set. A producer's consumers are the tasks using the reduced
+  // lists it is in, so its key is those lists (ascending) and then its cross-step
+  // readers.
+  // (Every interned list is some task's: the one that first needed it.)
+  std::vector<SmallVector<unsigned, 2>> keyOf(n);
+  for (unsigned j = 0; j < reduced.size(); ++j)
+    for (unsigned p : reduced[j])
+      keyOf[p].push_back(j);
+  for (size_t i = 0; i < crossEdges.size(); ++i) {
+    auto [writer, reader] = crossEdges[i];
+    if (i == 0 || crossEdges[i - 1].first != writer)
+      keyOf[writer].push_back(UINT_MAX); // separates lists from cross-step readers
+    keyOf[writer].push_back(reader);
+  }
   OpBuilder builder(program.getContext());
   builder.setInsertionPointToStart(&program.getBody().front());
-  std::map<SmallVector<Consumer, 4>, unsigned> groupOf;
+  ListInterner groups;
   SmallVector<EventOp> events;
   SmallVector<int64_t> eventCount;
   std::vector<unsigned> eventOfTask(n);
   for (unsigned t = 0; t < n; ++t) {
-    SmallVector<Consumer, 4> key = consumers[t];
-    std::sort(key.begin(), key.end());
-    auto [it, inserted] = groupOf.try_emplace(key, events.size());
-    if (inserted) {
-      std::string name = key.empty() ? "done" : ("ev." + tasks[t].getSymName()).str();
+    auto [group, isNew] = groups.intern(keyOf[t]);
+    if (isNew) {
+      std::string name =
+          keyOf[t].empty() ? "done" : ("ev." + tasks[t].getSymName()).str();
       events.push_back(builder.create<EventOp>(
           program.getLoc(), builder.getStringAttr(name), builder.getI64IntegerAttr(0)));
       eventCount.push_back(0);
     }
-    eventOfTask[t] = it->second;
-    ++eventCount[it->second];
+    eventOfTask[t] = group;
+    ++eventCount[group];
   }
   for (auto [event, count] : llvm::zip(events, eventCount))
     event.setCountAttr(builder.getI64IntegerAttr(count));
 
-  // Waits: the events of each task's predecessors (same step), then cross-step ones.
-  std::vector<SmallVector<std::pair<unsigned, unsigned>, 4>> waits(n); // (event, back)
-  for (unsigned t = 0; t < n; ++t)
-    for (auto [consumer, back] : consumers[t]) {
-      std::pair<unsigned, unsigned> w{eventOfTask[t], back};
-      if (!llvm::is_contained(waits[consumer], w))
-        waits[consumer].push_back(w);
-    }
+  // Waits: the events of each task's reduced predecessors (same step), then cross-step
+  // ones, as (event, back) in ascending order. Tasks with the same reduced list and no
+  // cross-step wait share the attribute.
+  std::vector<std::vector<std::pair<unsigned, unsigned>>> crossWaits(n);
+  for (auto [writer, reader] : crossEdges)
+    crossWaits[reader].push_back({eventOfTask[writer], 1});
+  llvm::DenseMap<unsigned, ArrayAttr> waitsOfList;
+  SmallVector<ArrayAttr> signalsOfEvent(events.size());
+  std::vector<std::pair<unsigned, unsigned>> w;
   for (unsigned t = 0; t < n; ++t) {
-    auto &w = waits[t];
-    std::sort(w.begin(), w.end());
-    if (w.size() > isa::kMaxWaits)
-      return tasks[t].emitOpError() << "mk-scoreboard: needs " << w.size()
-                                    << " waits; a task record holds " << isa::kMaxWaits;
-    SmallVector<Attribute> waitAttrs;
-    for (auto [e, back] : w)
-      waitAttrs.push_back(WaitAttr::get(
-          builder.getContext(), FlatSymbolRefAttr::get(events[e].getSymNameAttr()),
-          eventCount[e], back));
-    tasks[t].setWaitsAttr(builder.getArrayAttr(waitAttrs));
-    tasks[t].setSignalsAttr(builder.getArrayAttr(
-        {FlatSymbolRefAttr::get(events[eventOfTask[t]].getSymNameAttr())}));
+    ArrayAttr &cached = waitsOfList[reducedOf[t]];
+    ArrayAttr waitsAttr = crossWaits[t].empty() ? cached : ArrayAttr();
+    if (!waitsAttr) {
+      w.clear();
+      for (unsigned p : reduced[reducedOf[t]])
+        w.push_back({eventOfTask[p], 0});
+      w.insert(w.end(), crossWaits[t].begin(), crossWaits[t].end());
+      std::sort(w.begin(), w.end());
+      w.erase(std::unique(w.begin(), w.end()), w.end());
+      if (w.size() > isa::kMaxWaits)
+        return tasks[t].emitOpError() << "mk-scoreboard: needs " << w.size()
+                                      << " waits; a task record holds " << isa::kMaxWaits;
+      SmallVector<Attribute> waitAttrs;
+      for (auto [e, back] : w)
+        waitAttrs.push_back(WaitAttr::get(
+            builder.getContext(), FlatSymbolRefAttr::get(events[e].getSymNameAttr()),
+            eventCount[e], back));
+      waitsAttr = builder.getArrayAttr(waitAttrs);
+      if (crossWaits[t].empty())
+        cached = waitsAttr;
+    }
+    tasks[t].setWaitsAttr(waitsAttr);
+    ArrayAttr &signals = signalsOfEvent[eventOfTask[t]];
+    if (!signals)
+      signals = builder.getArrayAttr(
+          {FlatSymbolRefAttr::get(events[eventOfTask[t]].getSymNameAttr())});
+    tasks[t].setSignalsAttr(signals);
   }
   return success();
 }

@@ -24,10 +24,11 @@ struct MkTestHazardsPass : mk::impl::MkTestHazardsBase<MkTestHazardsPass> {
     for (ProgramOp program : getOperation().getOps<ProgramOp>()) {
       SmallVector<TaskOp> tasks(program.getBody().front().getOps<TaskOp>());
       os << "hazards @" << program.getSymName() << "\n";
-      for (const Hazard &h : computeHazards(tasks))
+      HazardAnalysis hazards(tasks);
+      for (const Hazard &h : hazards.pairs())
         os << tasks[h.to].getSymName() << " <- " << tasks[h.from].getSymName() << " "
            << hazardKindName(h.kind) << " " << h.tensor << "\n";
-      for (auto [writer, reader] : computeLoopCarriedReads(tasks, getOperation()))
+      for (auto [writer, reader] : hazards.loopCarriedReads(getOperation()))
         os << tasks[reader].getSymName() << " <- " << tasks[writer].getSymName()
            << " loop-carried RAW\n";
     }

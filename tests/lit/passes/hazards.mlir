@@ -109,6 +109,29 @@ mkt.program @disjoint prefill rows(2) {
       writes = [#mkt.box<@y [0, 0] to [0, 64]>]}
 }
 
+// Column tiles: the index the analysis keeps for @x is sorted by where each write starts
+// in the column dimension (the one the tiles split), and every candidate is checked in
+// every dimension. @r reads row 1 of columns [20, 50): the tiles of columns [16, 32)
+// and [48, 64) wrote there; the one of [32, 48) only wrote row 0, and tiles that end
+// where the read begins (column 16) do not overlap it.
+// CHECK-LABEL: hazards @tiles
+// CHECK-NEXT: r <- t1 RAW @x
+// CHECK-NEXT: r <- t3 RAW @x
+// CHECK-NOT: <-
+mkt.program @tiles prefill rows(2) {
+  mkt.task @t0 embedding tile [0, 2, 0, 16, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@tokens, @w, @x], reads = [], writes = [#mkt.box<@x [0, 0] to [2, 16]>]}
+  mkt.task @t1 embedding tile [0, 2, 16, 32, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@tokens, @w, @x], reads = [], writes = [#mkt.box<@x [0, 16] to [2, 32]>]}
+  mkt.task @t2 embedding tile [0, 1, 32, 48, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@tokens, @w, @x], reads = [], writes = [#mkt.box<@x [0, 32] to [1, 48]>]}
+  mkt.task @t3 embedding tile [0, 2, 48, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@tokens, @w, @x], reads = [], writes = [#mkt.box<@x [0, 48] to [2, 64]>]}
+  mkt.task @r o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@x, @w, @x, @y], reads = [#mkt.box<@x [1, 20] to [2, 50]>],
+      writes = [#mkt.box<@y [0, 0] to [2, 64]>]}
+}
+
 // Step state read early and written late carries a value to the next step: decode's
 // argmax writes the tokens the next step's embedding reads (loop-carried RAW). In the
 // same step the write is a WAR on the embedding's read.

@@ -70,3 +70,35 @@ mkt.program @second prefill rows(2) {
       operands = [@tokens, @w, @other], reads = [#mkt.box<@tokens [0] to [2]>],
       writes = [#mkt.box<@other [0, 0] to [2, 64]>], waits = [], signals = [@done]}
 }
+
+// -----
+
+// A diamond listed bottom-first: the DAG (from the waits) decides, not the body order.
+// @bottom writes @z after @l and @r, the last readers of @x, are done: @z reuses @x's
+// bytes. @y, written by @l and @r while they read @x, may not.
+// CHECK-DAG: mkt.tensor @x activation tensor<2x64xbf16> {offset = 0 : i64, program = @diamond}
+// CHECK-DAG: mkt.tensor @y activation tensor<2x64xbf16> {offset = 256 : i64, program = @diamond}
+// CHECK-DAG: mkt.tensor @z activation tensor<2x64xbf16> {offset = 0 : i64, program = @diamond}
+// CHECK-LABEL: mkt.program @diamond prefill rows(2) attributes {arena_bytes = 512 : i64} {
+mkt.tensor @w weight tensor<64x64xbf16> {weight_name = "w"}
+mkt.tensor @tokens step_state tensor<2xi32>
+mkt.tensor @x activation tensor<2x64xbf16> {program = @diamond}
+mkt.tensor @y activation tensor<2x64xbf16> {program = @diamond}
+mkt.tensor @z activation tensor<2x64xbf16> {program = @diamond}
+mkt.program @diamond prefill rows(2) {
+  mkt.event @ev.top count(1)
+  mkt.event @ev.sides count(2)
+  mkt.event @done count(1)
+  mkt.task @bottom o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 3 : i64,
+      operands = [@y, @w, @y, @z], reads = [#mkt.box<@y [0, 0] to [2, 64]>],
+      writes = [#mkt.box<@z [0, 0] to [2, 64]>], waits = [#mkt.wait<@ev.sides, 2>], signals = [@done]}
+  mkt.task @r o_proj tile [0, 2, 32, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 2 : i64,
+      operands = [@x, @w, @x, @y], reads = [#mkt.box<@x [0, 0] to [2, 64]>],
+      writes = [#mkt.box<@y [0, 32] to [2, 64]>], waits = [#mkt.wait<@ev.top, 1>], signals = [@ev.sides]}
+  mkt.task @top embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 0 : i64,
+      operands = [@tokens, @w, @x], reads = [#mkt.box<@tokens [0] to [2]>],
+      writes = [#mkt.box<@x [0, 0] to [2, 64]>], waits = [], signals = [@ev.top]}
+  mkt.task @l o_proj tile [0, 2, 0, 32, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64, order = 1 : i64,
+      operands = [@x, @w, @x, @y], reads = [#mkt.box<@x [0, 0] to [2, 64]>],
+      writes = [#mkt.box<@y [0, 0] to [2, 32]>], waits = [#mkt.wait<@ev.top, 1>], signals = [@ev.sides]}
+}

@@ -281,3 +281,135 @@ mkt.program @chain prefill rows(2) {
       reads = [#mkt.box<@tokens [0] to [2]>, #mkt.box<@w [0, 0] to [64, 64]>],
       writes = [#mkt.box<@x [0, 0] to [2, 64]>]}
 }
+
+// -----
+
+// Input 4: a diamond. @l and @r both read @top's x; @bottom reads what both wrote and x
+// itself. Its edge from @top is implied through either side, so it waits on one event
+// that @l and @r share (same consumers), count 2. @top's event has two consumers.
+
+// CHECK-LABEL: mkt.program @diamond prefill rows(2) {
+// CHECK-NEXT: mkt.event [[TOP:@[^ ]+]] count(1)
+// CHECK-NEXT: mkt.event [[SIDES:@ev.l]] count(2)
+// CHECK-NEXT: mkt.event @done count(1)
+// CHECK-NEXT: mkt.task @top
+// CHECK-SAME: signals = {{\[}}[[TOP]]], waits = [], writes
+// CHECK-NEXT: mkt.task @l
+// CHECK-SAME: signals = {{\[}}[[SIDES]]], waits = [#mkt.wait<[[TOP]], 1>], writes
+// CHECK-NEXT: mkt.task @r
+// CHECK-SAME: signals = {{\[}}[[SIDES]]], waits = [#mkt.wait<[[TOP]], 1>], writes
+// CHECK-NEXT: mkt.task @bottom
+// CHECK-SAME: signals = [@done], waits = [#mkt.wait<[[SIDES]], 2>], writes
+mkt.tensor @tokens step_state tensor<2xi32>
+mkt.tensor @w weight tensor<64x64xbf16> {weight_name = "w"}
+mkt.tensor @x activation tensor<2x64xbf16> {program = @diamond}
+mkt.tensor @y activation tensor<2x64xbf16> {program = @diamond}
+mkt.tensor @z activation tensor<2x64xbf16> {program = @diamond}
+mkt.program @diamond prefill rows(2) {
+  mkt.task @top embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@tokens, @w, @x], reads = [#mkt.box<@tokens [0] to [2]>],
+      writes = [#mkt.box<@x [0, 0] to [2, 64]>]}
+  mkt.task @l o_proj tile [0, 2, 0, 32, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@x, @w, @x, @y], reads = [#mkt.box<@x [0, 0] to [2, 64]>],
+      writes = [#mkt.box<@y [0, 0] to [2, 32]>]}
+  mkt.task @r o_proj tile [0, 2, 32, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@x, @w, @x, @y], reads = [#mkt.box<@x [0, 0] to [2, 64]>],
+      writes = [#mkt.box<@y [0, 32] to [2, 64]>]}
+  mkt.task @bottom o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@y, @w, @x, @z],
+      reads = [#mkt.box<@y [0, 0] to [2, 64]>, #mkt.box<@x [0, 0] to [2, 64]>],
+      writes = [#mkt.box<@z [0, 0] to [2, 64]>]}
+}
+
+// -----
+
+// Input 5: not layered. Two chains, interleaved in body order (@a0 -> @a1 -> @a2 and
+// @b0 -> @b1), meet in @join. Nothing makes a task depend on everything before it:
+// @a1 does not wait for @b0, @b1 not for @a1, and @join waits on the two chain ends
+// only: two events, since @a2 also feeds @tail and @b1 does not.
+
+// CHECK-LABEL: mkt.program @chains prefill rows(2) {
+// CHECK-NEXT: mkt.event [[A0:@[^ ]+]] count(1)
+// CHECK-NEXT: mkt.event [[B0:@[^ ]+]] count(1)
+// CHECK-NEXT: mkt.event [[A1:@[^ ]+]] count(1)
+// CHECK-NEXT: mkt.event [[B1:@[^ ]+]] count(1)
+// CHECK-NEXT: mkt.event [[A2:@[^ ]+]] count(1)
+// CHECK-NEXT: mkt.event @done count(2)
+// CHECK-NEXT: mkt.task @a0
+// CHECK-SAME: signals = {{\[}}[[A0]]], waits = [], writes
+// CHECK-NEXT: mkt.task @b0
+// CHECK-SAME: signals = {{\[}}[[B0]]], waits = [], writes
+// CHECK-NEXT: mkt.task @a1
+// CHECK-SAME: signals = {{\[}}[[A1]]], waits = [#mkt.wait<[[A0]], 1>], writes
+// CHECK-NEXT: mkt.task @b1
+// CHECK-SAME: signals = {{\[}}[[B1]]], waits = [#mkt.wait<[[B0]], 1>], writes
+// CHECK-NEXT: mkt.task @a2
+// CHECK-SAME: signals = {{\[}}[[A2]]], waits = [#mkt.wait<[[A1]], 1>], writes
+// CHECK-NEXT: mkt.task @join
+// CHECK-SAME: signals = [@done], waits = [#mkt.wait<[[B1]], 1>, #mkt.wait<[[A2]], 1>], writes
+// CHECK-NEXT: mkt.task @tail
+// CHECK-SAME: signals = [@done], waits = [#mkt.wait<[[A2]], 1>], writes
+mkt.tensor @tokens step_state tensor<2xi32>
+mkt.tensor @w weight tensor<64x64xbf16> {weight_name = "w"}
+mkt.tensor @a activation tensor<3x2x64xbf16> {program = @chains}
+mkt.tensor @b activation tensor<2x2x64xbf16> {program = @chains}
+mkt.tensor @out activation tensor<2x2x64xbf16> {program = @chains}
+mkt.program @chains prefill rows(2) {
+  mkt.task @a0 embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@tokens, @w, @a], reads = [], writes = [#mkt.box<@a [0, 0, 0] to [1, 2, 64]>]}
+  mkt.task @b0 embedding tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@tokens, @w, @b], reads = [], writes = [#mkt.box<@b [0, 0, 0] to [1, 2, 64]>]}
+  mkt.task @a1 o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@a, @w, @a, @a], reads = [#mkt.box<@a [0, 0, 0] to [1, 2, 64]>],
+      writes = [#mkt.box<@a [1, 0, 0] to [2, 2, 64]>]}
+  mkt.task @b1 o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@b, @w, @b, @b], reads = [#mkt.box<@b [0, 0, 0] to [1, 2, 64]>],
+      writes = [#mkt.box<@b [1, 0, 0] to [2, 2, 64]>]}
+  mkt.task @a2 o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@a, @w, @a, @a], reads = [#mkt.box<@a [1, 0, 0] to [2, 2, 64]>],
+      writes = [#mkt.box<@a [2, 0, 0] to [3, 2, 64]>]}
+  mkt.task @join o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@a, @w, @b, @out],
+      reads = [#mkt.box<@a [2, 0, 0] to [3, 2, 64]>, #mkt.box<@b [1, 0, 0] to [2, 2, 64]>],
+      writes = [#mkt.box<@out [0, 0, 0] to [1, 2, 64]>]}
+  mkt.task @tail o_proj tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@a, @w, @a, @out], reads = [#mkt.box<@a [2, 0, 0] to [3, 2, 64]>],
+      writes = [#mkt.box<@out [1, 0, 0] to [2, 2, 64]>]}
+}
+
+// -----
+
+// Input 6: a decode step whose tokens two embedding tiles read (one row each). The
+// argmax's write is a loop-carried read for both, so both wait on its event across
+// steps, and its event has those two cross-step consumers and no same-step one.
+
+// CHECK-LABEL: mkt.program @decode decode rows(2) {
+// CHECK-NEXT: mkt.event [[EMB:@ev.emb0]] count(2)
+// CHECK-NEXT: mkt.event [[LM:@[^ ]+]] count(1)
+// CHECK-NEXT: mkt.event [[ARGMAX:@[^ ]+]] count(1)
+// CHECK-NEXT: mkt.task @emb0
+// CHECK-SAME: signals = {{\[}}[[EMB]]], waits = [#mkt.wait<[[ARGMAX]], 1, back = 1>]
+// CHECK-NEXT: mkt.task @emb1
+// CHECK-SAME: signals = {{\[}}[[EMB]]], waits = [#mkt.wait<[[ARGMAX]], 1, back = 1>]
+// CHECK-NEXT: mkt.task @lm_head
+// CHECK-SAME: signals = {{\[}}[[LM]]], waits = [#mkt.wait<[[EMB]], 2>]
+// CHECK-NEXT: mkt.task @argmax
+// CHECK-SAME: signals = {{\[}}[[ARGMAX]]], waits = [#mkt.wait<[[LM]], 1>]
+mkt.tensor @w weight tensor<64x64xbf16> {weight_name = "w"}
+mkt.tensor @tokens step_state tensor<2xi32>
+mkt.tensor @h activation tensor<2x64xbf16> {program = @decode}
+mkt.tensor @pmax activation tensor<2x1x2xf32> {program = @decode}
+mkt.program @decode decode rows(2) {
+  mkt.task @emb0 embedding tile [0, 1, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@tokens, @w, @h], reads = [#mkt.box<@tokens [0] to [1]>],
+      writes = [#mkt.box<@h [0, 0] to [1, 64]>]}
+  mkt.task @emb1 embedding tile [1, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@tokens, @w, @h], reads = [#mkt.box<@tokens [1] to [2]>],
+      writes = [#mkt.box<@h [1, 0] to [2, 64]>]}
+  mkt.task @lm_head lm_head tile [0, 2, 0, 64, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@h, @w, @w, @pmax, @pmax], reads = [#mkt.box<@h [0, 0] to [2, 64]>],
+      writes = [#mkt.box<@pmax [0, 0, 0] to [2, 1, 2]>]}
+  mkt.task @argmax argmax tile [0, 2, 0, 1, 0, 0] {cost_bytes = 0 : i64, cost_flops = 0 : i64,
+      operands = [@pmax, @tokens], reads = [#mkt.box<@pmax [0, 0, 0] to [2, 1, 2]>],
+      writes = [#mkt.box<@tokens [0] to [2]>]}
+}

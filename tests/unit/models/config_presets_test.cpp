@@ -17,7 +17,7 @@ ModelConfig loadPreset(const std::string &name) {
 
 TEST(ConfigPresets, EveryPresetParsesAndValidates) {
   std::vector<std::string> names = listPresets();
-  ASSERT_GE(names.size(), 8u);
+  ASSERT_GE(names.size(), 9u);
   for (const std::string &name : names) {
     SCOPED_TRACE(name);
     ModelConfig cfg = loadPreset(name);
@@ -85,6 +85,28 @@ TEST(ConfigPresets, Llama31_8B) {
   EXPECT_EQ(c.bosTokenId, 128000);
   EXPECT_EQ(c.eosTokenIds, std::vector<int32_t>{128001});
   EXPECT_EQ(numParameters(c), 8030261248ull);
+}
+
+TEST(ConfigPresets, Llama31_70B) {
+  ModelConfig c = loadPreset("llama-3.1-70b");
+  EXPECT_EQ(c.family, Family::Llama);
+  EXPECT_EQ(c.vocabSize, 128256u);
+  EXPECT_EQ(c.hiddenSize, 8192u);
+  EXPECT_EQ(c.intermediateSize, 28672u);
+  EXPECT_EQ(c.numLayers, 80u);
+  EXPECT_EQ(c.numHeads, 64u);
+  EXPECT_EQ(c.numKvHeads, 8u);
+  EXPECT_EQ(c.headDim, 128u);
+  EXPECT_FALSE(c.headDimExplicit);
+  EXPECT_EQ(c.groupSize(), 8u);
+  EXPECT_EQ(c.kvDim(), 1024u);
+  EXPECT_EQ(c.maxPositionEmbeddings, 131072u);
+  EXPECT_DOUBLE_EQ(c.ropeTheta, 500000.0);
+  EXPECT_EQ(c.ropeScaling.type, RopeScalingType::Llama3);
+  EXPECT_DOUBLE_EQ(c.ropeScaling.factor, 8.0);
+  EXPECT_FALSE(c.tieWordEmbeddings);
+  EXPECT_EQ(c.eosTokenIds, std::vector<int32_t>{128001});
+  EXPECT_EQ(numParameters(c), 70553706496ull);
 }
 
 TEST(ConfigPresets, Llama31_8B_Instruct) {

@@ -54,8 +54,8 @@ public:
 TEST(PresetLookup, ListsTheBundledPresets) {
   std::vector<std::string> names = listPresets();
   for (const char *name :
-       {"llama-3.2-1b", "llama-3.1-8b", "llama-3.1-8b-instruct", "qwen3-8b", "tiny-llama",
-        "tiny-qwen3", "tiny-mistral", "tiny-qwen2"})
+       {"llama-3.2-1b", "llama-3.1-8b", "llama-3.1-8b-instruct", "llama-3.1-70b",
+        "qwen3-8b", "tiny-llama", "tiny-qwen3", "tiny-mistral", "tiny-qwen2"})
     EXPECT_THAT(names, Contains(std::string(name)));
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
 }
