@@ -144,8 +144,9 @@ mk::Status mk::mkc::runCompile(const CompileRequest &req, std::string &summary) 
     return writeModule(*module, req.output);
 
   PassManager pm(&context);
-  pm.enableVerifier(true);
   PipelineOptions pipeline;
+  pipeline.verifyEachPass = req.verifyEach;
+  pm.enableVerifier(pipeline.verifyEachPass);
   pipeline.target = req.target;
   pipeline.maxSeqLen = maxSeq;
   pipeline.kvBlockSize = req.kvBlockSize;

@@ -23,6 +23,7 @@ struct CompileRequest {
   std::string emit;   // "" (plan), "graph" or "tasks"
   std::string output; // plan path; for --emit, "-" or "" = stdout
   bool timing = false;
+  bool verifyEach = false; // verify the IR after every pass, not at two checkpoints
 };
 
 /// Runs the whole pipeline. On success `summary` holds a one-line description.

@@ -79,6 +79,9 @@ int main(int argc, char **argv) {
                       "Output file (plan, or IR with --emit); a plan replaces it whole, "
                       "and /dev/null compiles and verifies without writing");
   compile->add_flag("--timing", req.timing, "Print the time each pass takes");
+  compile->add_flag("--verify-each", req.verifyEach,
+                    "Verify the IR after every pass (default: after mk-tile and before "
+                    "mk-emit-plan; the plan verifier checks the plan either way)");
 
   std::string planPath;
   bool listPath = false;

@@ -16,11 +16,18 @@ void mk::buildCompilePipeline(mlir::OpPassManager &pm, const PipelineOptions &op
   tile.maxSeqLen = options.maxSeqLen;
   tile.kvBlockSize = options.kvBlockSize;
   pm.addPass(createMkTile(tile));
+  // Verifying ~90k tasks costs about as much as a pass: the checkpoints are where the
+  // task IR is built and where it is serialized (the plan verifier then re-checks the
+  // plan). The passes between them only add waits, events, order and offsets.
+  if (!options.verifyEachPass)
+    pm.addPass(createMkVerify());
   pm.addPass(createMkScoreboard());
   MkScheduleOptions schedule;
   schedule.target = options.target;
   pm.addPass(createMkSchedule(schedule));
   pm.addPass(createMkPlanMemory());
+  if (!options.verifyEachPass)
+    pm.addPass(createMkVerify());
   MkEmitPlanOptions emit;
   emit.output = options.output;
   emit.target = options.target;

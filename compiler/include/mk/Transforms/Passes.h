@@ -24,10 +24,14 @@ struct PipelineOptions {
   int64_t maxSeqLen = 4096;
   int64_t kvBlockSize = 16;
   std::string output; // plan file; empty = verify only
+  /// Whether the pass manager verifies the IR after every pass (set it with
+  /// pm.enableVerifier). When it does not, the pipeline verifies at two checkpoints
+  /// (mk-verify): after mk-tile and before mk-emit-plan.
   bool verifyEachPass = true;
 };
 
-/// fuse -> tile -> scoreboard -> schedule -> plan-memory -> emit-plan.
+/// fuse -> tile -> scoreboard -> schedule -> plan-memory -> emit-plan, with mk-verify
+/// after tile and before emit-plan unless options.verifyEachPass.
 void buildCompilePipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 
 /// Registers the dialects mk uses (and only those) into `registry`.

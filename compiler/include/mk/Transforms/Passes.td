@@ -107,6 +107,17 @@ def MkEmitPlan : Pass<"mk-emit-plan", "::mlir::ModuleOp"> {
   ];
 }
 
+def MkVerify : Pass<"mk-verify", "::mlir::ModuleOp"> {
+  let summary = "Verify the module: a checkpoint of a pipeline that does not verify after every pass";
+  let description = [{
+    Runs the IR verifier (every op's invariants and symbol uses) on the module and
+    fails the pipeline with its diagnostics. mkc's pipeline verifies the task IR where
+    it matters instead of after every pass: after mk-tile (the task IR as built) and
+    before mk-emit-plan (what is serialized); `mkc compile --verify-each` verifies
+    after every pass instead. Changes nothing.
+  }];
+}
+
 def MkTestHazards : Pass<"mk-test-hazards", "::mlir::ModuleOp"> {
   let summary = "Print the hazard analysis of every program (for lit tests)";
   let description = [{

@@ -125,16 +125,27 @@ LogicalResult TaskOp::verify() {
 }
 
 LogicalResult TaskOp::verifySymbolUses(SymbolTableCollection &symbols) {
-  Operation *module = (*this)->getParentOp()->getParentOp();
+  // A task names a handful of tensors, most of them more than once (an operand and
+  // its boxes): look each up in the module's table once. This runs for every task
+  // each time the IR is verified, so it is on the compiler's hot path.
+  SymbolTable &table = symbols.getSymbolTable((*this)->getParentOp()->getParentOp());
+  SmallVector<std::pair<StringAttr, TensorOp>, 12> seen;
   auto lookupTensor = [&](FlatSymbolRefAttr ref) -> TensorOp {
-    return symbols.lookupSymbolIn<TensorOp>(module, ref);
+    StringAttr name = ref.getAttr();
+    for (auto &[n, op] : seen)
+      if (n == name)
+        return op;
+    auto op = table.lookup<TensorOp>(name);
+    seen.push_back({name, op});
+    return op;
   };
   for (Attribute operand : getOperands()) {
     auto ref = dyn_cast<FlatSymbolRefAttr>(operand);
     if (ref && !lookupTensor(ref))
       return emitOpError() << "operand " << ref << " is not an mkt.tensor";
   }
-  for (ArrayAttr boxes : {getReads(), getWrites()}) {
+  for (auto [boxes, written] :
+       {std::pair(getReads(), false), std::pair(getWrites(), true)}) {
     for (auto box : boxes.getAsRange<BoxAttr>()) {
       TensorOp tensor = lookupTensor(box.getTensor());
       if (!tensor)
@@ -150,11 +161,10 @@ LogicalResult TaskOp::verifySymbolUses(SymbolTableCollection &symbols) {
           return emitOpError() << "box of " << box.getTensor() << " reaches "
                                << box.getHi()[d] << " in dimension " << d
                                << " but the tensor has " << shape[d];
+      if (written && tensor.getPlacement() == Placement::Weight)
+        return emitOpError() << "writes weight " << box.getTensor();
     }
   }
-  for (auto box : getWrites().getAsRange<BoxAttr>())
-    if (lookupTensor(box.getTensor()).getPlacement() == Placement::Weight)
-      return emitOpError() << "writes weight " << box.getTensor();
   Operation *program = (*this)->getParentOp();
   if (getWaits())
     for (auto wait : getWaits()->getAsRange<WaitAttr>()) {
