@@ -4,6 +4,7 @@
 // only on programs whose waits and signals name valid events.
 //===----------------------------------------------------------------------===//
 #include "mk/isa/plan_verify.h"
+#include "mk/isa/task_footprint.h"
 
 #include "plan_verify_internal.h"
 #include "str_format.h"
@@ -216,47 +217,44 @@ Extent rangeOneExtent(const Plan &plan, const TaskRecord &r) {
       return nullptr;
     return &t;
   };
-  switch (static_cast<TaskKind>(r.kind)) {
-  case TaskKind::Embedding:
-  case TaskKind::OProj:
-  case TaskKind::GateUp:
-  case TaskKind::DownProj: {
+  switch (tileAxis(static_cast<TaskKind>(r.kind))) {
+  case TileAxis::OutColumns: {
     const TensorDesc *out = tensorOf("out");
     if (!out)
       return {};
     return {true, static_cast<uint64_t>(out->shape[out->rank - 1]), out};
   }
-  case TaskKind::Qkv: {
+  case TileAxis::WeightHeads: {
     const TensorDesc *w = tensorOf("w");
     if (!w || plan.model.headDim == 0)
       return {};
     return {true, static_cast<uint64_t>(w->shape[0]) / plan.model.headDim, w};
   }
-  case TaskKind::AttnDecode:
-  case TaskKind::AttnMerge:
-  case TaskKind::AttnPrefill:
+  case TileAxis::KvHeads:
     return {true, plan.model.numKvHeads, nullptr};
-  case TaskKind::LmHead:
+  case TileAxis::Vocabulary:
     return {true, plan.model.vocabSize, nullptr};
-  default:
+  case TileAxis::None:
     return {};
   }
+  return {};
 }
 
 std::string describeExtent(const Plan &plan, const TaskRecord &r, const Extent &e) {
-  switch (static_cast<TaskKind>(r.kind)) {
-  case TaskKind::Qkv:
+  switch (tileAxis(static_cast<TaskKind>(r.kind))) {
+  case TileAxis::OutColumns:
+    return "the last dim of its 'out' tensor " + quote(e.from->name);
+  case TileAxis::WeightHeads:
     return strFormat("the heads of its 'w' tensor %s (%" PRId64 " rows / headDim %u)",
                      quote(e.from->name).c_str(), e.from->shape[0], plan.model.headDim);
-  case TaskKind::AttnDecode:
-  case TaskKind::AttnMerge:
-  case TaskKind::AttnPrefill:
+  case TileAxis::KvHeads:
     return "the model's numKvHeads";
-  case TaskKind::LmHead:
+  case TileAxis::Vocabulary:
     return "the model's vocabSize";
-  default:
-    return "the last dim of its 'out' tensor " + quote(e.from->name);
+  case TileAxis::None:
+    break; // no extent, so never described
   }
+  return "its extent";
 }
 
 void checkOperands(const Plan &plan, uint32_t pi, uint32_t t, Violations &v) {

@@ -13,6 +13,8 @@
 //
 // Each kind K of MK_TASK_KINDS specializes Footprint<K> (the primary template is only
 // declared: a kind without one does not compile):
+//   static constexpr TileAxis kRange1;        // what the tile's range[1] indexes (the
+//                                             // plan verifier bounds it by that)
 //   static constexpr uint32_t kLateWeights;   // bits 1 << role of weights read at
 //                                             // rows an event decides (never prefetched)
 //   template <class Emit>
@@ -73,10 +75,21 @@ struct FootprintInput {
   }
 };
 
+/// What a kind's tile range[1] indexes. The plan verifier checks range[1] against
+/// the extent this names, so every kind states it next to its weight rows.
+enum class TileAxis : uint8_t {
+  OutColumns,  // columns of operand "out" (its last dimension)
+  WeightHeads, // heads of operand "w": its rows / the model's head_dim
+  KvHeads,     // the model's KV heads
+  Vocabulary,  // the model's vocabulary
+  None,        // not an index into a tensor or the model (argmax: the LM-head tiles)
+};
+
 template <TaskKind K> struct Footprint;
 
 // The rows to gather depend on `tokens`, which decode's previous-step argmax writes.
 template <> struct Footprint<TaskKind::Embedding> {
+  static constexpr TileAxis kRange1 = TileAxis::OutColumns;
   static constexpr uint32_t kLateWeights = 1u << role(TaskKind::Embedding, "table");
   template <class Emit>
   MK_HOST_DEVICE static void weights(const FootprintInput &, Emit &) {}
@@ -85,6 +98,7 @@ template <> struct Footprint<TaskKind::Embedding> {
 // The section's weight rows (heads range[1] of hd rows each), the RMSNorm weight, the
 // bias rows of the same heads and the QK-norm weight.
 template <> struct Footprint<TaskKind::Qkv> {
+  static constexpr TileAxis kRange1 = TileAxis::WeightHeads;
   static constexpr TaskKind kKind = TaskKind::Qkv;
   static constexpr uint32_t kLateWeights = 0;
   template <class Emit>
@@ -105,6 +119,7 @@ template <> struct Footprint<TaskKind::Qkv> {
 
 // Reads only the KV cache and activations, which other tasks write.
 template <> struct Footprint<TaskKind::AttnDecode> {
+  static constexpr TileAxis kRange1 = TileAxis::KvHeads;
   static constexpr uint32_t kLateWeights = 0;
   template <class Emit>
   MK_HOST_DEVICE static void weights(const FootprintInput &, Emit &) {}
@@ -112,6 +127,7 @@ template <> struct Footprint<TaskKind::AttnDecode> {
 
 // Reads only activations.
 template <> struct Footprint<TaskKind::AttnMerge> {
+  static constexpr TileAxis kRange1 = TileAxis::KvHeads;
   static constexpr uint32_t kLateWeights = 0;
   template <class Emit>
   MK_HOST_DEVICE static void weights(const FootprintInput &, Emit &) {}
@@ -119,6 +135,7 @@ template <> struct Footprint<TaskKind::AttnMerge> {
 
 // Reads only the KV cache and activations, which other tasks write.
 template <> struct Footprint<TaskKind::AttnPrefill> {
+  static constexpr TileAxis kRange1 = TileAxis::KvHeads;
   static constexpr uint32_t kLateWeights = 0;
   template <class Emit>
   MK_HOST_DEVICE static void weights(const FootprintInput &, Emit &) {}
@@ -126,6 +143,7 @@ template <> struct Footprint<TaskKind::AttnPrefill> {
 
 /// o_proj and down_proj: the weight rows of the output columns range[1].
 template <TaskKind Kind> struct ResidualProjectionFootprint {
+  static constexpr TileAxis kRange1 = TileAxis::OutColumns;
   static constexpr uint32_t kLateWeights = 0;
   template <class Emit>
   MK_HOST_DEVICE static void weights(const FootprintInput &in, Emit &emit) {
@@ -139,6 +157,7 @@ struct Footprint<TaskKind::DownProj> : ResidualProjectionFootprint<TaskKind::Dow
 
 // The gate and up rows of the intermediate columns range[1], and the RMSNorm weight.
 template <> struct Footprint<TaskKind::GateUp> {
+  static constexpr TileAxis kRange1 = TileAxis::OutColumns;
   static constexpr TaskKind kKind = TaskKind::GateUp;
   static constexpr uint32_t kLateWeights = 0;
   template <class Emit>
@@ -153,6 +172,7 @@ template <> struct Footprint<TaskKind::GateUp> {
 
 // The LM-head rows of the vocabulary range[1], and the final RMSNorm weight.
 template <> struct Footprint<TaskKind::LmHead> {
+  static constexpr TileAxis kRange1 = TileAxis::Vocabulary;
   static constexpr TaskKind kKind = TaskKind::LmHead;
   static constexpr uint32_t kLateWeights = 0;
   template <class Emit>
@@ -165,6 +185,7 @@ template <> struct Footprint<TaskKind::LmHead> {
 
 // Reads only activations.
 template <> struct Footprint<TaskKind::Argmax> {
+  static constexpr TileAxis kRange1 = TileAxis::None;
   static constexpr uint32_t kLateWeights = 0;
   template <class Emit>
   MK_HOST_DEVICE static void weights(const FootprintInput &, Emit &) {}
@@ -182,6 +203,18 @@ MK_HOST_DEVICE void forEachWeightRows(const FootprintInput &in, Emit &emit) {
     MK_TASK_KINDS(MK_X)
 #undef MK_X
   }
+}
+
+/// What range[1] of a task of `kind` indexes.
+constexpr TileAxis tileAxis(TaskKind kind) {
+  switch (kind) {
+#define MK_X(Enum, ...)                                                                  \
+  case TaskKind::Enum:                                                                   \
+    return Footprint<TaskKind::Enum>::kRange1;
+    MK_TASK_KINDS(MK_X)
+#undef MK_X
+  }
+  return TileAxis::None;
 }
 
 /// Bits 1 << role of the weights `kind` reads at rows an event decides.
