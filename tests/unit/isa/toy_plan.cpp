@@ -128,6 +128,10 @@ void expectPlansEqual(const Plan &a, const Plan &b) {
   EXPECT_EQ(x.tieWordEmbeddings, y.tieWordEmbeddings);
   EXPECT_EQ(x.attentionBias, y.attentionBias);
   EXPECT_EQ(x.qkNorm, y.qkNorm);
+  EXPECT_EQ(x.numExperts, y.numExperts);
+  EXPECT_EQ(x.numExpertsPerTok, y.numExpertsPerTok);
+  EXPECT_EQ(x.normTopkProb, y.normTopkProb);
+  EXPECT_EQ(x.moeIntermediateSize, y.moeIntermediateSize);
   EXPECT_EQ(x.bosTokenId, y.bosTokenId);
   EXPECT_EQ(x.eosTokenIds, y.eosTokenIds);
   EXPECT_EQ(x.configHash, y.configHash);
