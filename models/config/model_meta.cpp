@@ -46,6 +46,14 @@ mk::isa::ModelMeta toModelMeta(const ModelConfig &cfg, uint32_t maxSeqLen) {
   m.tieWordEmbeddings = cfg.tieWordEmbeddings;
   m.attentionBias = cfg.attentionBias;
   m.qkNorm = cfg.qkNorm;
+  // A config with experts but no MoE layer (num_experts 0, or every layer in
+  // mlp_only_layers) makes a dense plan.
+  if (cfg.numMoeLayers() > 0) {
+    m.numExperts = cfg.numExperts;
+    m.numExpertsPerTok = cfg.numExpertsPerTok;
+    m.normTopkProb = cfg.normTopkProb;
+    m.moeIntermediateSize = cfg.moeIntermediateSize;
+  }
   m.bosTokenId = cfg.bosTokenId;
   m.eosTokenIds = cfg.eosTokenIds;
   m.configHash = cfg.configHash;
