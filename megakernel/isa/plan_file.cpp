@@ -1,6 +1,7 @@
 //===- plan_file.cpp - Reading and writing .mkp plan files ----------------===//
 //
-// Plan file format, version 1. Little-endian, no padding, no alignment assumed.
+// Plan file format, version 2 (version 1 had no MoE fields in META). Little-endian, no
+// padding, no alignment assumed.
 //
 //   header (40 B)
 //      0  u8[8]  magic "MKPLAN\0\1"
@@ -15,7 +16,9 @@
 //             head dim, max seq len, kv block size, sliding window; f32 rms eps,
 //             rope theta; u8 rope style, rope llama3; f32 rope factor, low freq factor,
 //             high freq factor; u32 rope original max pos; u8 tie embeddings,
-//             attention bias, qk norm; i32 bos; u32 n, i32[n] eos ids; u64 config hash
+//             attention bias, qk norm; i32 bos; u32 n, i32[n] eos ids; u64 config hash;
+//             u32 num experts, experts per token, moe intermediate size; u8 norm topk
+//             prob
 //     "TENS"  u32 n; n x { str name; u8 dtype, placement, rank, 0; u16 layer, program;
 //             i64 shape[4]; u64 offset }
 //     "PROG"  u32 n; n x { str name; u8 kind, 0, 0, 0; u32 rows; u64 arena bytes;
@@ -174,6 +177,10 @@ void writeMeta(ByteWriter &w, const ModelMeta &m) {
   for (int32_t id : m.eosTokenIds)
     w.i32(id);
   w.u64(m.configHash);
+  w.u32(m.numExperts);
+  w.u32(m.numExpertsPerTok);
+  w.u32(m.moeIntermediateSize);
+  w.u8(m.normTopkProb ? 1 : 0);
   w.endSection(at);
 }
 
@@ -412,6 +419,10 @@ void readMeta(ByteReader &r, ModelMeta &m) {
   for (int32_t &id : m.eosTokenIds)
     id = r.i32();
   m.configHash = r.u64();
+  m.numExperts = r.u32();
+  m.numExpertsPerTok = r.u32();
+  m.moeIntermediateSize = r.u32();
+  m.normTopkProb = r.flag("normTopkProb");
   r.endSection();
 }
 

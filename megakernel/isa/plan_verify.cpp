@@ -102,6 +102,12 @@ void checkPlanAndModel(const Plan &plan, Violations &v) {
   if (m.numKvHeads != 0 && m.numHeads % m.numKvHeads != 0)
     v.add(strFormat("model: numHeads %u is not a multiple of numKvHeads %u", m.numHeads,
                     m.numKvHeads));
+  if (m.numExperts != 0 && (m.numExpertsPerTok == 0 || m.numExpertsPerTok > m.numExperts))
+    v.add(strFormat("model: numExpertsPerTok %u, expected 1..numExperts %u",
+                    m.numExpertsPerTok, m.numExperts));
+  if (m.numExperts != 0 && m.moeIntermediateSize == 0)
+    v.add(strFormat("model: moeIntermediateSize is 0 with numExperts %u, expected > 0",
+                    m.numExperts));
   if (static_cast<uint8_t>(m.ropeStyle) > static_cast<uint8_t>(RopeStyle::Interleaved))
     v.add(strFormat("model: ropeStyle %u is invalid, expected 0 (rotate_half) or 1 "
                     "(interleaved)",
@@ -200,7 +206,9 @@ void checkTensors(const Plan &plan, Violations &v) {
 /// Largest valid range[1].end of a task, from the tensor shapes by convention:
 ///   embedding, o_proj, gate_up, down_proj: last dim of 'out' ([rows, N]);
 ///   qkv: heads of its section = rows of 'w' ([heads * headDim, hidden]) / headDim;
-///   attn_*: the model's numKvHeads; lm_head: the model's vocabSize; argmax: none.
+///   attn_*: the model's numKvHeads; lm_head: the model's vocabSize; argmax: none;
+///   moe_router: the model's numExperts; moe_gate_up, moe_down, moe_combine: last dim
+///   of 'out'.
 struct Extent {
   bool known = false; // false: no such extent, or its tensor is invalid (rule b says so)
   uint64_t limit = 0;
@@ -234,6 +242,8 @@ Extent rangeOneExtent(const Plan &plan, const TaskRecord &r) {
     return {true, plan.model.numKvHeads, nullptr};
   case TileAxis::Vocabulary:
     return {true, plan.model.vocabSize, nullptr};
+  case TileAxis::Experts:
+    return {true, plan.model.numExperts, nullptr};
   case TileAxis::None:
     return {};
   }
@@ -251,6 +261,8 @@ std::string describeExtent(const Plan &plan, const TaskRecord &r, const Extent &
     return "the model's numKvHeads";
   case TileAxis::Vocabulary:
     return "the model's vocabSize";
+  case TileAxis::Experts:
+    return "the model's numExperts";
   case TileAxis::None:
     break; // no extent, so never described
   }
@@ -389,8 +401,11 @@ bool checkTasks(const Plan &plan, uint32_t pi, Violations &v) {
       v.add(strFormat("%s %s: invalid kind %u, the ISA has %u kinds",
                       programLabel(plan, pi).c_str(), taskLabel(prog, t).c_str(), r.kind,
                       kNumTaskKinds));
-    else
+    else {
       checkOperands(plan, pi, t, v);
+      if (detail::isMoeKind(static_cast<TaskKind>(r.kind)))
+        detail::checkMoeTask(plan, pi, t, v);
+    }
     if (r.layer != kNoLayer && r.layer >= plan.model.numLayers)
       v.add(strFormat("%s %s: layer %u, but the model has %u layers",
                       programLabel(plan, pi).c_str(), taskLabel(prog, t).c_str(), r.layer,

@@ -39,6 +39,13 @@ std::string tensorLabel(const Plan &plan, uint32_t tensor);
 /// the size overflows 64 bits.
 bool tensorByteSize(const TensorDesc &t, uint64_t &bytes);
 
+/// Whether `kind` is one of the MoE kinds, whose shapes checkMoeTask checks.
+bool isMoeKind(TaskKind kind);
+
+/// Rule c's MoE part (plan_verify_moe.cpp): exact operand shapes, expert groups and
+/// tile ranges of MoE task `task` of program `program`.
+void checkMoeTask(const Plan &plan, uint32_t program, uint32_t task, Violations &out);
+
 /// Rules e-h (DAG, queue order, step isolation, arena) for one program whose tasks have
 /// at most kMaxWaits waits and kMaxSignals signals, all naming valid events.
 void verifyProgramGraph(const Plan &plan, uint32_t program, Violations &out);

@@ -45,6 +45,10 @@ int mk::mkc::runInspect(const std::string &path, bool listCriticalPath) {
              printable(m.family), m.numLayers, m.hiddenSize, m.numHeads, m.numKvHeads,
              m.headDim, m.intermediateSize, m.vocabSize, m.maxSeqLen, m.kvBlockSize,
              m.configHash);
+  if (m.numExperts)
+    fmt::print("experts: {} of {} per token (moe ffn {}), top-k weights {}\n",
+               m.numExpertsPerTok, m.numExperts, m.moeIntermediateSize,
+               m.normTopkProb ? "renormalized" : "as the softmax gives them");
   if (!problems.empty()) {
     fmt::print("verified: NO ({} problem(s)); first: {}\n", problems.size(), problems[0]);
     fmt::print(stderr, "mkc: error: {}: the plan does not verify: {}{}\n", path,

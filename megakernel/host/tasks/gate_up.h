@@ -3,20 +3,19 @@
 //   x [R, hidden] bf16, norm_w [hidden] bf16, w_gate / w_up [I, hidden] bf16
 //   -> out [R, I] bf16;  tile: rows range[0], intermediate columns range[1].
 //   xn = rmsNorm(x[r], norm_w)                   (bf16, kernels/rms_norm.h)
-//   g = bf16(xn . w_gate[n]),  u = bf16(xn . w_up[n])
-//   out[r, n] = bf16(bf16(silu(g)) * u),  silu(g) = g / (1 + exp(-g)) in fp32
-// (HF: act_fn(gate_proj(x)) * up_proj(x), each a bf16 tensor op). Every row is
-// computed (no positions operand).
+//   out[r, n] = gatedActivation(xn, w_gate[n], w_up[n])   (kernels/gated_mlp.h:
+//               bf16(bf16(silu(g)) * u) of g, u = the bf16 gate and up projections)
+// Every row is computed (no positions operand).
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "tasks/task_impls.h"
 
 #include "kernels/dot.h"
+#include "kernels/gated_mlp.h"
 #include "kernels/rms_norm.h"
 
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
 namespace mk::host::tasks {
@@ -56,17 +55,10 @@ inline void HostTask<isa::TaskKind::GateUp>::run(const TaskContext &ctx,
     for (int64_t i = 0; i < nRows; ++i)
       kernels::rmsNormRow(x + (r0 + i) * hidden, normW, hidden, eps,
                           xn.data() + i * hidden);
-    for (int64_t c = cols.begin; c < cols.end; ++c) {
-      for (int64_t i = 0; i < nRows; ++i) {
-        const bf16 *xi = xn.data() + i * hidden;
-        const float g =
-            roundToBf16(kernels::dotBf16(xi, wGate + c * hidden, size_t(hidden)));
-        const float u =
-            roundToBf16(kernels::dotBf16(xi, wUp + c * hidden, size_t(hidden)));
-        const float silu = roundToBf16(g / (1.0f + std::exp(-g)));
-        out[(r0 + i) * inter + c] = floatToBf16(silu * u);
-      }
-    }
+    for (int64_t c = cols.begin; c < cols.end; ++c)
+      for (int64_t i = 0; i < nRows; ++i)
+        out[(r0 + i) * inter + c] = kernels::gatedActivation(
+            xn.data() + i * hidden, wGate + c * hidden, wUp + c * hidden, size_t(hidden));
   }
 }
 

@@ -147,14 +147,40 @@ TEST(PlanFile, RefusesOtherFormatVersionSayingWhichItReads) {
   std::vector<uint8_t> b = bytesOf(makeToyPlan());
   putU32(b, 8, 7);
   EXPECT_EQ(readError(b), "plan format version 7 is not supported (this build reads "
-                          "version 1); rebuild the plan with this build's mkc");
+                          "version 2); rebuild the plan with this build's mkc");
+  // Version 1 (no MoE metadata) is refused the same way, not misread.
+  putU32(b, 8, 1);
+  EXPECT_EQ(readError(b), "plan format version 1 is not supported (this build reads "
+                          "version 2); rebuild the plan with this build's mkc");
 }
 
 TEST(PlanFile, RefusesOtherIsaVersion) {
   std::vector<uint8_t> b = bytesOf(makeToyPlan());
   putU32(b, 12, 3);
   EXPECT_EQ(readError(b), "plan ISA version 3 is not supported (this build executes ISA "
-                          "version 1); rebuild the plan with this build's mkc");
+                          "version 2); rebuild the plan with this build's mkc");
+  // ISA 1: the table of ten kinds, without the MoE kinds.
+  putU32(b, 12, 1);
+  EXPECT_EQ(readError(b), "plan ISA version 1 is not supported (this build executes ISA "
+                          "version 2); rebuild the plan with this build's mkc");
+}
+
+TEST(PlanFile, MoeMetadataRoundTrips) {
+  Plan plan = makeToyPlan();
+  plan.model.family = "qwen3_moe";
+  plan.model.numExperts = 128;
+  plan.model.numExpertsPerTok = 8;
+  plan.model.normTopkProb = true;
+  plan.model.moeIntermediateSize = 768;
+  std::vector<uint8_t> bytes = bytesOf(plan);
+  Plan back;
+  Status s = readPlan(bytes, back);
+  ASSERT_TRUE(s.isOk()) << s.message();
+  expectPlansEqual(plan, back);
+  EXPECT_EQ(back.model.numExperts, 128u);
+  EXPECT_EQ(back.model.numExpertsPerTok, 8u);
+  EXPECT_TRUE(back.model.normTopkProb);
+  EXPECT_EQ(back.model.moeIntermediateSize, 768u);
 }
 
 TEST(PlanFile, RefusesEmptyInputBadMagicAndShortHeader) {

@@ -39,7 +39,7 @@ TaskRecord &decode(Plan &p, uint32_t task) { return p.programs[kDecode].tasks[ta
 // Rule c: kind, layer and operands.
 const BreakCase kOperandCases[] = {
     {"InvalidKind", [](Plan &p) { decode(p, kDOProj).kind = 42; },
-     "program 0 'decode' task 6 (kind 42, layer 0): invalid kind 42, the ISA has 10 "
+     "program 0 'decode' task 6 (kind 42, layer 0): invalid kind 42, the ISA has 14 "
      "kinds"},
     {"LayerOutOfRange", [](Plan &p) { decode(p, kDGateUp).layer = 1; },
      "program 0 'decode' task 7 (gate_up, layer 1): layer 1, but the model has 1 layers"},

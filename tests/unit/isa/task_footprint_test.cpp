@@ -35,32 +35,33 @@ std::vector<Rows> footprintOf(const Plan &plan, const std::vector<TensorView> &v
   return rows;
 }
 
-// Over every task of both toy programs: the footprint names weights only, within their
-// rows, at most kMaxWeightSpans of them, and lists the largest first (the CUDA kernel
-// stages the start of spans[0] before the task waits).
+// Over every task of the toy plans (both programs, and the MoE layer): the footprint
+// names weights only, within their rows, at most kMaxWeightSpans of them, and lists the
+// largest first (the CUDA kernel stages the start of spans[0] before the task waits).
 TEST(TaskFootprint, StreamsWeightRowsOnlyLargestFirst) {
-  const Plan plan = makeToyPlan();
-  const std::vector<TensorView> views = viewsOf(plan);
-  uint32_t withWeights = 0;
-  for (const Program &program : plan.programs)
-    for (const TaskRecord &task : program.tasks) {
-      const char *kind = taskKindName(static_cast<TaskKind>(task.kind));
-      const std::vector<Rows> rows = footprintOf(plan, views, task);
-      ASSERT_LE(rows.size(), kMaxWeightSpans) << kind;
-      withWeights += !rows.empty();
-      for (const Rows &r : rows) {
-        const uint16_t id = task.operand[r.role];
-        EXPECT_EQ(plan.tensors[id].placement, Placement::Weight) << kind << " " << id;
-        EXPECT_LE(0, r.begin) << kind;
-        EXPECT_LT(r.begin, r.end) << kind;
-        EXPECT_LE(r.end, plan.tensors[id].shape[0]) << kind;
-        const TensorView &first = views[task.operand[rows[0].role]];
-        EXPECT_GE((rows[0].end - rows[0].begin) * first.rowBytes(),
-                  (r.end - r.begin) * views[id].rowBytes())
-            << kind << ": spans[0] is not the main weight tile";
+  for (const Plan &plan : {makeToyPlan(), makeToyMoePlan()}) {
+    const std::vector<TensorView> views = viewsOf(plan);
+    uint32_t withWeights = 0;
+    for (const Program &program : plan.programs)
+      for (const TaskRecord &task : program.tasks) {
+        const char *kind = taskKindName(static_cast<TaskKind>(task.kind));
+        const std::vector<Rows> rows = footprintOf(plan, views, task);
+        ASSERT_LE(rows.size(), kMaxWeightSpans) << kind;
+        withWeights += !rows.empty();
+        for (const Rows &r : rows) {
+          const uint16_t id = task.operand[r.role];
+          EXPECT_EQ(plan.tensors[id].placement, Placement::Weight) << kind << " " << id;
+          EXPECT_LE(0, r.begin) << kind;
+          EXPECT_LT(r.begin, r.end) << kind;
+          EXPECT_LE(r.end, plan.tensors[id].shape[0]) << kind;
+          const TensorView &first = views[task.operand[rows[0].role]];
+          EXPECT_GE((rows[0].end - rows[0].begin) * first.rowBytes(),
+                    (r.end - r.begin) * views[id].rowBytes())
+              << kind << ": spans[0] is not the main weight tile";
+        }
       }
-    }
-  EXPECT_GT(withWeights, 0u);
+    EXPECT_GT(withWeights, 0u);
+  }
 }
 
 TEST(TaskFootprint, QkvStreamsItsHeadsRowsOfWeightAndBias) {
@@ -100,6 +101,12 @@ TEST(TaskFootprint, RowSpanIsRowsTimesRowBytes) {
   EXPECT_EQ(lateWeightRoles(TaskKind::Embedding),
             1u << role(TaskKind::Embedding, "table"));
   EXPECT_EQ(lateWeightRoles(TaskKind::Qkv), 0u);
+  EXPECT_EQ(lateWeightRoles(TaskKind::MoeGateUp),
+            (1u << role(TaskKind::MoeGateUp, "w_gate")) |
+                (1u << role(TaskKind::MoeGateUp, "w_up")));
+  EXPECT_EQ(lateWeightRoles(TaskKind::MoeDown), 1u << role(TaskKind::MoeDown, "w"));
+  EXPECT_EQ(lateWeightRoles(TaskKind::MoeRouter), 0u);
+  EXPECT_EQ(tileAxis(TaskKind::MoeRouter), TileAxis::Experts);
 }
 
 } // namespace

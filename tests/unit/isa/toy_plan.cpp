@@ -1,6 +1,7 @@
 //===- toy_plan.cpp - Hand-built plans for the ISA tests --------------------===//
 #include "toy_plan.h"
 
+#include "mk/isa/moe_routes.h"
 #include "mk/isa/plan_verify.h"
 
 #include <gtest/gtest.h>
@@ -128,6 +129,10 @@ void expectPlansEqual(const Plan &a, const Plan &b) {
   EXPECT_EQ(x.tieWordEmbeddings, y.tieWordEmbeddings);
   EXPECT_EQ(x.attentionBias, y.attentionBias);
   EXPECT_EQ(x.qkNorm, y.qkNorm);
+  EXPECT_EQ(x.numExperts, y.numExperts);
+  EXPECT_EQ(x.numExpertsPerTok, y.numExpertsPerTok);
+  EXPECT_EQ(x.normTopkProb, y.normTopkProb);
+  EXPECT_EQ(x.moeIntermediateSize, y.moeIntermediateSize);
   EXPECT_EQ(x.bosTokenId, y.bosTokenId);
   EXPECT_EQ(x.eosTokenIds, y.eosTokenIds);
   EXPECT_EQ(x.configHash, y.configHash);
@@ -321,6 +326,78 @@ Plan makeToyPlan() {
          {{eDown}}, {eLm});
   b.task(p, Argmax, kNoLayer, {pMax, pOut}, chunk, kNone, kNone, {{eLm}}, {eArgmax});
 
+  b.finish();
+  return std::move(b.plan);
+}
+
+Plan makeToyMoePlan() {
+  using enum TaskKind;
+  PlanBuilder b;
+  b.plan.target = TargetKind::Host;
+  b.plan.model = toyModel();
+  ModelMeta &m = b.plan.model;
+  m.family = "qwen3_moe";
+  m.hiddenSize = kMoeHidden;
+  m.numExperts = kMoeExperts;
+  m.numExpertsPerTok = kMoeTopK;
+  m.normTopkProb = true;
+  m.moeIntermediateSize = kMoeInter;
+
+  const auto W = Placement::Weight, S = Placement::StepState;
+  const auto bf = DType::BF16, f32 = DType::F32, i32 = DType::I32;
+  const int64_t R = kMoeRows, H = kMoeHidden, I = kMoeInter, E = kMoeExperts;
+  const int64_t Smax = kMoeSlots, K = kMoeTopK;
+  const std::string layer = "model.layers.0.";
+  uint16_t norm = b.tensor(layer + "post_attention_layernorm.weight", bf, W, {H}, 0);
+  uint16_t router = b.tensor(layer + "mlp.gate.weight", bf, W, {E, H}, 0);
+  auto group = [&](const char *proj, std::initializer_list<int64_t> shape) {
+    uint16_t first = kNoTensor;
+    for (int64_t e = 0; e < E; ++e) {
+      const uint16_t id =
+          b.tensor(layer + "mlp.experts." + std::to_string(e) + "." + proj + ".weight",
+                   bf, W, shape, 0);
+      first = e == 0 ? id : first;
+    }
+    return first;
+  };
+  uint16_t gate = group("gate_proj", {I, H});
+  uint16_t up = group("up_proj", {I, H});
+  uint16_t down = group("down_proj", {H, I});
+
+  const uint64_t routesBytes = moeRoutesLength(kMoeRows, kMoeTopK, kMoeSlots) * 4;
+  const uint64_t xgAt = 0, routesAt = xgAt + uint64_t(Smax * R * H * 2);
+  const uint64_t weightsAt = (routesAt + routesBytes + 15) / 16 * 16;
+  const uint64_t actAt = weightsAt + uint64_t(R * K * 4);
+  const uint64_t eoAt = actAt + uint64_t(Smax * R * I * 2);
+  const uint64_t outAt = eoAt + uint64_t(Smax * R * H * 2);
+  const uint32_t d =
+      b.program("decode", ProgramKind::Decode, kMoeRows, outAt + R * H * 2);
+  uint16_t x = b.tensor("decode.x", bf, S, {R, H});
+  uint16_t pos = b.tensor("decode.positions", i32, S, {R});
+  uint16_t xg = b.activation("decode.l0.moe_xg", d, bf, {Smax, R, H}, xgAt, 0);
+  uint16_t routes = b.activation("decode.l0.moe_routes", d, i32,
+                                 {int64_t(routesBytes / 4)}, routesAt, 0);
+  uint16_t rw = b.activation("decode.l0.moe_route_weights", d, f32, {R, K}, weightsAt, 0);
+  uint16_t act = b.activation("decode.l0.moe_act", d, bf, {Smax, R, I}, actAt, 0);
+  uint16_t eo = b.activation("decode.l0.moe_expert_out", d, bf, {Smax, R, H}, eoAt, 0);
+  uint16_t out = b.activation("decode.h_mlp", d, bf, {R, H}, outAt, 0);
+
+  const uint32_t evRouter = b.event(d, "router"), evGu = b.event(d, "gu");
+  const uint32_t evDown = b.event(d, "down"), evCombine = b.event(d, "combine");
+  const Range rows{0, kMoeRows};
+  b.task(d, MoeRouter, 0, {x, norm, router, pos, xg, routes, rw}, rows, {0, kMoeExperts},
+         kNone, {}, {evRouter});
+  for (uint32_t s = 0; s < kMoeSlots; ++s)
+    for (uint32_t c = 0; c < kMoeInter; c += 8)
+      b.task(d, MoeGateUp, 0, {xg, routes, gate, up, act}, rows, {c, c + 8}, {s, s + 1},
+             {{evRouter}}, {evGu});
+  for (uint32_t s = 0; s < kMoeSlots; ++s)
+    for (uint32_t c = 0; c < kMoeHidden; c += 16)
+      b.task(d, MoeDown, 0, {act, routes, down, eo}, rows, {c, c + 16}, {s, s + 1},
+             {{evGu}}, {evDown});
+  for (uint32_t c = 0; c < kMoeHidden; c += 16)
+    b.task(d, MoeCombine, 0, {eo, routes, rw, x, out}, rows, {c, c + 16}, kNone,
+           {{evDown}}, {evCombine});
   b.finish();
   return std::move(b.plan);
 }

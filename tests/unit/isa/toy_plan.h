@@ -85,6 +85,25 @@ public:
 
 Plan makeToyPlan();
 
+// makeToyMoePlan(): one MoE layer (hidden 32, 4 experts, 2 per token, expert
+// intermediate 16) of a decode program of 4 rows; Smax = 4 slots. Step state
+// "decode.x" [4, 32] bf16 (the residual stream, also the residual) and
+// "decode.positions" [4] i32; the layer writes activation "decode.h_mlp".
+//   0 router --router--> 1..8 gate_up (slot s, columns [0,8) / [8,16): task 1 + 2s + t)
+//   --gu--> 9..16 down (slot s, columns [0,16) / [16,32)) --down--> 17, 18 combine
+//   (columns [0,16) / [16,32)) --combine-->
+// Expert groups: gate experts are tensors moeGate .. moeGate + 3, likewise up and down.
+enum MoeTask : uint32_t {
+  kMRouter = 0,
+  kMGateUp0 = 1,
+  kMDown0 = 9,
+  kMCombine0 = 17,
+  kMNumTasks = 19
+};
+inline constexpr uint32_t kMoeRows = 4, kMoeExperts = 4, kMoeTopK = 2, kMoeHidden = 32,
+                          kMoeInter = 16, kMoeSlots = 4;
+Plan makeToyMoePlan();
+
 /// A Llama-3-8B-shaped decode plan (batch 1): ~536 tasks per layer plus the LM head,
 /// events per KV head; ~17.7k tasks for 32 layers. For the verifier speed test.
 Plan makeLargePlan(uint32_t layers);

@@ -3,12 +3,14 @@
 // Each kind runs on random non-zero inputs, with sizes that are no multiple of the
 // dot contract's 32 partials (hidden 200, intermediate 45, head_dim 40, vocabulary 37,
 // 37 keys), under each compiled SIMD target this CPU supports, and its outputs must
-// equal, byte for byte, those of the scalar fallback. The scenario table is indexed
-// by task kind, so a new kind does not compile until it has one.
+// equal, byte for byte, those of the scalar fallback. The MoE kinds run their layer
+// (6 experts, 2 per token, 5 rows of which one is inactive) up to the kind. The scenario
+// table is indexed by task kind, so a new kind does not compile until it has one.
 //===----------------------------------------------------------------------===//
 #include "simd_targets.h"
 
 #include "attn_fixture.h"
+#include "moe_fixture.h"
 
 #include "mk/isa/task_kinds.h"
 
@@ -171,6 +173,26 @@ Bytes argmax() {
   return {b.bytes(tokens)};
 }
 
+// A MoE layer up to `upTo`, returning that kind's outputs.
+Bytes moe(isa::TaskKind upTo) {
+  TaskBench b(model());
+  const MoeLayer l(b, {7, -1, 3, 12, 0}, 6, 2, true, kHidden, kInter);
+  b.run(l.routerTask());
+  if (upTo == isa::TaskKind::MoeRouter)
+    return {b.bytes(l.xg), b.bytes(l.routes), b.bytes(l.routeWeights)};
+  for (uint32_t s = 0; s < l.slots; ++s)
+    b.run(l.gateUpTask(s, {0, kInter}));
+  if (upTo == isa::TaskKind::MoeGateUp)
+    return {b.bytes(l.act)};
+  for (uint32_t s = 0; s < l.slots; ++s)
+    b.run(l.downTask(s, {0, kHidden}));
+  if (upTo == isa::TaskKind::MoeDown)
+    return {b.bytes(l.expertOut)};
+  b.run(l.combineTask({0, l.rows}, {0, kHidden}));
+  return {b.bytes(l.out)};
+}
+template <isa::TaskKind Kind> Bytes moeUpTo() { return moe(Kind); }
+
 struct Scenario {
   isa::TaskKind kind;
   Bytes (*run)();
@@ -187,6 +209,10 @@ constexpr Scenario kScenarios[] = {
     {isa::TaskKind::DownProj, residualProjection<isa::TaskKind::DownProj>},
     {isa::TaskKind::LmHead, lmHead},
     {isa::TaskKind::Argmax, argmax},
+    {isa::TaskKind::MoeRouter, moeUpTo<isa::TaskKind::MoeRouter>},
+    {isa::TaskKind::MoeGateUp, moeUpTo<isa::TaskKind::MoeGateUp>},
+    {isa::TaskKind::MoeDown, moeUpTo<isa::TaskKind::MoeDown>},
+    {isa::TaskKind::MoeCombine, moeUpTo<isa::TaskKind::MoeCombine>},
 };
 static_assert(std::size(kScenarios) == isa::kNumTaskKinds,
               "every task kind needs a scenario here");

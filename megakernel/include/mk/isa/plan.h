@@ -72,7 +72,7 @@ const char *ropeStyleName(RopeStyle s);
 
 /// What the runtime needs to know about the model without reading config.json again.
 struct ModelMeta {
-  std::string family; // llama, qwen2, qwen3, mistral
+  std::string family; // llama, qwen2, qwen3, mistral, qwen3_moe, mixtral
   uint32_t vocabSize = 0;
   uint32_t hiddenSize = 0;
   uint32_t intermediateSize = 0;
@@ -94,6 +94,11 @@ struct ModelMeta {
   bool tieWordEmbeddings = false;
   bool attentionBias = false;
   bool qkNorm = false;
+  // Mixture of experts (moe_routes.h); numExperts 0: a dense model.
+  uint32_t numExperts = 0;
+  uint32_t numExpertsPerTok = 0;    // k: experts per token
+  bool normTopkProb = false;        // renormalize the k selected probabilities to sum 1
+  uint32_t moeIntermediateSize = 0; // I of an expert's gate/up [I, H] and down [H, I]
   int32_t bosTokenId = -1;
   std::vector<int32_t> eosTokenIds;
   uint64_t configHash = 0; // FNV-1a 64 of the config.json bytes

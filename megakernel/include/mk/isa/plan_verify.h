@@ -6,7 +6,9 @@
 //
 //   a. plan and model: target known, tensorParallel >= 1, at least one program with a
 //      unique non-empty name, valid kind and rows > 0; model sizes > 0, numHeads a
-//      multiple of numKvHeads, kvBlockSize > 0, valid ropeStyle.
+//      multiple of numKvHeads, kvBlockSize > 0, valid ropeStyle; a MoE model
+//      (numExperts > 0) has 1 <= numExpertsPerTok <= numExperts and
+//      moeIntermediateSize > 0.
 //   b. tensors: at most 65535; unique non-empty names; valid dtype and placement; rank
 //      1..4, every dim > 0; layer < numLayers when set; Activation tensors: valid
 //      program, 16-byte aligned offset, [offset, offset + bytes) inside that program's
@@ -16,6 +18,9 @@
 //      written roles never name a Weight; ranges begin <= end, range[0] within rows,
 //      range[1] (and AttnDecode's range[2]) within the kind's natural extent; at most 4
 //      waits with valid event, count > 0, stepBack <= 1; 1 or 2 distinct valid signals.
+//      MoE tasks (plan_verify_moe.cpp): a MoE model, exact operand shapes from the
+//      model and the program's rows, expert groups of E consecutive weights, the
+//      router over every row and expert, expert tiles over every row and one slot.
 //   d. events: count > 0 and equal to the number of tasks that signal it; every wait's
 //      count equals its event's count.
 //   e. the same-step DAG (signaller of e -> waiter of e with stepBack 0) is acyclic.

@@ -56,7 +56,26 @@
   X(LmHead,      "lm_head",     HostAndCuda, "x", "norm_w", "w", "=logits",       \
                                 "=partial_max")                                   \
   /* Fixed-order reduction of the partial argmaxes into the next token.        */ \
-  X(Argmax,      "argmax",      HostAndCuda, "partial_max", "=tokens_out")
+  X(Argmax,      "argmax",      HostAndCuda, "partial_max", "=tokens_out")        \
+  /* Mixture of experts (one layer: router, expert tiles, combine). Shapes and */ \
+  /* the routes layout: moe_routes.h. The router (one task: range[0] = all R   */ \
+  /* rows, range[1] = all E experts) norms the active rows (positions >= 0),   */ \
+  /* picks each row's top-k experts and writes the compact routes, the rows'   */ \
+  /* weights and each selected expert's rows gathered into xg [Smax, R, H].    */ \
+  X(MoeRouter,   "moe_router",  HostOnly,    "x", "norm_w", "w", "positions",     \
+                                "=xg", "=routes", "=route_weights")               \
+  /* Expert slot range[2] = [s, s+1): SiLU(gate) * up of the slot's rows for   */ \
+  /* intermediate columns range[1]. w_gate / w_up name expert 0's tensor;      */ \
+  /* expert e's is tensor id + e. A slot past the count does nothing.          */ \
+  X(MoeGateUp,   "moe_gate_up", HostOnly,    "xg", "routes", "w_gate", "w_up",    \
+                                "=out")                                           \
+  /* Expert slot range[2]: down projection of the slot's rows for hidden       */ \
+  /* columns range[1]; w names expert 0's tensor.                              */ \
+  X(MoeDown,     "moe_down",    HostOnly,    "act", "routes", "w", "=out")        \
+  /* Weighted sum of each row's experts in a fixed order, + residual.          */ \
+  /* range[1]: hidden columns.                                                 */ \
+  X(MoeCombine,  "moe_combine", HostOnly,    "expert_out", "routes",              \
+                                "route_weights", "residual", "=out")
 // clang-format on
 
 namespace mk::isa {
