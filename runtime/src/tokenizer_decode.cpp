@@ -131,8 +131,13 @@ void DecodeState::feed(size_t step, std::string token, std::string &out) {
     ++state.tokens;
     return;
   case DecoderStep::Kind::ByteFallback:
-    break;
+    feedByteFallback(step, std::move(token), out);
+    return;
   }
+}
+
+void DecodeState::feedByteFallback(size_t step, std::string token, std::string &out) {
+  StepState &state = tokenState_[step];
   int byte = byteFallbackValue(token);
   if (byte < 0) {
     endRun(step, out);
@@ -143,7 +148,7 @@ void DecodeState::feed(size_t step, std::string token, std::string &out) {
   ++state.runLength;
   // Streaming, with only Fuse (or nothing) after this step, token boundaries no
   // longer matter: each character goes on once its bytes are complete.
-  if (!streaming_ || step + 1 != steps.size())
+  if (!streaming_ || step + 1 != decoder_->tokenSteps.size())
     return;
   size_t complete = 0;
   char32_t cp;

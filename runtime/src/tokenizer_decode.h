@@ -82,6 +82,7 @@ private:
   };
 
   void feed(size_t step, std::string token, std::string &out);
+  void feedByteFallback(size_t step, std::string token, std::string &out);
   void feedText(size_t step, std::string_view text, std::string &out);
   void endRun(size_t step, std::string &out);
 

@@ -55,7 +55,10 @@
 //   - after an rstrip added token, matching resumes past the stripped whitespace;
 //   - the ByteLevel decoder gives raw bytes, where tokenizers writes U+FFFD for
 //     a cut character; StreamDecoder differs on invalid byte-fallback runs (see
-//     there); a Strip whose two cuts cross gives "" (tokenizers panics).
+//     there); where tokenizers' Strip decoder panics (its two cuts cross, or
+//     stop > 0 on empty text), the text is "";
+//   - a Metaspace with add_prefix_space false and no prepend_scheme means
+//     "never" (tokenizers refuses it).
 //
 // A Tokenizer is immutable once loaded; copies share the loaded tables, and
 // encode/decode may be called from several threads at once.
@@ -110,18 +113,20 @@ public:
 
   /// The text of `ids` as the decoder makes it. Byte-level: the bytes of the
   /// tokens, concatenated; the last character may be cut. Sentencepiece: "▁" as
-  /// spaces, runs of <0xNN> tokens as their bytes (U+FFFD for each byte of a run
-  /// that is not valid UTF-8), the text's first space stripped ("<s> Hi" keeps
-  /// its). Ids with no token (negative, past the vocabulary, or a gap in it) are
-  /// skipped. With `skipSpecial`, special added tokens are skipped too.
+  /// spaces, a run of <0xNN> tokens as its bytes (U+FFFD for each byte of a run
+  /// that is not valid UTF-8), and Strip on the whole text (Llama-2's takes one
+  /// leading space: "▁Hi" -> "Hi", but "<s>" "▁Hi" -> "<s> Hi"). Ids with no
+  /// token (negative, past the vocabulary, or a gap in it) are skipped. With
+  /// `skipSpecial`, special added tokens are skipped too.
   std::string decode(std::span<const int32_t> ids, bool skipSpecial = false) const;
 
   /// Decodes one token at a time. Every returned string is whole characters:
   /// the bytes of a character split across tokens are held back until it is
-  /// complete (bytes that can never become valid UTF-8 are passed on as they
-  /// are). The returned strings add up to decode() of all the ids pushed, except
-  /// on a byte-fallback run that is not valid UTF-8: decode() makes every byte
-  /// of it U+FFFD, the stream only those from where it went wrong.
+  /// complete (bytes that can never become valid UTF-8 are passed on: as they
+  /// are, byte-level; as U+FFFD, byte fallback). The returned strings add up to
+  /// decode() of all the ids pushed, except on a byte-fallback run that is not
+  /// valid UTF-8: decode() makes every byte of it U+FFFD, the stream only those
+  /// from where it went wrong.
   /// Keeps the tokenizer's tables alive: the Tokenizer may go first.
   class StreamDecoder {
   public:
@@ -138,8 +143,9 @@ public:
     std::string push(int32_t id);
     /// Whatever is still held back, now that the text ends.
     std::string flush();
-    /// Bytes held back right now: an incomplete character (at most 3 bytes), or
-    /// trailing characters a decoder's Strip removes at the end of the text.
+    /// Bytes held back right now: an incomplete character (at most 3 bytes), a
+    /// byte-fallback run that a later decoder step needs whole, or trailing
+    /// characters a decoder's Strip removes if the text ends there.
     size_t pendingBytes() const;
 
   private:
