@@ -200,10 +200,13 @@ Status TokenizerLoader::loadDecoderStep(const Json &step, const std::string &pat
     if (!list || !list->is_array())
       return expected(path + ".decoders", "an array", list ? *list : Json());
     // A Sequence of just ByteLevel is ByteLevel.
-    if (list->size() == 1 && path == "decoder" && (*list)[0].is_object() &&
-        (*list)[0].value("type", "") == "ByteLevel") {
-      d.byteLevel = true;
-      return Status::ok();
+    if (list->size() == 1 && path == "decoder" && (*list)[0].is_object()) {
+      const Json *only = member((*list)[0], "type");
+      if (only && only->is_string() &&
+          only->get_ref<const std::string &>() == "ByteLevel") {
+        d.byteLevel = true;
+        return Status::ok();
+      }
     }
     for (size_t i = 0; i < list->size(); ++i)
       if (Status s = loadDecoderStep(

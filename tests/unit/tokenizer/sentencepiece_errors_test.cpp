@@ -67,6 +67,9 @@ TEST(SentencepieceErrors, Decoders) {
                                   "ByteFallback, Fuse, Strip, Metaspace and Sequence)");
   }
   doc = valid();
+  doc["decoder"] = {{"type", "Sequence"}, {"decoders", {{{"type", 3}}}}};
+  EXPECT_EQ(loadError(doc),
+            kName + ": decoder.decoders[0].type: expected a string, got an integer");
   doc["decoder"] = {{"type", "Sequence"}};
   EXPECT_THAT(loadError(doc), HasSubstr("decoder.decoders: expected an array, got null"));
 }
