@@ -115,6 +115,11 @@ public:
                 const StepHook &onStep) override;
   const void *read(uint16_t tensor) override;
   bool liveStepHook() const override { return false; }
+  /// Unknown: the kernel does not count the bytes it streams, and the host cannot
+  /// count them for it (a MoE expert tile's bytes depend on each step's routes, which
+  /// only the device sees). Callers leave the number out rather than report a wrong
+  /// one.
+  std::optional<uint64_t> lastLaunchWeightBytes() const override { return std::nullopt; }
 
 private:
   struct Binding {
@@ -475,7 +480,7 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
     profile->reserve(count);
     for (const DeviceProfileRecord &r : raw)
       profile->push_back({r.task, r.worker, r.step, r.claimNs - base, r.readyNs - base,
-                          r.doneNs - base});
+                          r.doneNs - base, r.expert});
     std::sort(profile->begin(), profile->end(),
               [](const ProfileRecord &a, const ProfileRecord &b) {
                 return a.claimNs < b.claimNs;

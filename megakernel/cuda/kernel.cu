@@ -105,7 +105,7 @@ struct DeviceExec {
 
   __device__ void onClaim(uint32_t task, uint64_t step) {
     if (p.profile)
-      current = {task, blockIdx.x, step, globalTimerNs(), 0, 0};
+      current = {task, blockIdx.x, step, globalTimerNs(), 0, 0, -1, 0};
   }
 
   /// Starts staging the first bytes of the task's main weight span into `slot` (every

@@ -38,6 +38,8 @@ struct DeviceProfileRecord {
   uint32_t worker;
   uint64_t step;
   uint64_t claimNs, readyNs, doneNs;
+  int32_t expert; // the expert a moe_gate_up / moe_down tile served; -1: none
+  uint32_t reserved;
 };
 
 /// Written once, by the first worker whose wait outlived the watchdog.

@@ -33,6 +33,7 @@ struct HostExecutor::Worker {
   std::atomic<uint64_t> step{0};
   std::atomic<uint32_t> wait{kNotWaiting};
   std::vector<ProfileRecord> profile;
+  uint64_t weightBytes = 0; // streamed by this worker's tasks this launch
 };
 
 HostExecutor::HostExecutor(const isa::Plan &plan, ExecutorOptions options)
@@ -84,6 +85,7 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     return s;
   const isa::Program &program = plan_.programs[programIndex];
   const uint32_t numTasks = program.tasks.size();
+  lastWeightBytes_ = 0;
   if (numTasks == 0 || steps == 0)
     return Status::ok();
 
@@ -118,10 +120,15 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
       me.task.store(task, std::memory_order_relaxed);
       me.step.store(step, std::memory_order_relaxed);
       if (recording)
-        current = {task, index, step, nsSince(start), 0, 0};
+        current = {task, index, step, nsSince(start), 0, 0, -1};
     }
     void prefetch(const isa::TaskRecord &task, uint32_t, uint64_t step) {
-      prefetchTask(context(step), task);
+      me.weightBytes += prefetchTask(context(step), task);
+    }
+    void prefetchLate(const isa::TaskRecord &task, uint32_t, uint64_t step) {
+      const LateFetch late = prefetchLateTask(context(step), task);
+      me.weightBytes += late.bytes;
+      current.expert = late.expert;
     }
     bool spin(const isa::TaskRecord &, uint32_t, uint64_t, uint32_t wait,
               uint64_t spins) {
@@ -219,6 +226,8 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
   }
   for (std::thread &t : threads)
     t.join();
+  for (const Worker &w : workers)
+    lastWeightBytes_ += w.weightBytes;
   if (!hang.empty())
     return Status::error(hang);
   if (recording) {

@@ -58,14 +58,43 @@ uint32_t taskWeightSpans(const TaskContext &ctx, const isa::TaskRecord &task,
   return isa::taskWeightSpans({task, ctx.tensors, ctx.model->headDim}, spans);
 }
 
-void prefetchTask(const TaskContext &ctx, const isa::TaskRecord &task) {
+namespace {
+void prefetchBytes(const void *data, uint64_t bytes) {
+  const char *p = static_cast<const char *>(data);
+  for (uint64_t off = 0; off < bytes; off += kCacheLine)
+    __builtin_prefetch(p + off, /*rw=*/0, /*locality=*/2);
+}
+} // namespace
+
+uint64_t prefetchTask(const TaskContext &ctx, const isa::TaskRecord &task) {
   WeightSpan spans[kMaxWeightSpans];
   const uint32_t n = taskWeightSpans(ctx, task, spans);
+  uint64_t bytes = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    const char *p = static_cast<const char *>(spans[i].data);
-    for (size_t off = 0; off < spans[i].bytes; off += kCacheLine)
-      __builtin_prefetch(p + off, /*rw=*/0, /*locality=*/2);
+    prefetchBytes(spans[i].data, spans[i].bytes);
+    bytes += spans[i].bytes;
   }
+  return bytes;
+}
+
+LateFetch prefetchLateTask(const TaskContext &ctx, const isa::TaskRecord &task) {
+  const isa::LateFootprintInput in{task, ctx.tensors};
+  LateFetch fetch;
+  auto region = [&](uint16_t id, int64_t r0, int64_t r1, int64_t e0, int64_t e1) {
+    const TensorRef &t = ctx.tensor(id);
+    const uint64_t rowBytes = t.rowBytes(), elem = isa::dtypeSize(t.dtype);
+    const auto *base = static_cast<const uint8_t *>(t.data);
+    if (e0 == 0 && uint64_t(e1) * elem == rowBytes) // whole rows: one span
+      prefetchBytes(base + uint64_t(r0) * rowBytes, uint64_t(r1 - r0) * rowBytes);
+    else
+      for (int64_t r = r0; r < r1; ++r)
+        prefetchBytes(base + uint64_t(r) * rowBytes + uint64_t(e0) * elem,
+                      uint64_t(e1 - e0) * elem);
+    fetch.bytes += isa::lateRegionBytes(t, r0, r1, e0, e1);
+  };
+  isa::forEachLateWeight(in, region);
+  fetch.expert = isa::taskExpert(in);
+  return fetch;
 }
 
 uint16_t findTensor(const isa::Plan &plan, std::string_view name) {

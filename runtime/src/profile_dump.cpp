@@ -44,13 +44,17 @@ void appendf(std::string &out, const char *fmt, auto... args) {
 }
 
 /// The args shared by a task's wait and run slices.
-void appendTaskArgs(std::string &out, const isa::TaskRecord &r, uint32_t task,
-                    uint64_t step, const std::string &programJson) {
+void appendTaskArgs(std::string &out, const isa::TaskRecord &r, int32_t expert,
+                    uint32_t task, uint64_t step, const std::string &programJson) {
   appendf(out, "\"task\":%u,\"kind\":\"%s\",", task, kindName(r.kind));
   if (r.layer == isa::kNoLayer)
     out += "\"layer\":null,";
   else
     appendf(out, "\"layer\":%u,", unsigned(r.layer));
+  if (expert < 0)
+    out += "\"expert\":null,";
+  else
+    appendf(out, "\"expert\":%d,", int(expert));
   appendf(out, "\"step\":%" PRIu64 ",\"program\":", step);
   out += programJson;
   appendf(out, ",\"rows\":[%u,%u],\"range1\":[%u,%u],\"range2\":[%u,%u]",
@@ -168,7 +172,7 @@ Status TraceWriter::write(const std::string &path) const {
               "{\"ph\":\"X\",\"name\":\"wait %s\",\"cat\":\"wait\",\"pid\":%d,\"tid\":%u,"
               "\"ts\":%.3f,\"dur\":%.3f,\"args\":{",
               kind, kWorkersPid, r.worker, claim, double(r.readyNs - r.claimNs) / 1000.0);
-      appendTaskArgs(line, t, r.task, r.step, programJson);
+      appendTaskArgs(line, t, r.expert, r.task, r.step, programJson);
       line += ",\"waits\":[";
       for (uint32_t w = 0; w < t.numWaits && w < isa::kMaxWaits; ++w) {
         if (w)
@@ -185,7 +189,7 @@ Status TraceWriter::write(const std::string &path) const {
               "{\"ph\":\"X\",\"name\":\"%s\",\"cat\":\"run\",\"pid\":%d,\"tid\":%u,"
               "\"ts\":%.3f,\"dur\":%.3f,\"args\":{",
               kind, kWorkersPid, r.worker, ready, double(r.doneNs - r.readyNs) / 1000.0);
-      appendTaskArgs(line, t, r.task, r.step, programJson);
+      appendTaskArgs(line, t, r.expert, r.task, r.step, programJson);
       line += "}}";
       emit();
     }

@@ -267,6 +267,8 @@ Status Session::decodeLaunch(std::vector<Slot *> &rows, const GenerateOptions &o
   if (profiles)
     profiles->push_back({p.index, nowUs(t) - t0, std::move(records)});
   stats.decodeMs += msSince(t);
+  if (std::optional<uint64_t> bytes = executor_->lastLaunchWeightBytes())
+    stats.decodeWeightBytes = stats.decodeWeightBytes.value_or(0) + *bytes;
   stats.decodeSteps += steps;
   stats.decodeTokens += accepted;
   ++stats.launches;

@@ -28,6 +28,24 @@ const std::string &emptyString() {
   return empty;
 }
 
+/// The token string `id` decodes from (an added token's content, or the
+/// vocabulary's); false for an id with none, or a special one being skipped.
+bool tokenOf(const TokenizerData &d, int32_t id, bool skipSpecial,
+             std::string_view &token, bool &added) {
+  if (auto it = d.addedById.find(id); it != d.addedById.end()) {
+    const detail::AddedToken &t = d.added[it->second];
+    token = t.content;
+    added = true;
+    return !(skipSpecial && t.special);
+  }
+  const std::string *vocab = d.model.idToToken(id);
+  if (!vocab)
+    return false;
+  token = *vocab;
+  added = false;
+  return true;
+}
+
 } // namespace
 
 Tokenizer::Tokenizer() = default;
@@ -91,7 +109,8 @@ Status Tokenizer::encode(std::string_view text, std::vector<int32_t> &ids,
       ids.push_back(segment.id);
       continue;
     }
-    normalized = d.nfc ? detail::toNfc(segment.text) : std::string(segment.text);
+    if (Status s = d.normalizer.run(segment.text, normalized); !s)
+      return Status::error(d.source + ": normalizer: " + s.message());
     normalizedSegments.clear();
     d.normalizedMatcher.split(normalized, normalizedSegments);
     for (const detail::TextSegment &part : normalizedSegments) {
@@ -99,7 +118,10 @@ Status Tokenizer::encode(std::string_view text, std::vector<int32_t> &ids,
         ids.push_back(part.id);
         continue;
       }
-      if (Status s = d.preTokenizer.run(part.text, pieces); !s)
+      // Metaspace's "first" scheme: only the piece at the input's first byte.
+      bool startsInput =
+          segment.text.data() == text.data() && part.text.data() == normalized.data();
+      if (Status s = d.preTokenizer.run(part.text, pieces, startsInput); !s)
         return Status::error(d.source + ": pre_tokenizer: " + s.message());
       for (const std::string &piece : pieces)
         if (Status s = d.model.tokenize(piece, ids); !s)
@@ -115,7 +137,9 @@ Status Tokenizer::preTokenize(std::string_view text,
   pieces.clear();
   if (!data_)
     return Status::error("tokenizer: preTokenize called before a successful load");
-  std::string normalized = data_->nfc ? detail::toNfc(text) : std::string(text);
+  std::string normalized;
+  if (Status s = data_->normalizer.run(text, normalized); !s)
+    return Status::error(data_->source + ": normalizer: " + s.message());
   if (Status s = data_->preTokenizer.run(normalized, pieces); !s)
     return Status::error(data_->source + ": pre_tokenizer: " + s.message());
   return Status::ok();
@@ -125,45 +149,39 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool skipSpecial) co
   std::string out;
   if (!data_)
     return out;
-  const TokenizerData &d = *data_;
-  for (int32_t id : ids) {
-    if (auto it = d.addedById.find(id); it != d.addedById.end()) {
-      const detail::AddedToken &token = d.added[it->second];
-      if (!(skipSpecial && token.special))
-        out += token.content; // as written: these never went through the byte map
-      continue;
-    }
-    const std::string *token = d.model.idToToken(id);
-    if (!token)
-      continue;
-    // tokenizers' ByteLevel decoder: every character back to its byte, or, if one
-    // is outside the byte-level alphabet, the token's own UTF-8 unchanged.
-    size_t mark = out.size();
-    bool mapped = true;
-    char32_t cp;
-    for (size_t pos = 0; pos < token->size();) {
-      size_t len = detail::decodeUtf8(*token, pos, cp);
-      int byte = len ? detail::charToByte(cp) : -1;
-      if (byte < 0) {
-        mapped = false;
-        break;
-      }
-      out += char(byte);
-      pos += len;
-    }
-    if (!mapped) {
-      out.resize(mark);
-      out += *token;
-    }
-  }
+  detail::DecodeState state(data_->decoder, /*streaming=*/false);
+  std::string_view token;
+  bool added = false;
+  for (int32_t id : ids)
+    if (tokenOf(*data_, id, skipSpecial, token, added))
+      state.push(token, added, out);
+  state.finish(out);
   return out;
 }
 
 Tokenizer::StreamDecoder::StreamDecoder(const Tokenizer &tokenizer, bool skipSpecial)
-    : tokenizer_(&tokenizer), skipSpecial_(skipSpecial) {}
+    : data_(tokenizer.data_), skipSpecial_(skipSpecial) {
+  if (data_)
+    state_ = std::make_unique<detail::DecodeState>(data_->decoder, /*streaming=*/true);
+}
+
+Tokenizer::StreamDecoder::~StreamDecoder() = default;
+Tokenizer::StreamDecoder::StreamDecoder(StreamDecoder &&) noexcept = default;
+Tokenizer::StreamDecoder &
+Tokenizer::StreamDecoder::operator=(StreamDecoder &&) noexcept = default;
+
+void Tokenizer::StreamDecoder::consume(std::span<const int32_t> ids) {
+  for (int32_t id : ids)
+    push(id);
+  pending_.clear();
+}
 
 std::string Tokenizer::StreamDecoder::push(int32_t id) {
-  pending_ += tokenizer_->decode(std::span<const int32_t>(&id, 1), skipSpecial_);
+  std::string_view token;
+  bool added = false;
+  if (!data_ || !tokenOf(*data_, id, skipSpecial_, token, added))
+    return {};
+  state_->push(token, added, pending_);
   size_t complete = detail::completeUtf8Prefix(pending_);
   std::string out = pending_.substr(0, complete);
   pending_.erase(0, complete);
@@ -171,9 +189,15 @@ std::string Tokenizer::StreamDecoder::push(int32_t id) {
 }
 
 std::string Tokenizer::StreamDecoder::flush() {
+  if (state_)
+    state_->finish(pending_);
   std::string out;
   out.swap(pending_);
   return out;
+}
+
+size_t Tokenizer::StreamDecoder::pendingBytes() const {
+  return pending_.size() + (state_ ? state_->heldBytes() : 0);
 }
 
 int32_t Tokenizer::vocabSize() const { return data_ ? data_->vocabSize : 0; }

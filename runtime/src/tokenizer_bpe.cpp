@@ -120,7 +120,7 @@ const BpeModel::Merge *BpeModel::findMerge(int32_t left, int32_t right) const {
   return it == merges_.end() ? nullptr : &it->second;
 }
 
-bool BpeModel::unknownChar(std::string_view ch, bool &lastWasUnk,
+bool BpeModel::unknownChar(std::string_view ch, bool &pendingUnk,
                            std::vector<int32_t> &ids) const {
   if (options_.byteFallback) {
     std::vector<int32_t> bytes;
@@ -134,15 +134,14 @@ bool BpeModel::unknownChar(std::string_view ch, bool &lastWasUnk,
     }
     if (bytes.size() == ch.size()) {
       ids.insert(ids.end(), bytes.begin(), bytes.end());
-      lastWasUnk = false;
       return true;
     }
   }
   if (!unkId_)
     return false;
-  if (!(options_.fuseUnk && lastWasUnk))
+  if (pendingUnk && !options_.fuseUnk)
     ids.push_back(*unkId_);
-  lastWasUnk = true;
+  pendingUnk = true;
   return true;
 }
 
@@ -160,7 +159,7 @@ Status BpeModel::tokenize(std::string_view word, std::vector<int32_t> &ids) cons
   // merge names, which has the same effect).
   std::vector<Symbol> symbols;
   symbols.reserve(word.size());
-  bool lastWasUnk = false;
+  bool pendingUnk = false;
   auto flush = [&]() -> Status {
     if (symbols.empty())
       return Status::ok();
@@ -214,7 +213,9 @@ Status BpeModel::tokenize(std::string_view word, std::vector<int32_t> &ids) cons
     else if (auto found = tokenToId(ch))
       id = *found;
     if (id >= 0) {
-      lastWasUnk = false;
+      if (pendingUnk) // the symbols before it went out when it was found
+        ids.push_back(*unkId_);
+      pendingUnk = false;
       int32_t index = int32_t(symbols.size());
       if (!symbols.empty())
         symbols.back().next = index;
@@ -222,7 +223,7 @@ Status BpeModel::tokenize(std::string_view word, std::vector<int32_t> &ids) cons
     } else {
       if (Status s = flush(); !s)
         return s;
-      if (!unknownChar(ch, lastWasUnk, ids)) {
+      if (!unknownChar(ch, pendingUnk, ids)) {
         std::string why = "no token for the character " + describeChar(ch);
         if (!options_.unkToken.empty() && !unkId_)
           why +=
@@ -232,7 +233,11 @@ Status BpeModel::tokenize(std::string_view word, std::vector<int32_t> &ids) cons
     }
     pos += len;
   }
-  return flush();
+  if (Status s = flush(); !s)
+    return s;
+  if (pendingUnk)
+    ids.push_back(*unkId_);
+  return Status::ok();
 }
 
 } // namespace mk::runtime::detail

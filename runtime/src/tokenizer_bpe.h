@@ -69,9 +69,13 @@ private:
     return (uint64_t(uint32_t(left)) << 32) | uint32_t(right);
   }
   const Merge *findMerge(int32_t left, int32_t right) const;
-  /// Ids for one character that has no token (byte fallback or unk); false if
-  /// there are none. `lastWasUnk` carries fuse_unk's state along the word.
-  bool unknownChar(std::string_view ch, bool &lastWasUnk,
+  /// Ids for one character that has no token; false if there are none. Its
+  /// <0xNN> tokens go out at once; an unk token waits in `pendingUnk` until the
+  /// next character with a token, or the word's end, as in tokenizers'
+  /// merge_word (so with fuse_unk, unknown characters around a byte-fallback
+  /// one give one unk, after its bytes). That order differs from the text only
+  /// where some <0xNN> tokens are missing, which converted files never lack.
+  bool unknownChar(std::string_view ch, bool &pendingUnk,
                    std::vector<int32_t> &ids) const;
 
   TokenMap vocab_;

@@ -7,6 +7,8 @@
 
 #include "tokenizer_added.h"
 #include "tokenizer_bpe.h"
+#include "tokenizer_decode.h"
+#include "tokenizer_normalize.h"
 #include "tokenizer_pretokenize.h"
 
 #include "mk/isa/status.h"
@@ -33,9 +35,10 @@ struct TokenizerData {
   std::unordered_map<int32_t, size_t> addedById;
   TokenMap addedByContent;
   AddedTokenMatcher rawMatcher;        // normalized == false
-  AddedTokenMatcher normalizedMatcher; // normalized == true, matched after NFC
-  bool nfc = false;
+  AddedTokenMatcher normalizedMatcher; // normalized == true, matched after normalizing
+  Normalizer normalizer;
   PreTokenizer preTokenizer;
+  Decoder decoder;
   std::vector<int32_t> bosIds;
   int32_t vocabSize = 0;
 };

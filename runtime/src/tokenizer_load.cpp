@@ -1,29 +1,24 @@
 //===- tokenizer_load.cpp - tokenizer.json -> TokenizerData ---------------===//
 //
-// Reads the sections in this order; the first problem is reported as
-// "<file>: <json path>: <what is wrong>":
+// Reads the sections in this order; the first problem is reported:
 //   model (type, vocab, merges, options) -> added_tokens -> normalizer ->
 //   pre_tokenizer -> post_processor -> decoder.
-// Nothing here throws: every JSON value's type is checked before it is read.
+// The normalizer, pre_tokenizer and decoder are read in
+// tokenizer_load_pipeline.cpp.
 //===----------------------------------------------------------------------===//
 
-#include "tokenizer_data.h"
+#include "tokenizer_load.h"
 
 #include "mk/isa/message_text.h"
 #include "mk/runtime/json_text.h"
 
 #include "tokenizer_unicode.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 
 namespace mk::runtime::detail {
-namespace {
 
-using Json = nlohmann::json;
-
-std::string kindOf(const Json &v) {
+std::string jsonKindOf(const Json &v) {
   switch (v.type()) {
   case Json::value_t::null:
     return "null";
@@ -45,44 +40,8 @@ std::string kindOf(const Json &v) {
   }
 }
 
-class Loader {
-public:
-  Loader(const std::string &source, TokenizerData &out) : source_(source), out_(out) {}
-
-  Status load(std::string_view text);
-
-private:
-  Status fail(const std::string &path, const std::string &what) const {
-    return Status::error(source_ + ": " + path + ": " + what);
-  }
-  Status expected(const std::string &path, const char *what, const Json &got) const {
-    return fail(path, std::string("expected ") + what + ", got " + kindOf(got));
-  }
-  /// Absent and null read alike: as nullptr.
-  static const Json *member(const Json &object, const char *key) {
-    auto it = object.find(key);
-    return it == object.end() || it->is_null() ? nullptr : &*it;
-  }
-  Status readBool(const Json &object, const char *key, const std::string &path,
-                  bool &out) const;
-  Status readId(const Json &value, const std::string &path, int32_t &out) const;
-  Status readType(const Json &object, const std::string &path, std::string &type) const;
-
-  Status loadModel(const Json &model);
-  Status loadMerges(const Json &merges,
-                    std::vector<std::pair<std::string, std::string>> &out) const;
-  Status loadAddedTokens(const Json *tokens);
-  Status loadNormalizer(const Json &normalizer, const std::string &path);
-  Status loadPreTokenizer(const Json &step, const std::string &path);
-  Status loadPostProcessor(const Json &processor, const std::string &path);
-  Status checkDecoder(const Json &decoder, const std::string &path) const;
-
-  const std::string &source_;
-  TokenizerData &out_;
-};
-
-Status Loader::readBool(const Json &object, const char *key, const std::string &path,
-                        bool &out) const {
+Status TokenizerLoader::readBool(const Json &object, const char *key,
+                                 const std::string &path, bool &out) const {
   const Json *v = member(object, key);
   if (!v)
     return Status::ok(); // keep the default
@@ -92,7 +51,8 @@ Status Loader::readBool(const Json &object, const char *key, const std::string &
   return Status::ok();
 }
 
-Status Loader::readId(const Json &value, const std::string &path, int32_t &out) const {
+Status TokenizerLoader::readId(const Json &value, const std::string &path,
+                               int32_t &out) const {
   if (!value.is_number_integer())
     return expected(path, "a token id (an integer)", value);
   if (value.is_number_unsigned()
@@ -104,8 +64,8 @@ Status Loader::readId(const Json &value, const std::string &path, int32_t &out) 
   return Status::ok();
 }
 
-Status Loader::readType(const Json &object, const std::string &path,
-                        std::string &type) const {
+Status TokenizerLoader::readType(const Json &object, const std::string &path,
+                                 std::string &type) const {
   if (!object.is_object())
     return expected(path, "an object", object);
   const Json *t = member(object, "type");
@@ -117,13 +77,48 @@ Status Loader::readType(const Json &object, const std::string &path,
   return Status::ok();
 }
 
-Status Loader::load(std::string_view text) {
+Status TokenizerLoader::readString(const Json &object, const char *key,
+                                   const std::string &path, std::string &out) const {
+  const Json *v = member(object, key);
+  if (!v || !v->is_string())
+    return expected(path + "." + key, "a string", v ? *v : Json());
+  out = v->get<std::string>();
+  return Status::ok();
+}
+
+Status TokenizerLoader::readChar(const Json &object, const char *key,
+                                 const std::string &path, std::string &utf8,
+                                 char32_t &cp) const {
+  if (Status s = readString(object, key, path, utf8); !s)
+    return s;
+  if (utf8.empty() || decodeUtf8(utf8, 0, cp) != utf8.size())
+    return fail(path + "." + key, quote(utf8) + " is not one character");
+  return Status::ok();
+}
+
+Status TokenizerLoader::readPattern(const Json &object, const std::string &path,
+                                    std::string &text, bool &literal) const {
+  const Json *pattern = member(object, "pattern");
+  if (!pattern || !pattern->is_object() || pattern->size() != 1 ||
+      !pattern->begin().value().is_string())
+    return expected(path + ".pattern", "{\"Regex\": \"...\"} or {\"String\": \"...\"}",
+                    pattern ? *pattern : Json());
+  const std::string &kind = pattern->begin().key();
+  if (kind != "Regex" && kind != "String")
+    return fail(path + ".pattern",
+                "pattern kind " + quote(kind) + " is not Regex or String");
+  text = pattern->begin().value().get<std::string>();
+  literal = kind == "String";
+  return Status::ok();
+}
+
+Status TokenizerLoader::load(std::string_view text) {
   Json root;
   if (std::optional<JsonTextError> e = parseJsonText(text, root))
     return Status::error(source_ + ": invalid JSON: " + e->message);
   if (!root.is_object())
     return Status::error(source_ + ": expected a JSON object at the top, got " +
-                         kindOf(root));
+                         jsonKindOf(root));
 
   const Json *model = member(root, "model");
   if (!model)
@@ -135,37 +130,16 @@ Status Loader::load(std::string_view text) {
   if (const Json *n = member(root, "normalizer"))
     if (Status s = loadNormalizer(*n, "normalizer"); !s)
       return s;
-  // Added tokens are found before the normalizer runs (normalized=false) or after
-  // it, matched against their own normalized content (normalized=true).
-  {
-    // The matchers point into out_.added: each gets all of it, with the contents
-    // of the other kind blanked (an empty pattern never matches).
-    std::vector<std::string> raw, normalized;
-    for (const AddedToken &t : out_.added) {
-      raw.push_back(t.normalized ? std::string() : t.content);
-      normalized.push_back(!t.normalized ? std::string()
-                           : out_.nfc    ? toNfc(t.content)
-                                         : t.content);
-    }
-    out_.rawMatcher.build(out_.added, std::move(raw));
-    out_.normalizedMatcher.build(out_.added, std::move(normalized));
-  }
-
-  const Json *pre = member(root, "pre_tokenizer");
-  if (!pre)
-    return fail("pre_tokenizer", "missing; mk supports byte-level BPE tokenizers, "
-                                 "whose pre_tokenizer has a ByteLevel step");
-  if (Status s = loadPreTokenizer(*pre, "pre_tokenizer"); !s)
+  if (Status s = buildAddedTokenMatchers(); !s)
     return s;
-  if (!out_.preTokenizer.hasByteLevel())
-    return fail("pre_tokenizer", "has no ByteLevel step; mk supports byte-level BPE "
-                                 "tokenizers only");
+  if (const Json *pre = member(root, "pre_tokenizer"))
+    if (Status s = loadPreTokenizer(*pre, "pre_tokenizer"); !s)
+      return s;
   if (const Json *p = member(root, "post_processor"))
     if (Status s = loadPostProcessor(*p, "post_processor"); !s)
       return s;
-  if (const Json *d = member(root, "decoder"))
-    if (Status s = checkDecoder(*d, "decoder"); !s)
-      return s;
+  if (Status s = loadDecoder(member(root, "decoder")); !s)
+    return s;
 
   out_.vocabSize = out_.model.idLimit();
   for (const AddedToken &t : out_.added)
@@ -173,7 +147,7 @@ Status Loader::load(std::string_view text) {
   return Status::ok();
 }
 
-Status Loader::loadModel(const Json &model) {
+Status TokenizerLoader::loadModel(const Json &model) {
   if (!model.is_object())
     return expected("model", "an object", model);
   // tokenizers infers BPE for a model without "type" that has merges.
@@ -241,8 +215,9 @@ Status Loader::loadModel(const Json &model) {
   return Status::ok();
 }
 
-Status Loader::loadMerges(const Json &merges,
-                          std::vector<std::pair<std::string, std::string>> &out) const {
+Status
+TokenizerLoader::loadMerges(const Json &merges,
+                            std::vector<std::pair<std::string, std::string>> &out) const {
   if (!merges.is_array())
     return expected("model.merges", "an array", merges);
   out.reserve(merges.size());
@@ -265,7 +240,7 @@ Status Loader::loadMerges(const Json &merges,
   return Status::ok();
 }
 
-Status Loader::loadAddedTokens(const Json *tokens) {
+Status TokenizerLoader::loadAddedTokens(const Json *tokens) {
   if (!tokens)
     return Status::ok();
   if (!tokens->is_array())
@@ -307,105 +282,28 @@ Status Loader::loadAddedTokens(const Json *tokens) {
   return Status::ok();
 }
 
-Status Loader::loadNormalizer(const Json &normalizer, const std::string &path) {
-  std::string type;
-  if (Status s = readType(normalizer, path, type); !s)
-    return s;
-  if (type == "NFC") {
-    out_.nfc = true;
-    return Status::ok();
+Status TokenizerLoader::buildAddedTokenMatchers() {
+  // Added tokens are found before the normalizer runs (normalized=false) or after
+  // it, matched against their own normalized content (normalized=true). The
+  // matchers point into out_.added: each gets all of it, with the contents of the
+  // other kind blanked (an empty pattern never matches).
+  std::vector<std::string> raw, normalized;
+  for (size_t i = 0; i < out_.added.size(); ++i) {
+    const AddedToken &t = out_.added[i];
+    raw.push_back(t.normalized ? std::string() : t.content);
+    normalized.emplace_back();
+    if (t.normalized)
+      if (Status s = out_.normalizer.run(t.content, normalized.back()); !s)
+        return fail("added_tokens[" + std::to_string(i) + "]",
+                    "normalizing " + quote(t.content) + ": " + s.message());
   }
-  if (type == "Sequence") {
-    const Json *list = member(normalizer, "normalizers");
-    if (!list || !list->is_array())
-      return expected(path + ".normalizers", "an array", list ? *list : Json());
-    for (size_t i = 0; i < list->size(); ++i)
-      if (Status s = loadNormalizer((*list)[i],
-                                    path + ".normalizers[" + std::to_string(i) + "]");
-          !s)
-        return s;
-    return Status::ok();
-  }
-  return fail(path, "normalizer " + quote(type) +
-                        " is not supported (mk supports none, or NFC)");
-}
-
-Status Loader::loadPreTokenizer(const Json &step, const std::string &path) {
-  std::string type;
-  if (Status s = readType(step, path, type); !s)
-    return s;
-  PreTokenizerStep out;
-  std::string regexError;
-  if (type == "Sequence") {
-    const Json *list = member(step, "pretokenizers");
-    if (!list || !list->is_array())
-      return expected(path + ".pretokenizers", "an array", list ? *list : Json());
-    for (size_t i = 0; i < list->size(); ++i)
-      if (Status s = loadPreTokenizer((*list)[i],
-                                      path + ".pretokenizers[" + std::to_string(i) + "]");
-          !s)
-        return s;
-    return Status::ok();
-  }
-  if (type == "ByteLevel") {
-    out.kind = PreTokenizerStep::Kind::ByteLevel;
-    if (Status s = readBool(step, "add_prefix_space", path, out.addPrefixSpace); !s)
-      return s;
-    if (Status s = readBool(step, "use_regex", path, out.useRegex); !s)
-      return s;
-    if (out.useRegex && !Regex::compile(kGpt2SplitPattern, false, out.regex, regexError))
-      return fail(path, "GPT-2 pattern: " + regexError); // only without Unicode support
-  } else if (type == "Split") {
-    const Json *pattern = member(step, "pattern");
-    if (!pattern || !pattern->is_object() || pattern->size() != 1 ||
-        !pattern->begin().value().is_string())
-      return expected(path + ".pattern", "{\"Regex\": \"...\"} or {\"String\": \"...\"}",
-                      pattern ? *pattern : Json());
-    const std::string &kind = pattern->begin().key();
-    if (kind != "Regex" && kind != "String")
-      return fail(path + ".pattern",
-                  "pattern kind " + quote(kind) + " is not Regex or String");
-    const std::string &text = pattern->begin().value().get_ref<const std::string &>();
-    if (!Regex::compile(text, kind == "String", out.regex, regexError))
-      return fail(path + ".pattern",
-                  "PCRE2 cannot compile " + quote(text) + ": " + regexError);
-    const Json *behavior = member(step, "behavior");
-    if (!behavior || !behavior->is_string())
-      return expected(path + ".behavior", "a string", behavior ? *behavior : Json());
-    static const std::pair<const char *, SplitBehavior> kBehaviors[] = {
-        {"Removed", SplitBehavior::Removed},
-        {"Isolated", SplitBehavior::Isolated},
-        {"MergedWithPrevious", SplitBehavior::MergedWithPrevious},
-        {"MergedWithNext", SplitBehavior::MergedWithNext},
-        {"Contiguous", SplitBehavior::Contiguous}};
-    const std::string &name = behavior->get_ref<const std::string &>();
-    auto it = std::find_if(std::begin(kBehaviors), std::end(kBehaviors),
-                           [&](const auto &b) { return name == b.first; });
-    if (it == std::end(kBehaviors))
-      return fail(path + ".behavior", quote(name) + " is not one of Removed, Isolated, "
-                                                    "MergedWithPrevious, "
-                                                    "MergedWithNext, Contiguous");
-    out.behavior = it->second;
-    if (Status s = readBool(step, "invert", path, out.invert); !s)
-      return s;
-  } else if (type == "Digits") {
-    // tokenizers splits on char::is_numeric (\p{N}): each digit alone, or runs.
-    bool individual = false;
-    if (Status s = readBool(step, "individual_digits", path, individual); !s)
-      return s;
-    if (!Regex::compile(R"(\p{N})", false, out.regex, regexError))
-      return fail(path, "\\p{N}: " + regexError);
-    out.behavior = individual ? SplitBehavior::Isolated : SplitBehavior::Contiguous;
-  } else {
-    return fail(path, "pre_tokenizer " + quote(type) +
-                          " is not supported (mk supports ByteLevel, Split, Digits "
-                          "and Sequence)");
-  }
-  out_.preTokenizer.steps.push_back(std::move(out));
+  out_.rawMatcher.build(out_.added, std::move(raw));
+  out_.normalizedMatcher.build(out_.added, std::move(normalized));
   return Status::ok();
 }
 
-Status Loader::loadPostProcessor(const Json &processor, const std::string &path) {
+Status TokenizerLoader::loadPostProcessor(const Json &processor,
+                                          const std::string &path) {
   std::string type;
   if (Status s = readType(processor, path, type); !s)
     return s;
@@ -479,34 +377,10 @@ Status Loader::loadPostProcessor(const Json &processor, const std::string &path)
   return Status::ok();
 }
 
-Status Loader::checkDecoder(const Json &decoder, const std::string &path) const {
-  std::string type;
-  if (Status s = readType(decoder, path, type); !s)
-    return s;
-  if (type == "ByteLevel")
-    return Status::ok();
-  if (type == "Sequence") {
-    const Json *list = member(decoder, "decoders");
-    if (!list || !list->is_array())
-      return expected(path + ".decoders", "an array", list ? *list : Json());
-    for (size_t i = 0; i < list->size(); ++i)
-      if (Status s =
-              checkDecoder((*list)[i], path + ".decoders[" + std::to_string(i) + "]");
-          !s)
-        return s;
-    return Status::ok();
-  }
-  return fail(path, "decoder " + quote(type) +
-                        " is not supported (mk decodes "
-                        "byte-level BPE: ByteLevel)");
-}
-
-} // namespace
-
 Status parseTokenizerJson(std::string_view text, const std::string &source,
                           TokenizerData &out) {
   out.source = source;
-  return Loader(source, out).load(text);
+  return TokenizerLoader(source, out).load(text);
 }
 
 } // namespace mk::runtime::detail

@@ -90,27 +90,85 @@ bool PreTokenizer::hasByteLevel() const {
   return false;
 }
 
-Status PreTokenizer::run(std::string_view text, std::vector<std::string> &pieces) const {
+namespace {
+
+/// Metaspace on one piece: spaces replaced, the prefix added per the scheme.
+std::string metaspace(const PreTokenizerStep &step, std::string_view piece,
+                      bool startsInput) {
+  std::string out;
+  out.reserve(piece.size() + 2 * step.replacement.size());
+  for (char c : piece) {
+    if (c == ' ')
+      out += step.replacement;
+    else
+      out += c;
+  }
+  bool prepend = step.prependScheme == PrependScheme::Always ||
+                 (step.prependScheme == PrependScheme::First && startsInput);
+  if (prepend && out.compare(0, step.replacement.size(), step.replacement) != 0)
+    out.insert(0, step.replacement);
+  return out;
+}
+
+/// The parts of `text` cut at each occurrence of `needle`.
+void findLiteralParts(std::string_view text, std::string_view needle,
+                      std::vector<SplitPart> &parts) {
+  parts.clear();
+  size_t previous = 0;
+  for (size_t at = text.find(needle); at != std::string_view::npos;
+       at = text.find(needle, at + needle.size())) {
+    if (previous != at)
+      parts.push_back({{previous, at}, false});
+    parts.push_back({{at, at + needle.size()}, true});
+    previous = at + needle.size();
+  }
+  if (previous != text.size() || parts.empty())
+    parts.push_back({{previous, text.size()}, false});
+}
+
+} // namespace
+
+Status PreTokenizer::run(std::string_view text, std::vector<std::string> &pieces,
+                         bool startsInput) const {
   pieces.clear();
   if (text.empty())
     return Status::ok();
   pieces.emplace_back(text);
+  // Whether each piece starts at the input's first byte: only a first piece can.
+  std::vector<bool> atStart = {startsInput};
   std::vector<std::string> next;
+  std::vector<bool> nextAtStart;
   std::vector<SplitPart> parts;
   for (const PreTokenizerStep &step : steps) {
     next.clear();
-    for (std::string &piece : pieces) {
-      bool split = step.kind == PreTokenizerStep::Kind::Split || step.useRegex;
-      if (step.kind == PreTokenizerStep::Kind::ByteLevel && step.addPrefixSpace &&
-          piece.front() != ' ')
-        piece.insert(piece.begin(), ' ');
+    nextAtStart.clear();
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      std::string &piece = pieces[i];
       std::vector<Span> spans;
-      if (split) {
+      switch (step.kind) {
+      case PreTokenizerStep::Kind::ByteLevel:
+        if (step.addPrefixSpace && piece.front() != ' ')
+          piece.insert(piece.begin(), ' ');
+        if (!step.useRegex) {
+          spans.push_back({0, piece.size()});
+          break;
+        }
+        [[fallthrough]];
+      case PreTokenizerStep::Kind::Split:
         if (Status s = findSplitParts(step.regex, piece, parts); !s)
           return s;
         spans = applySplitBehavior(std::move(parts), step.behavior, step.invert);
-      } else {
-        spans.push_back({0, piece.size()});
+        break;
+      case PreTokenizerStep::Kind::Metaspace:
+        piece = metaspace(step, piece, atStart[i]);
+        if (!step.split) {
+          spans.push_back({0, piece.size()});
+          break;
+        }
+        findLiteralParts(piece, step.replacement, parts);
+        spans =
+            applySplitBehavior(std::move(parts), SplitBehavior::MergedWithNext, false);
+        break;
       }
       for (const Span &span : spans) {
         if (span.begin == span.end)
@@ -121,9 +179,11 @@ Status PreTokenizer::run(std::string_view text, std::vector<std::string> &pieces
           next.push_back(byteLevelEncode(part));
         else
           next.emplace_back(part);
+        nextAtStart.push_back(atStart[i] && span.begin == 0);
       }
     }
     pieces.swap(next);
+    atStart.swap(nextAtStart);
   }
   return Status::ok();
 }

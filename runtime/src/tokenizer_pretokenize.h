@@ -1,8 +1,9 @@
-//===- tokenizer_pretokenize.h - pre_tokenizer steps: Split, Digits, ByteLevel ==//
+//===- tokenizer_pretokenize.h - pre_tokenizer steps ----------------------===//
 //
 // Private to the tokenizer. A pre-tokenizer is a list of steps (a Sequence,
-// flattened); each step maps every current piece to zero or more pieces, and
-// empty pieces are dropped, as in tokenizers' PreTokenizedString::split.
+// flattened: Split, Digits, ByteLevel, Metaspace); each step maps every current
+// piece to zero or more pieces, and empty pieces are dropped, as in tokenizers'
+// PreTokenizedString::split. No steps (pre_tokenizer null): the text is one piece.
 //
 // Split behaviors, splitting "the-final--countdown" on '-':
 //   Removed             the | final | countdown
@@ -11,6 +12,13 @@
 //   MergedWithNext      the | -final | - | -countdown
 //   Contiguous          the | - | final | -- | countdown
 // `invert` swaps which parts count as matches.
+//
+// Metaspace (sentencepiece conversions) turns every ' ' into its replacement
+// "▁", puts one in front of a piece that does not start with it (prepend_scheme
+// "always"; "first": only the piece that starts the input text, before any added
+// token; "never"), then with `split` cuts before each "▁" (MergedWithNext):
+//   " Hey  you", always, split   ->  ▁Hey | ▁ | ▁you
+//   "Hey<s>you", first, no split  ->  ▁Hey  and, after <s>,  you
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -48,8 +56,10 @@ Status findSplitParts(const Regex &regex, std::string_view text,
 std::vector<Span> applySplitBehavior(std::vector<SplitPart> parts, SplitBehavior behavior,
                                      bool invert);
 
+enum class PrependScheme { Always, First, Never };
+
 struct PreTokenizerStep {
-  enum class Kind { Split, ByteLevel };
+  enum class Kind { Split, ByteLevel, Metaspace };
   Kind kind = Kind::Split;
   // Split (Digits is a Split on \p{N}: Isolated, or Contiguous for runs).
   Regex regex;
@@ -59,6 +69,10 @@ struct PreTokenizerStep {
   // with `regex` (GPT-2's) when useRegex, then map every byte to its character.
   bool addPrefixSpace = false;
   bool useRegex = true;
+  // Metaspace: `replacement` is one character, in UTF-8.
+  std::string replacement;
+  PrependScheme prependScheme = PrependScheme::Always;
+  bool split = true;
 };
 
 class PreTokenizer {
@@ -66,8 +80,10 @@ public:
   std::vector<PreTokenizerStep> steps;
 
   bool hasByteLevel() const;
-  /// Replaces `pieces` with the pre-tokens of `text`.
-  Status run(std::string_view text, std::vector<std::string> &pieces) const;
+  /// Replaces `pieces` with the pre-tokens of `text`. `startsInput`: `text`
+  /// begins at the first byte of the input (Metaspace's "first" scheme).
+  Status run(std::string_view text, std::vector<std::string> &pieces,
+             bool startsInput = true) const;
 };
 
 /// GPT-2's pattern, which ByteLevel uses when use_regex is true.

@@ -107,6 +107,40 @@ size_t completeUtf8Prefix(std::string_view bytes) {
   return n;
 }
 
+bool isUtf8Prefix(std::string_view bytes) {
+  if (bytes.empty())
+    return false;
+  auto at = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  size_t need = sequenceLength(at(0));
+  if (need <= bytes.size())
+    return false;
+  for (size_t i = 1; i < bytes.size(); ++i) {
+    // The second byte also rules out overlongs, surrogates and > U+10FFFF.
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (i == 1) {
+      switch (at(0)) {
+      case 0xE0:
+        lo = 0xA0;
+        break;
+      case 0xED:
+        hi = 0x9F;
+        break;
+      case 0xF0:
+        lo = 0x90;
+        break;
+      case 0xF4:
+        hi = 0x8F;
+        break;
+      default:
+        break;
+      }
+    }
+    if (at(i) < lo || at(i) > hi)
+      return false;
+  }
+  return true;
+}
+
 char32_t byteToChar(unsigned char byte) { return tables().toChar[byte]; }
 
 int charToByte(char32_t cp) {

@@ -22,6 +22,10 @@ void appendUtf8(std::string &out, char32_t cp);
 /// still waiting for continuation bytes. Invalid bytes count as complete.
 size_t completeUtf8Prefix(std::string_view bytes);
 
+/// Whether `bytes` is the start of one valid UTF-8 sequence, cut short (E4 B8
+/// is; E4 41, ED A0 and a lone continuation byte are not).
+bool isUtf8Prefix(std::string_view bytes);
+
 /// GPT-2's bytes_to_unicode: printable bytes (! to ~, ¡ to ¬, ® to ÿ) map to
 /// themselves, the other 68 to U+0100, U+0101, ... in byte order.
 char32_t byteToChar(unsigned char byte);

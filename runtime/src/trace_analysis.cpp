@@ -78,6 +78,9 @@ Status readTrace(const std::string &path, Trace &out) {
     x.kind = args.value("kind", "");
     x.program = args.value("program", "");
     x.layer = args["layer"].is_number() ? args["layer"].get<int32_t>() : -1;
+    x.expert = args.contains("expert") && args["expert"].is_number()
+                   ? args["expert"].get<int32_t>()
+                   : -1;
     x.worker = e.value("tid", 0u);
     // The launch is the one whose time range holds the slice.
     uint32_t launch = 0;
@@ -124,6 +127,13 @@ TraceSummary summarizeTrace(const Trace &trace, double bubbleThresholdUs) {
     k.runUs += x.doneUs - x.readyUs;
     k.waitUs += x.readyUs - x.claimUs;
     k.maxRunUs = std::max(k.maxRunUs, x.doneUs - x.readyUs);
+    if (x.expert >= 0) {
+      KindSummary &e = s.experts[{x.kind, x.expert}];
+      ++e.count;
+      e.runUs += x.doneUs - x.readyUs;
+      e.waitUs += x.readyUs - x.claimUs;
+      e.maxRunUs = std::max(e.maxRunUs, x.doneUs - x.readyUs);
+    }
     WorkerSummary &w = s.workers[x.worker];
     w.runUs += x.doneUs - x.readyUs;
     w.waitUs += x.readyUs - x.claimUs;
@@ -238,6 +248,15 @@ Status criticalPaths(const Trace &trace, const isa::Plan &plan,
   return Status::ok();
 }
 
+std::string executionLabel(const TaskExecution &x) {
+  std::string s = x.kind;
+  if (x.layer >= 0)
+    s += " l" + std::to_string(x.layer);
+  if (x.expert >= 0)
+    s += " e" + std::to_string(x.expert);
+  return s;
+}
+
 Status writeTimelineSvg(const std::string &path, const Trace &trace, double fromUs,
                         double toUs) {
   double end = toUs;
@@ -294,6 +313,7 @@ Status writeTimelineSvg(const std::string &path, const Trace &trace, double from
     };
     std::string what = x.kind + " task " + std::to_string(x.task) +
                        (x.layer >= 0 ? " layer " + std::to_string(x.layer) : "") +
+                       (x.expert >= 0 ? " expert " + std::to_string(x.expert) : "") +
                        " step " + std::to_string(x.step);
     rect(x.claimUs, x.readyUs, "#d0d0d0", "wait " + what);
     rect(x.readyUs, x.doneUs, color(x.kind), what);

@@ -7,12 +7,15 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 using namespace mk;
 
 int main(int argc, char **argv) {
   CLI::App app{"mkprof: summarize a trace written by `mkrun --profile`: time per task "
-               "kind (run and wait), per-worker utilization, bubbles, the observed "
-               "critical path of each launch (with --plan), and an SVG timeline."};
+               "kind (run and wait), per expert for MoE expert tiles, per-worker "
+               "utilization, bubbles, the observed critical path of each launch and its "
+               "longest tasks (with --plan), and an SVG timeline."};
   std::string tracePath, planPath, svgPath;
   double fromUs = 0, toUs = 0, bubbleUs = 5.0;
   size_t top = 5;
@@ -54,6 +57,19 @@ int main(int argc, char **argv) {
   for (const auto &[kind, k] : kinds)
     fmt::print("{:<14}{:>8}{:>12.1f}{:>11.2f}{:>11.2f}{:>12.1f}\n", kind, k.count,
                k.runUs, k.runUs / std::max<uint64_t>(k.count, 1), k.maxRunUs, k.waitUs);
+  if (!sum.experts.empty()) {
+    // The MoE expert tiles, by kind and the expert they served (busiest first).
+    fmt::print("\n{:<20}{:>8}{:>12}{:>11}{:>11}{:>12}\n", "expert", "tiles", "run us",
+               "mean us", "max us", "wait us");
+    std::vector<std::pair<std::pair<std::string, int32_t>, runtime::KindSummary>> experts(
+        sum.experts.begin(), sum.experts.end());
+    std::stable_sort(experts.begin(), experts.end(),
+                     [](auto &a, auto &b) { return a.second.runUs > b.second.runUs; });
+    for (const auto &[key, k] : experts)
+      fmt::print("{:<20}{:>8}{:>12.1f}{:>11.2f}{:>11.2f}{:>12.1f}\n",
+                 fmt::format("{} e{}", key.first, key.second), k.count, k.runUs,
+                 k.runUs / std::max<uint64_t>(k.count, 1), k.maxRunUs, k.waitUs);
+  }
   fmt::print("\n{:<10}{:>8}{:>9}{:>9}{:>9}\n", "worker", "tasks", "run %", "wait %",
              "idle %");
   for (size_t w = 0; w < sum.workers.size(); ++w) {
@@ -87,6 +103,18 @@ int main(int argc, char **argv) {
                  "{:.1f} us waiting\n",
                  p.launch, l.program, l.steps, l.endUs - l.startUs, p.executions.size(),
                  p.runUs, p.waitUs);
+      // Its longest-running tasks.
+      std::vector<size_t> longest = p.executions;
+      auto runUs = [&](size_t i) {
+        return trace.executions[i].doneUs - trace.executions[i].readyUs;
+      };
+      std::stable_sort(longest.begin(), longest.end(),
+                       [&](size_t a, size_t b) { return runUs(a) > runUs(b); });
+      for (size_t i = 0; i < std::min(top, longest.size()); ++i) {
+        const runtime::TaskExecution &x = trace.executions[longest[i]];
+        fmt::print("    {} (task {}, step {}): {:.2f} us\n", runtime::executionLabel(x),
+                   x.task, x.step, runUs(longest[i]));
+      }
     }
   } else {
     fmt::print("\n(critical paths: pass --plan PLAN.mkp)\n");

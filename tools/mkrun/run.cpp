@@ -38,6 +38,19 @@ Status createExecutor(const RunOptions &o, const isa::Plan &plan,
   return Status::ok();
 }
 
+/// The text of `generated` as it continues `prompt`: decoded alone, a
+/// sentencepiece decoder would strip the first word's space.
+std::string continuation(const runtime::Tokenizer &tokenizer,
+                         const std::vector<int32_t> &prompt,
+                         const std::vector<int32_t> &generated) {
+  runtime::Tokenizer::StreamDecoder stream(tokenizer);
+  stream.consume(prompt);
+  std::string text;
+  for (int32_t id : generated)
+    text += stream.push(id);
+  return text + stream.flush();
+}
+
 } // namespace
 
 Status readPlan(const std::string &path, isa::Plan &out) {
@@ -66,6 +79,7 @@ Status runPlan(const RunOptions &o, const isa::Plan &plan, const Prompts &prompt
   if (stream) {
     if (prompts.tokenizer) {
       streamer.emplace(*prompts.tokenizer);
+      streamer->consume(prompts.ids[0]); // printed as given, just below
       fmt::print("{}", o.promptText.empty() ? o.promptIds : o.promptText);
     } else {
       fmt::print("prompt ids: {}\ngenerated ids:", o.promptIds);
@@ -94,7 +108,8 @@ Status runPlan(const RunOptions &o, const isa::Plan &plan, const Prompts &prompt
   if (!stream)
     for (size_t i = 0; i < out.outputs.size(); ++i)
       fmt::print("[{}] {}{}\n", i, prompts.texts[i],
-                 prompts.tokenizer ? prompts.tokenizer->decode(out.outputs[i].tokens)
+                 prompts.tokenizer ? continuation(*prompts.tokenizer, prompts.ids[i],
+                                                  out.outputs[i].tokens)
                                    : std::string(" ..."));
   out.workers = session.workers();
   if (o.backend == "host")

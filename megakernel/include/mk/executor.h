@@ -14,6 +14,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace mk {
@@ -24,6 +26,7 @@ struct ProfileRecord {
   uint32_t worker;
   uint64_t step;
   uint64_t claimNs, readyNs, doneNs;
+  int32_t expert = -1; // the expert a moe_gate_up / moe_down tile served; -1: none
 };
 
 /// Called once per step with the step index after the step's argmax wrote its tokens.
@@ -57,6 +60,11 @@ public:
   virtual const void *read(uint16_t tensor) = 0;
   /// Whether the step hook runs inside the step (may read logits, rewrite tokens).
   virtual bool liveStepHook() const = 0;
+  /// Weight bytes the tasks of the last launch streamed, over all its steps: each
+  /// task's static footprint and the late spans its events decided (the embedding's
+  /// table rows, the selected experts' rows; mk/isa/task_footprint.h). nullopt when
+  /// the executor does not count them.
+  virtual std::optional<uint64_t> lastLaunchWeightBytes() const = 0;
 };
 
 } // namespace mk

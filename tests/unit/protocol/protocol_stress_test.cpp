@@ -127,6 +127,7 @@ struct StressExec {
     std::this_thread::yield();
     return true;
   }
+  void prefetchLate(const TaskRecord &, uint32_t, uint64_t) { jitter(); }
   void run(const TaskRecord &, uint32_t task, uint64_t step) {
     jitter();
     values[task] = taskValue(program, values, task, step);

@@ -136,6 +136,32 @@ TEST(ProfileDump, SeveralLaunchesAppend) {
   EXPECT_TRUE(readJson(path)["traceEvents"].is_array());
 }
 
+// A MoE expert tile's slices name the expert it served; every other slice says null.
+TEST(ProfileDump, ExpertTilesNameTheirExpert) {
+  TempDir dir;
+  isa::Plan plan = makeTracePlan();
+  isa::TaskRecord moe = plan.programs[0].tasks[1]; // the trace needs no operands
+  moe.kind = uint16_t(isa::TaskKind::MoeGateUp);
+  moe.range[2] = {1, 2};
+  plan.programs[0].tasks.push_back(moe);
+  plan.programs[0].order.push_back(4);
+  std::vector<host::ProfileRecord> recs = records();
+  recs.push_back({4, 1, 0, 9200, 9300, 9900, 17});
+  const std::string path = dir.str("trace.json");
+  ASSERT_TRUE(writeChromeTrace(path, plan, 0, recs));
+  json trace = readJson(path);
+  std::vector<json> waits = slices(trace, "wait"), runs = slices(trace, "run");
+  ASSERT_EQ(runs.size(), 6u);
+  EXPECT_EQ(runs[5]["name"], "moe_gate_up");
+  EXPECT_EQ(runs[5]["args"]["expert"], 17);
+  EXPECT_EQ(waits[5]["args"]["expert"], 17);
+  EXPECT_EQ(runs[5]["args"]["range2"], json::array({1, 2}));
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_TRUE(runs[i]["args"]["expert"].is_null()) << i;
+    EXPECT_TRUE(waits[i]["args"]["expert"].is_null()) << i;
+  }
+}
+
 TEST(ProfileDump, BadRecordsAreRefused) {
   isa::Plan plan = makeTracePlan();
   TraceWriter writer;

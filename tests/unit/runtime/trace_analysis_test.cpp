@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 using namespace mk;
 using namespace mk::runtime;
@@ -92,6 +93,58 @@ TEST(TraceAnalysis, CriticalPathFollowsTheLastProducer) {
   EXPECT_EQ(tasks, (std::vector<uint32_t>{0, 2, 3}));
   EXPECT_NEAR(paths[0].runUs, 40.0, 1e-6);
   EXPECT_NEAR(paths[0].spanUs, 40.0, 1e-6);
+}
+
+// Expert tiles: two moe_gate_up tiles of expert 5 and one of expert 2 (layer 0)
+// after the four tasks above. Listings name them by kind, layer and expert, and the
+// summary adds them up per expert.
+TEST(TraceAnalysis, ExpertTilesAreNamedAndSummedPerExpert) {
+  test::TempDir dir;
+  isa::Plan p = plan();
+  isa::Program &d = p.programs.back();
+  isa::TaskRecord moe = d.tasks[1];
+  moe.kind = uint16_t(isa::TaskKind::MoeGateUp);
+  for (uint32_t s = 0; s < 3; ++s) {
+    moe.range[2] = {s, s + 1};
+    d.tasks.push_back(moe);
+    d.order.push_back(uint32_t(d.tasks.size() - 1));
+  }
+  auto us = [](double v) { return uint64_t(v * 1000); };
+  std::vector<host::ProfileRecord> recs = records();
+  recs.push_back({4, 0, 0, us(40), us(41), us(45), 5});
+  recs.push_back({5, 1, 0, us(40), us(40), us(43), 2});
+  recs.push_back({6, 1, 0, us(43), us(43), us(44), 5});
+  TraceWriter w;
+  ASSERT_TRUE(w.add(p, 0, recs));
+  const std::string path = (dir.path() / "t.json").string();
+  ASSERT_TRUE(w.write(path));
+  Trace t;
+  ASSERT_TRUE(readTrace(path, t));
+  ASSERT_EQ(t.executions.size(), 7u);
+  std::map<uint32_t, const TaskExecution *> byTask;
+  for (const TaskExecution &x : t.executions)
+    byTask[x.task] = &x;
+  EXPECT_EQ(byTask[4]->expert, 5);
+  EXPECT_EQ(byTask[5]->expert, 2);
+  EXPECT_EQ(byTask[3]->expert, -1);
+  EXPECT_EQ(executionLabel(*byTask[4]), "moe_gate_up l0 e5");
+  EXPECT_EQ(executionLabel(*byTask[1]), "qkv l0");
+  EXPECT_EQ(executionLabel(*byTask[0]), "embedding");
+
+  TraceSummary s = summarizeTrace(t);
+  ASSERT_EQ(s.experts.size(), 2u);
+  const KindSummary &five = s.experts.at({"moe_gate_up", 5});
+  EXPECT_EQ(five.count, 2u);
+  EXPECT_NEAR(five.runUs, 5.0, 1e-6);
+  EXPECT_NEAR(five.waitUs, 1.0, 1e-6);
+  EXPECT_EQ(s.experts.at({"moe_gate_up", 2}).count, 1u);
+  EXPECT_EQ(s.kinds["moe_gate_up"].count, 3u);
+
+  const std::string svg = (dir.path() / "t.svg").string();
+  ASSERT_TRUE(writeTimelineSvg(svg, t));
+  std::ifstream in(svg);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("moe_gate_up task 4 layer 0 expert 5 step 0"), std::string::npos);
 }
 
 TEST(TraceAnalysis, TimelineSvgAndErrors) {

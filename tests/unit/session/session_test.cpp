@@ -83,6 +83,8 @@ public:
   unsigned workers() const override { return inner_.workers(); }
   std::string describe() const override { return "deferred hooks"; }
   bool liveStepHook() const override { return false; }
+  // Like the CUDA executor, it does not count weight bytes.
+  std::optional<uint64_t> lastLaunchWeightBytes() const override { return std::nullopt; }
   Status bind(uint16_t id, void *data) override { return inner_.bind(id, data); }
   const void *read(uint16_t id) override {
     if (logitReads_ >= 0 && plan_.tensors[id].name.ends_with("logits") &&
@@ -260,7 +262,28 @@ TEST(Session, ExecutorsWithoutALiveStepHookGiveTheSameResults) {
       EXPECT_EQ(live.outputs[i].tokens, deferred.outputs[i].tokens) << i;
       EXPECT_EQ(live.outputs[i].logits, deferred.outputs[i].logits) << i;
     }
+    // The host counts the weight bytes it streams; an executor that does not count
+    // leaves the total unknown (mkrun then omits it), not zero.
+    EXPECT_TRUE(live.stats.decodeWeightBytes.has_value());
+    EXPECT_GT(live.stats.decodeWeightBytes.value_or(0), 0u);
+    EXPECT_FALSE(deferred.stats.decodeWeightBytes.has_value());
   }
+}
+
+// A dense decode step streams the same bytes every step: each task's footprint and
+// the embedding rows, for every worker count and launch granularity.
+TEST(Session, DecodeWeightBytesAreTheSameForEveryStep) {
+  const isa::Plan &plan = fixture().plan;
+  GenerateOptions one = greedy(6), many = greedy(6);
+  one.stepsPerLaunch = 1;
+  many.stepsPerLaunch = 5;
+  Generation a = generate(plan, {prompts()[0]}, one, 1),
+             b = generate(plan, {prompts()[0]}, many, 3);
+  ASSERT_TRUE(a.status && b.status);
+  ASSERT_TRUE(a.stats.decodeWeightBytes && b.stats.decodeWeightBytes);
+  ASSERT_EQ(a.stats.decodeSteps, b.stats.decodeSteps);
+  EXPECT_EQ(*a.stats.decodeWeightBytes, *b.stats.decodeWeightBytes);
+  EXPECT_EQ(*a.stats.decodeWeightBytes % a.stats.decodeSteps, 0u);
 }
 
 TEST(Session, LogitsThatCannotBeReadBackAreAnErrorNotACrash) {

@@ -145,36 +145,46 @@ TEST(TokenizerErrors, Merges) {
 }
 
 TEST(TokenizerErrors, Normalizers) {
-  for (const char *type : {"Lowercase", "NFKC", "Prepend", "BertNormalizer"}) {
+  for (const char *type :
+       {"Lowercase", "NFKC", "NFD", "BertNormalizer", "Precompiled", "Strip"}) {
     Json doc = valid();
     doc["normalizer"] = {{"type", type}};
     EXPECT_EQ(loadError(doc), kName + ": normalizer: normalizer '" + type +
-                                  "' is not supported (mk supports none, or NFC)");
+                                  "' is not supported (mk supports NFC, Prepend, "
+                                  "Replace and Sequence)");
   }
   Json doc = valid();
   doc["normalizer"] = {{"type", "Sequence"},
-                       {"normalizers", {{{"type", "NFC"}}, {{"type", "Replace"}}}}};
-  EXPECT_THAT(loadError(doc),
-              HasSubstr("normalizer.normalizers[1]: normalizer 'Replace' is "
-                        "not supported"));
+                       {"normalizers", {{{"type", "NFC"}}, {{"type", "Lowercase"}}}}};
+  EXPECT_THAT(loadError(doc), HasSubstr("normalizer.normalizers[1]: normalizer "
+                                        "'Lowercase' is not supported"));
   doc["normalizer"] = {{"kind", "NFC"}};
   EXPECT_THAT(loadError(doc), HasSubstr("normalizer: missing \"type\""));
+  doc["normalizer"] = {{"type", "Prepend"}, {"prepend", 3}};
+  EXPECT_EQ(loadError(doc),
+            kName + ": normalizer.prepend: expected a string, got an integer");
+  doc["normalizer"] = {{"type", "Replace"}, {"content", "x"}};
+  EXPECT_THAT(loadError(doc),
+              HasSubstr("normalizer.pattern: expected {\"Regex\": \"...\"} or "
+                        "{\"String\": \"...\"}, got null"));
+  doc["normalizer"] = {
+      {"type", "Replace"}, {"pattern", {{"Regex", "(a"}}}, {"content", "x"}};
+  EXPECT_THAT(loadError(doc), HasSubstr("normalizer.pattern: PCRE2 cannot compile '(a': "
+                                        "missing closing parenthesis"));
+  doc["normalizer"] = {{"type", "Replace"}, {"pattern", {{"String", " "}}}};
+  EXPECT_EQ(loadError(doc), kName + ": normalizer.content: expected a string, got null");
 }
 
 TEST(TokenizerErrors, PreTokenizers) {
-  for (const char *type :
-       {"Metaspace", "Whitespace", "BertPreTokenizer", "Punctuation"}) {
+  for (const char *type : {"Whitespace", "WhitespaceSplit", "BertPreTokenizer",
+                           "Punctuation", "UnicodeScripts"}) {
     Json doc = valid();
     doc["pre_tokenizer"] = {{"type", type}};
-    EXPECT_THAT(loadError(doc), HasSubstr(std::string("pre_tokenizer: pre_tokenizer '") +
-                                          type + "' is not supported"));
+    EXPECT_EQ(loadError(doc), kName + ": pre_tokenizer: pre_tokenizer '" + type +
+                                  "' is not supported (mk supports ByteLevel, Split, "
+                                  "Digits, Metaspace and Sequence)");
   }
   Json doc = valid();
-  doc.erase("pre_tokenizer");
-  EXPECT_THAT(loadError(doc),
-              HasSubstr("pre_tokenizer: missing; mk supports byte-level"));
-  doc["pre_tokenizer"] = TokenizerJson::split("\\s+");
-  EXPECT_THAT(loadError(doc), HasSubstr("pre_tokenizer: has no ByteLevel step"));
   doc["pre_tokenizer"] = TokenizerJson::splitThenByteLevel("(a|b");
   EXPECT_EQ(loadError(doc),
             kName +
@@ -223,7 +233,8 @@ TEST(TokenizerErrors, PostProcessorsAndDecoders) {
   doc = valid();
   doc["decoder"] = {{"type", "WordPiece"}};
   EXPECT_EQ(loadError(doc), kName + ": decoder: decoder 'WordPiece' is not supported (mk "
-                                    "decodes byte-level BPE: ByteLevel)");
+                                    "supports ByteLevel, Replace, ByteFallback, Fuse, "
+                                    "Strip, Metaspace and Sequence)");
 }
 
 TEST(TokenizerErrors, AcceptedVariants) {

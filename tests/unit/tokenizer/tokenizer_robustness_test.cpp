@@ -58,35 +58,6 @@ TEST(TokenizerRobustness, GarbageBytes) {
     EXPECT_FALSE(loads(text)) << text;
 }
 
-/// Replaces one randomly chosen value anywhere in `doc` with a value of another type.
-void mutate(Json &doc, std::mt19937 &rng) {
-  static const Json kReplacements[] = {nullptr,
-                                       true,
-                                       -1,
-                                       7,
-                                       1e300,
-                                       "",
-                                       "x",
-                                       "(?<",
-                                       Json::array(),
-                                       Json::object(),
-                                       Json::array({1, "a"}),
-                                       Json::object({{"type", "Sequence"}})};
-  std::vector<Json *> all;
-  std::vector<Json *> stack = {&doc};
-  while (!stack.empty()) {
-    Json *v = stack.back();
-    stack.pop_back();
-    all.push_back(v);
-    if (v->is_structured() && v->size() < 40) // keep the vocabulary's 256 out of it
-      for (auto &child : *v)
-        stack.push_back(&child);
-  }
-  std::uniform_int_distribution<size_t> pick(0, all.size() - 1);
-  std::uniform_int_distribution<size_t> with(0, std::size(kReplacements) - 1);
-  *all[pick(rng)] = kReplacements[with(rng)];
-}
-
 TEST(TokenizerRobustness, MutatedDocuments) {
   Json base = Json::parse(llama3Text());
   std::mt19937 rng(5);

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -198,6 +199,35 @@ inline std::vector<std::string> pieces(const Tokenizer &tok, std::string_view te
     p = raw;
   }
   return out;
+}
+
+/// Replaces one randomly chosen value anywhere in `doc` with a value of another type.
+inline void mutate(Json &doc, std::mt19937 &rng) {
+  static const Json kReplacements[] = {nullptr,
+                                       true,
+                                       -1,
+                                       7,
+                                       1e300,
+                                       "",
+                                       "x",
+                                       "(?<",
+                                       Json::array(),
+                                       Json::object(),
+                                       Json::array({1, "a"}),
+                                       Json::object({{"type", "Sequence"}})};
+  std::vector<Json *> all;
+  std::vector<Json *> stack = {&doc};
+  while (!stack.empty()) {
+    Json *v = stack.back();
+    stack.pop_back();
+    all.push_back(v);
+    if (v->is_structured() && v->size() < 40) // keep the vocabulary's 256 out of it
+      for (auto &child : *v)
+        stack.push_back(&child);
+  }
+  std::uniform_int_distribution<size_t> pick(0, all.size() - 1);
+  std::uniform_int_distribution<size_t> with(0, std::size(kReplacements) - 1);
+  *all[pick(rng)] = kReplacements[with(rng)];
 }
 
 inline std::vector<int32_t> bytesOf(std::string_view text) {

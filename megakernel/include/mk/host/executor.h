@@ -1,9 +1,10 @@
 //===- executor.h - The host megakernel: a plan on CPU threads ----------------===//
 //
 // Worker threads play the SMs and run mk/isa/protocol.h exactly as the CUDA kernel
-// does: claim a ticket, prefetch the task's weights, wait on its events, run it,
-// signal. Outputs are bitwise identical for any worker count (every reduction is inside
-// one task, in a fixed order; no float atomics).
+// does: claim a ticket, prefetch the task's weights, wait on its events, prefetch the
+// weights the wait decided (a MoE tile's expert), run it, signal. Outputs are bitwise
+// identical for any worker count (every reduction is inside one task, in a fixed order;
+// no float atomics).
 //
 // The caller binds weights, KV caches and step state (TensorRefs by tensor id); the
 // executor owns each program's activation arena. A watchdog turns a hang into an error
@@ -51,6 +52,11 @@ public:
   const void *read(uint16_t tensor) override {
     return tensor < refs_.size() ? refs_[tensor].data : nullptr;
   }
+  /// Counted per worker at the protocol's two prefetch steps, summed after the
+  /// launch: what the tasks' footprints name, whatever the cache already held.
+  std::optional<uint64_t> lastLaunchWeightBytes() const override {
+    return lastWeightBytes_;
+  }
 
   /// Binds a weight, KV-cache or step-state tensor to caller-owned memory of the
   /// tensor's dtype and shape. Activations are bound by the executor.
@@ -72,6 +78,7 @@ private:
   ExecutorOptions options_;
   unsigned workers_;
   std::vector<TensorRef> refs_;
+  uint64_t lastWeightBytes_ = 0;
   /// Frees what `new (std::align_val_t(64)) uint8_t[n]` allocated (the default
   /// deleter would call the unaligned operator delete[]).
   struct AlignedDelete {

@@ -112,6 +112,18 @@ uint32_t taskWeightSpans(const TaskContext &ctx, const isa::TaskRecord &task,
 
 /// The protocol's prefetch step (claim -> prefetch -> wait): pulls taskWeightSpans into
 /// the cache with __builtin_prefetch before the worker waits on the task's events.
-void prefetchTask(const TaskContext &ctx, const isa::TaskRecord &task);
+/// Returns the spans' bytes.
+uint64_t prefetchTask(const TaskContext &ctx, const isa::TaskRecord &task);
+
+/// What a task's late weights were (after its wait).
+struct LateFetch {
+  uint64_t bytes = 0;  // of every late region
+  int32_t expert = -1; // the expert a moe_gate_up / moe_down tile serves, else -1
+};
+
+/// The protocol's late prefetch (wait -> prefetch late -> run): pulls the regions its
+/// kind's lateWeights names (mk/isa/task_footprint.h; rows an event decided, such as a
+/// MoE tile's expert) into the cache. Only after the task's wait: it reads activations.
+LateFetch prefetchLateTask(const TaskContext &ctx, const isa::TaskRecord &task);
 
 } // namespace mk::host

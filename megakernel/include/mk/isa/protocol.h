@@ -4,7 +4,23 @@
 // order[t % T] of step t / T. A task of step s that waits {e, c, back} is ready when
 //   counter[e] >= (s + 1 - back) * c.
 // A worker: claim a ticket -> prefetch the operands that depend on no event
-// (weights) -> wait -> run -> make its outputs visible -> signal.
+// (weights) -> wait -> prefetch the weights the wait decided -> run -> make its
+// outputs visible -> signal.
+//
+// Prefetch of data-dependent spans. A task's weight footprint (task_footprint.h) has
+// two parts. Its static weights are rows that the record alone names: they are
+// prefetched before the wait, as always (dense tiles stream their whole tile while
+// they wait). Its late weights are rows that an activation decides: the embedding's
+// table rows (the tokens, which the previous step's argmax writes) and a MoE expert
+// tile's expert (the router's routes: slot s serves slotExpert[s], and a slot past the
+// count D serves none). Reading that activation before the wait would read the
+// previous step's value, so late spans are computed and prefetched only after the
+// wait (Footprint<K>::lateWeights, run after the acquire that made the producer's
+// writes visible), and an expert tile streams nothing at all before it: no byte of an
+// expert the router did not select is read, not even speculatively. The host's
+// workerLoop does it in prefetchLate; the CUDA loop stages only static spans into
+// shared memory, and the task's engine streams the late rows from global memory after
+// the wait.
 //
 // Memory ordering, and why it is enough:
 // - signal() is a release RMW: every write the task made (the outputs) happens-before
@@ -106,9 +122,11 @@ MK_HOST_DEVICE uint32_t firstUnsatisfiedWait(uint64_t *events,
 
 /// The worker loop, parameterized by the executor. `Exec` provides:
 ///   bool stopRequested();                         // abort (watchdog, error)
-///   void prefetch(const TaskRecord&, uint32_t task, uint64_t step);
+///   void prefetch(const TaskRecord&, uint32_t task, uint64_t step);  // static spans
 ///   bool spin(const TaskRecord&, uint32_t task, uint64_t step, uint32_t wait,
 ///             uint64_t spins);                    // false: give up (abort)
+///   void prefetchLate(const TaskRecord&, uint32_t task, uint64_t step); // after the
+///                                                 // wait: the spans it decided
 ///   void run(const TaskRecord&, uint32_t task, uint64_t step);
 ///   void onClaim/onReady/onDone(uint32_t task, uint64_t step);   // profiling hooks
 /// Runs tickets until `numSteps` steps of the program are claimed.
@@ -135,6 +153,7 @@ MK_HOST_DEVICE void workerLoop(Exec &exec, LaunchState &state,
         return;
     }
     exec.onReady(work.task, work.step);
+    exec.prefetchLate(task, work.task, work.step);
     exec.run(task, work.task, work.step);
     for (uint32_t s = 0; s < task.numSignals; ++s)
       signalEvent(state.events, task.signal[s]);

@@ -11,7 +11,8 @@
 //     {"ph": "X", "name": "decode", "cat": "launch", "pid": 0, "tid": 0, ...}, ...]}
 // One track per worker (pid 1, tid = worker); a "launches" track (pid 0) with one
 // slice per launch. ts and dur are microseconds (floats, ns resolution). Slice args:
-//   task (index in the program), kind, layer (null when not per-layer), step, program,
+//   task (index in the program), kind, layer (null when not per-layer), expert (the
+//   expert a moe_gate_up / moe_down tile served, else null), step, program,
 //   rows / range1 / range2 ([begin, end) tile ranges, meaning per kind: task_kinds.h);
 //   wait slices also list the task's waits ({event, count, step_back}).
 //===----------------------------------------------------------------------===//

@@ -1,29 +1,38 @@
-//===- tokenizer.h - Hugging Face tokenizer.json byte-level BPE ------------===//
+//===- tokenizer.h - Hugging Face tokenizer.json BPE tokenizers ----------===//
 //
-// Encodes and decodes as the Hugging Face `tokenizers` library does for the
-// byte-level BPE family (GPT-2, Llama-3, Qwen2/Qwen3, the demo model):
+// Encodes and decodes as the Hugging Face `tokenizers` library does for BPE
+// tokenizer.json files of two families:
+//   byte-level      GPT-2, Llama-3, Qwen2/Qwen3, the demo model: a ByteLevel
+//                   pre_tokenizer maps every byte to a character of its own;
+//   sentencepiece   Llama-2, Mistral, Mixtral (converted from sentencepiece):
+//                   spaces become "▁" (a Prepend + Replace normalizer, or a
+//                   Metaspace pre_tokenizer), characters missing from the
+//                   vocabulary become <0xNN> byte tokens (byte_fallback), and the
+//                   decoder turns both back (Replace, ByteFallback, Fuse, Strip).
 //
 //   text -> split out added tokens whose `normalized` is false (leftmost-longest)
-//        -> normalizer on each remaining piece (none, or NFC)
+//        -> normalizer on each remaining piece
 //        -> split out added tokens whose `normalized` is true
-//        -> pre_tokenizer steps (Split regexes, Digits, ByteLevel) -> pre-tokens
+//        -> pre_tokenizer steps -> pre-tokens
 //        -> BPE merges per pre-token (lowest rank first, then leftmost) -> ids
 //        -> with addBos, the post_processor's special tokens before $A in front
-//   ids  -> token strings (added tokens as written, vocab tokens through the
-//           ByteLevel decoder's char -> byte table) -> bytes
+//   ids  -> token strings (added tokens by content) -> decoder -> text
 //
 // Supported tokenizer.json sections (anything else is refused at load with a
-// one-line error that names the file and the unsupported type):
+// one-line error that names the file, the JSON path and the unsupported type):
 //   model           BPE (vocab, merges as "a b" strings or ["a", "b"] pairs,
 //                   ignore_merges, unk_token, fuse_unk, byte_fallback; dropout is
 //                   ignored: encoding is always deterministic)
 //   added_tokens    content, id, special, normalized, lstrip, rstrip, single_word
-//   normalizer      null, NFC, or a Sequence of those
-//   pre_tokenizer   ByteLevel, Split (Regex or String pattern, every behavior,
-//                   invert), Digits, Sequence; it must contain a ByteLevel step
+//   normalizer      null, NFC, Prepend, Replace, or a Sequence of those
+//   pre_tokenizer   null, ByteLevel, Split (Regex or String pattern, every
+//                   behavior, invert), Digits, Metaspace (prepend_scheme always,
+//                   first or never; split), Sequence
 //   post_processor  null, ByteLevel, TemplateProcessing, RobertaProcessing,
 //                   BertProcessing, Sequence
-//   decoder         null or ByteLevel (or a Sequence of ByteLevel)
+//   decoder         ByteLevel (or null, with a ByteLevel pre_tokenizer); or a
+//                   Sequence of Replace (String pattern), ByteFallback, Strip and
+//                   Metaspace, then Fuse, then Strip; or Metaspace alone
 // Regexes are compiled with PCRE2 (UTF, Unicode properties, JIT when available);
 // tokenizers compiles them with Oniguruma, and the two agree on the patterns these
 // models ship (\p{L}, \p{N}, \s, (?i:...), lookahead, possessive quantifiers) for
@@ -35,12 +44,21 @@
 // in the gaps between matches, and the byte-level vocabulary still encodes it byte
 // by byte. decode() of the result gives the same bytes back, unless NFC,
 // add_prefix_space or an lstrip/rstrip added token changed them on the way in.
+// A sentencepiece vocabulary with byte_fallback encodes any valid UTF-8; decode()
+// gives it back (legacy files) or without its first leading space (Metaspace
+// "first": " Hi" encodes as "Hi" does), as tokenizers does.
 //
 // Where this departs from tokenizers, on purpose:
 //   - a character with no token, no unk_token and no byte fallback is an encode
 //     error naming it (tokenizers drops it silently);
 //   - addBos adds only the template's tokens before $A, never an EOS after it;
-//   - after an rstrip added token, matching resumes past the stripped whitespace.
+//   - after an rstrip added token, matching resumes past the stripped whitespace;
+//   - the ByteLevel decoder gives raw bytes, where tokenizers writes U+FFFD for
+//     a cut character; StreamDecoder differs on invalid byte-fallback runs (see
+//     there); where tokenizers' Strip decoder panics (its two cuts cross, or
+//     stop > 0 on empty text), the text is "";
+//   - a Metaspace with add_prefix_space false and no prepend_scheme means
+//     "never" (tokenizers refuses it).
 //
 // A Tokenizer is immutable once loaded; copies share the loaded tables, and
 // encode/decode may be called from several threads at once.
@@ -61,6 +79,7 @@ namespace mk::runtime {
 
 namespace detail {
 struct TokenizerData;
+class DecodeState;
 } // namespace detail
 
 class Tokenizer {
@@ -85,33 +104,54 @@ public:
 
   /// Replaces `ids` with the tokens of `text` (any bytes). With `addBos`, the
   /// post-processor's special tokens before the sequence come first (Llama-3:
-  /// <|begin_of_text|>; Qwen2/3: none); tokens after it (an EOS a template may
-  /// append) are never added, since a prompt is to be continued.
+  /// <|begin_of_text|>; Llama-2, Mistral: <s>; Qwen2/3: none); tokens after it
+  /// (an EOS a template may append) are never added, since a prompt is to be
+  /// continued.
   /// Fails (one line, naming the file) only when a byte has no token and the
   /// model has neither unk_token nor byte_fallback, or PCRE2 gives up on a match.
   Status encode(std::string_view text, std::vector<int32_t> &ids, bool addBos) const;
 
-  /// The bytes of `ids`, concatenated; the last may be partial UTF-8. Ids with no
+  /// The text of `ids` as the decoder makes it. Byte-level: the bytes of the
+  /// tokens, concatenated; the last character may be cut. Sentencepiece: "▁" as
+  /// spaces, a run of <0xNN> tokens as its bytes (U+FFFD for each byte of a run
+  /// that is not valid UTF-8), and Strip on the whole text (Llama-2's takes one
+  /// leading space: "▁Hi" -> "Hi", but "<s>" "▁Hi" -> "<s> Hi"). Ids with no
   /// token (negative, past the vocabulary, or a gap in it) are skipped. With
   /// `skipSpecial`, special added tokens are skipped too.
   std::string decode(std::span<const int32_t> ids, bool skipSpecial = false) const;
 
-  /// Decodes one token at a time, holding back the bytes of a UTF-8 sequence
-  /// until it is complete, so that every returned string is whole characters.
-  /// Bytes that can never become valid UTF-8 are passed on as they are.
+  /// Decodes one token at a time. Every returned string is whole characters:
+  /// the bytes of a character split across tokens are held back until it is
+  /// complete (bytes that can never become valid UTF-8 are passed on: as they
+  /// are, byte-level; as U+FFFD, byte fallback). The returned strings add up to
+  /// decode() of all the ids pushed, except on a byte-fallback run that is not
+  /// valid UTF-8: decode() makes every byte of it U+FFFD, the stream only those
+  /// from where it went wrong.
+  /// Keeps the tokenizer's tables alive: the Tokenizer may go first.
   class StreamDecoder {
   public:
     explicit StreamDecoder(const Tokenizer &tokenizer, bool skipSpecial = false);
+    ~StreamDecoder();
+    StreamDecoder(StreamDecoder &&) noexcept;
+    StreamDecoder &operator=(StreamDecoder &&) noexcept;
+
+    /// Takes `ids` as already shown (a prompt), without returning their text,
+    /// so that push() continues it: a sentencepiece decoder strips the first
+    /// space of a text, and the first word generated after a prompt keeps it.
+    void consume(std::span<const int32_t> ids);
     /// The text `id` completes (often empty while a character is pending).
     std::string push(int32_t id);
-    /// Whatever is still held back (an incomplete sequence at the very end).
+    /// Whatever is still held back, now that the text ends.
     std::string flush();
-    /// Bytes held back right now (at most 3).
-    size_t pendingBytes() const { return pending_.size(); }
+    /// Bytes held back right now: an incomplete character (at most 3 bytes), a
+    /// byte-fallback run that a later decoder step needs whole, or trailing
+    /// characters a decoder's Strip removes if the text ends there.
+    size_t pendingBytes() const;
 
   private:
-    const Tokenizer *tokenizer_;
+    std::shared_ptr<const detail::TokenizerData> data_;
     bool skipSpecial_;
+    std::unique_ptr<detail::DecodeState> state_;
     std::string pending_;
   };
 
@@ -130,8 +170,9 @@ public:
   bool isSpecial(int32_t id) const;
 
   /// The pre-tokens of `text` as the pre_tokenizer gives them (after the
-  /// normalizer, without splitting out added tokens), in byte-level form
-  /// ("Ġworld"), as tokenizers' pre_tokenize_str shows them. For tests and tools.
+  /// normalizer, without splitting out added tokens), in the vocabulary's
+  /// alphabet ("Ġworld", "▁world"), as tokenizers' pre_tokenize_str shows them.
+  /// For tests and tools.
   Status preTokenize(std::string_view text, std::vector<std::string> &pieces) const;
 
 private:

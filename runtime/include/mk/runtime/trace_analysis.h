@@ -1,9 +1,9 @@
 //===- trace_analysis.h - What mkprof reads from a trace ------------------------===//
 //
 // Reads the Chrome-trace JSON that mkrun --profile writes (TraceWriter) back into task
-// executions, and summarizes them: time per kind (run and wait), per-worker
-// utilization, bubbles (a worker neither waiting nor running), and, given the plan,
-// the observed critical path of each launch. Also draws a timeline as SVG.
+// executions, and summarizes them: time per kind (run and wait) and per MoE expert,
+// per-worker utilization, bubbles (a worker neither waiting nor running), and, given
+// the plan, the observed critical path of each launch. Also draws a timeline as SVG.
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -22,6 +22,7 @@ struct TaskExecution {
   uint32_t launch = 0;
   std::string program, kind;
   int32_t layer = -1;
+  int32_t expert = -1; // the expert a moe_gate_up / moe_down tile served
   uint32_t task = 0, worker = 0;
   uint64_t step = 0;
   double claimUs = 0, readyUs = 0, doneUs = 0;
@@ -68,6 +69,8 @@ struct CriticalPath {
 struct TraceSummary {
   double spanUs = 0; // sum of launch durations
   std::map<std::string, KindSummary> kinds;
+  /// The MoE expert tiles by (kind, expert): what each expert cost.
+  std::map<std::pair<std::string, int32_t>, KindSummary> experts;
   std::vector<WorkerSummary> workers;
   std::vector<Bubble> bubbles; // gaps longer than the threshold, longest first
   double bubbleUs = 0;         // all idle time inside launches
@@ -82,6 +85,10 @@ TraceSummary summarizeTrace(const Trace &trace, double bubbleThresholdUs = 5.0);
 /// (the worker was busy: the queue, not a dependency, set the start). Needs the plan.
 Status criticalPaths(const Trace &trace, const isa::Plan &plan,
                      std::vector<CriticalPath> &out);
+
+/// How listings name an execution: its kind, layer and expert, e.g.
+/// "moe_gate_up l3 e17", "qkv l0", "lm_head".
+std::string executionLabel(const TaskExecution &x);
 
 /// A timeline picture: one row per worker, run slices colored by kind, waits grey.
 Status writeTimelineSvg(const std::string &path, const Trace &trace, double fromUs = 0,
