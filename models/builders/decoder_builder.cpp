@@ -12,6 +12,14 @@ LogicalResult DecoderBuilder::checkSupported(Location loc) const {
     return emitError(loc) << config_.sourceName
                           << ": 'attention_bias' = true puts a bias on o_proj, which mk "
                              "does not support yet";
+  // Plans address tensors with 16-bit ids; refuse here rather than after every pass.
+  if (uint64_t weights = numWeightTensors(config_); weights >= isa::kNoTensor)
+    return emitError(loc) << config_.sourceName << ": " << weights
+                          << " weight tensors (with " << config_.numExperts
+                          << " experts in each of " << config_.numMoeLayers()
+                          << " MoE layers) are more than a plan can address (tensor ids "
+                             "are 16-bit: at most "
+                          << isa::kNoTensor << " tensors)";
   return success();
 }
 

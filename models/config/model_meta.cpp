@@ -76,6 +76,17 @@ uint64_t numParameters(const ModelConfig &cfg) {
          dense * (cfg.numLayers - moeLayers) + moe * moeLayers;
 }
 
+uint64_t numWeightTensors(const ModelConfig &cfg) {
+  uint64_t layer = 2 + 4;             // input + post-attention norms, q/k/v/o
+  layer += cfg.attentionBias ? 3 : 0; // q/k/v bias
+  layer += cfg.oProjBias ? 1 : 0;     // o bias
+  layer += cfg.qkNorm ? 2 : 0;        // q_norm, k_norm
+  const uint64_t moeLayers = cfg.numMoeLayers();
+  const uint64_t moe = 1 + 3 * uint64_t(cfg.numExperts); // router + experts
+  return 2 + (cfg.tieWordEmbeddings ? 0 : 1) + layer * cfg.numLayers +
+         3 * (cfg.numLayers - moeLayers) + moe * moeLayers;
+}
+
 std::string summarize(const ModelConfig &cfg) {
   std::string s =
       std::string(familyName(cfg.family)) + ": " + std::to_string(cfg.numLayers) +

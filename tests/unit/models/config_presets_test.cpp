@@ -85,6 +85,7 @@ TEST(ConfigPresets, Llama31_8B) {
   EXPECT_EQ(c.bosTokenId, 128000);
   EXPECT_EQ(c.eosTokenIds, std::vector<int32_t>{128001});
   EXPECT_EQ(numParameters(c), 8030261248ull);
+  EXPECT_EQ(numWeightTensors(c), 3u + 32 * 9);
 }
 
 TEST(ConfigPresets, Llama31_70B) {
@@ -171,6 +172,8 @@ TEST(ConfigPresets, Qwen3_30B_A3B) {
   EXPECT_EQ(c.bosTokenId, 151643);
   EXPECT_EQ(c.eosTokenIds, std::vector<int32_t>{151645});
   EXPECT_EQ(numParameters(c), 30532122624ull); // "30.5B" on the model card
+  // 48 x (8 attention and norm tensors + router + 128 x 3) + embed, norm, lm_head.
+  EXPECT_EQ(numWeightTensors(c), 18867u);
 }
 
 TEST(ConfigPresets, Mixtral_8x7B) {
@@ -199,6 +202,7 @@ TEST(ConfigPresets, Mixtral_8x7B) {
   EXPECT_EQ(c.bosTokenId, 1);
   EXPECT_EQ(c.eosTokenIds, std::vector<int32_t>{2});
   EXPECT_EQ(numParameters(c), 46702792704ull); // "46.7B" on the model card
+  EXPECT_EQ(numWeightTensors(c), 3u + 32 * (6 + 1 + 8 * 3));
 }
 
 TEST(ConfigPresets, TinyQwen3Moe) {

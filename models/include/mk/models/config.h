@@ -183,6 +183,10 @@ mk::isa::ModelMeta toModelMeta(const ModelConfig &cfg, uint32_t maxSeqLen);
 /// biases, lm_head unless tied).
 uint64_t numParameters(const ModelConfig &cfg);
 
+/// Number of weight tensors of the HF checkpoint (each expert's gate, up and down
+/// count separately): Qwen3-30B-A3B has 18,867.
+uint64_t numWeightTensors(const ModelConfig &cfg);
+
 /// One line for logs and `--help`-style listings, e.g.
 /// "llama: 32 layers, hidden 4096, heads 32/8 x 128, ffn 14336, vocab 128256, ...".
 std::string summarize(const ModelConfig &cfg);
