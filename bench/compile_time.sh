@@ -11,7 +11,7 @@
 #   PRESET_DIR  model presets (default: models/presets of this checkout)
 #   RUNS=5      runs per combination
 #   LIMIT_S     one budget for every compile, in seconds (default: 3 for
-#               llama-3.1-70b, 1 for the others)
+#               llama-3.1-70b and the mixture-of-experts presets, 1 for the others)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,7 +22,7 @@ mkc="$bin/mkc"
 [[ -x "$mkc" ]] || { echo "compile_time: $mkc: not an executable (build first)" >&2; exit 2; }
 [[ -d "$presets" ]] || { echo "compile_time: $presets: not a directory" >&2; exit 2; }
 
-models=(llama-3.2-1b llama-3.1-8b qwen3-8b llama-3.1-70b)
+models=(llama-3.2-1b llama-3.1-8b qwen3-8b llama-3.1-70b qwen3-30b-a3b mixtral-8x7b)
 targets=(host a100 h100 h200)
 batches=(1 8)
 chunk=64
@@ -39,7 +39,7 @@ TIMEFORMAT=%3R
 limit_for() {
   if [[ -n "${LIMIT_S:-}" ]]; then
     echo "$LIMIT_S"
-  elif [[ "$1" == llama-3.1-70b ]]; then
+  elif [[ "$1" == llama-3.1-70b || "$1" == qwen3-30b-a3b || "$1" == mixtral-8x7b ]]; then
     echo 3
   else
     echo 1

@@ -1,7 +1,10 @@
 //===- plan_stats.cpp - What a plan does, in numbers -------------------------===//
 #include "mk/isa/plan_stats.h"
 
+#include "mk/isa/task_footprint.h"
+
 #include <algorithm>
+#include <map>
 
 using namespace mk::isa;
 
@@ -68,7 +71,72 @@ ProgramStats programStats(const Program &p, const TargetDesc &target) {
   return s;
 }
 
+/// The kinds whose late weights batch1DecodeWeightBytes knows how to count.
+constexpr bool lateWeightsCounted(TaskKind kind) {
+  return kind == TaskKind::Embedding || kind == TaskKind::MoeGateUp ||
+         kind == TaskKind::MoeDown;
+}
+constexpr bool everyLateKindCounted() {
+  for (uint32_t k = 0; k < kNumTaskKinds; ++k)
+    if (lateWeightRoles(TaskKind(k)) != 0 && !lateWeightsCounted(TaskKind(k)))
+      return false;
+  return true;
+}
+static_assert(everyLateKindCounted(),
+              "a kind with late weights: count them in batch1DecodeWeightBytes");
+
 } // namespace
+
+DecodeWeightBytes mk::isa::batch1DecodeWeightBytes(const Plan &plan,
+                                                   const Program &program) {
+  std::vector<TensorView> views(plan.tensors.size());
+  for (size_t i = 0; i < plan.tensors.size(); ++i) {
+    const TensorDesc &t = plan.tensors[i];
+    views[i].dtype = t.dtype;
+    views[i].rank = t.rank;
+    std::copy(t.shape, t.shape + kMaxRank, views[i].shape);
+  }
+  DecodeWeightBytes b;
+  // Expert 0's gate + up + down bytes of each MoE layer (all its experts are alike).
+  std::map<uint16_t, uint64_t> expertBytesByLayer;
+  constexpr uint32_t kGate = role(TaskKind::MoeGateUp, "w_gate");
+  constexpr uint32_t kUp = role(TaskKind::MoeGateUp, "w_up");
+  constexpr uint32_t kDown = role(TaskKind::MoeDown, "w");
+  for (const TaskRecord &r : program.tasks) {
+    const auto kind = static_cast<TaskKind>(r.kind);
+    const FootprintInput in{r, views.data(), plan.model.headDim};
+    auto emit = [&](uint32_t role, int64_t begin, int64_t end) {
+      b.dense += uint64_t(end - begin) * views[r.operand[role]].rowBytes();
+    };
+    forEachWeightRows(in, emit);
+    switch (kind) {
+    case TaskKind::Embedding: // one token: its row's columns range[1]
+      b.dense +=
+          uint64_t(r.range[1].end - r.range[1].begin) *
+          dtypeSize(plan.tensors[r.operand[role(TaskKind::Embedding, "table")]].dtype);
+      break;
+    case TaskKind::MoeRouter:
+      expertBytesByLayer.try_emplace(r.layer, 0);
+      break;
+    case TaskKind::MoeGateUp:
+      if (r.range[1].begin == 0 && r.range[2].begin == 0)
+        expertBytesByLayer[r.layer] +=
+            plan.tensors[r.operand[kGate]].bytes() + plan.tensors[r.operand[kUp]].bytes();
+      break;
+    case TaskKind::MoeDown:
+      if (r.range[1].begin == 0 && r.range[2].begin == 0)
+        expertBytesByLayer[r.layer] += plan.tensors[r.operand[kDown]].bytes();
+      break;
+    default:
+      break;
+    }
+  }
+  b.moeLayers = static_cast<uint32_t>(expertBytesByLayer.size());
+  b.expertsPerToken = b.moeLayers ? plan.model.numExpertsPerTok : 0;
+  for (const auto &[layer, bytes] : expertBytesByLayer)
+    b.experts += uint64_t(b.expertsPerToken) * bytes;
+  return b;
+}
 
 PlanStats mk::isa::computePlanStats(const Plan &plan) {
   PlanStats s;

@@ -12,6 +12,14 @@ LogicalResult DecoderBuilder::checkSupported(Location loc) const {
     return emitError(loc) << config_.sourceName
                           << ": 'attention_bias' = true puts a bias on o_proj, which mk "
                              "does not support yet";
+  // Plans address tensors with 16-bit ids; refuse here rather than after every pass.
+  if (uint64_t weights = numWeightTensors(config_); weights >= isa::kNoTensor)
+    return emitError(loc) << config_.sourceName << ": " << weights
+                          << " weight tensors (with " << config_.numExperts
+                          << " experts in each of " << config_.numMoeLayers()
+                          << " MoE layers) are more than a plan can address (tensor ids "
+                             "are 16-bit: at most "
+                          << isa::kNoTensor << " tensors)";
   return success();
 }
 
@@ -42,6 +50,39 @@ Value DecoderBuilder::rope(Value x, IntegerAttr layer) {
       loc_, x.getType(), x, positions_, b_->getI64IntegerAttr(config_.headDim),
       b_->getF32FloatAttr(config_.ropeTheta),
       options_.interleavedRope ? b_->getUnitAttr() : UnitAttr(), llama3, layer);
+}
+
+Value DecoderBuilder::denseMlp(Value m, uint32_t i, IntegerAttr l) {
+  const TensorNames &t = names_;
+  int64_t inter = config_.intermediateSize, hidden = config_.hiddenSize;
+  Value gate = linear(m, tensorName(t.gate, i, ""), inter, false, l);
+  Value up = linear(m, tensorName(t.up, i, ""), inter, false, l);
+  Value act = b_->create<mkg::SiluMulOp>(loc_, gate, up, l);
+  return linear(act, tensorName(t.down, i, ""), hidden, false, l);
+}
+
+Value DecoderBuilder::moe(Value m, uint32_t i, IntegerAttr l) {
+  const ModelConfig &c = config_;
+  const TensorNames &t = names_;
+  int64_t hidden = c.hiddenSize, inter = c.moeIntermediateSize, experts = c.numExperts;
+  Value router = weight(tensorName(t.router, i, ".weight"), {experts, hidden});
+  // Each group's weights in expert order, the groups one after another: mk-tile gives
+  // each group consecutive tensor ids in this order.
+  auto group = [&](std::string_view path, ArrayRef<int64_t> shape) {
+    SmallVector<Value> weights;
+    weights.reserve(experts);
+    for (uint32_t e = 0; e < c.numExperts; ++e)
+      weights.push_back(weight(tensorName(path, i, e, ".weight"), shape));
+    return weights;
+  };
+  SmallVector<Value> gate = group(t.expertGate, {inter, hidden});
+  SmallVector<Value> up = group(t.expertUp, {inter, hidden});
+  SmallVector<Value> down = group(t.expertDown, {hidden, inter});
+  return b_->create<mkg::MoeOp>(
+      loc_, m.getType(), m, router, gate, up, down, /*norm_weight=*/Value(),
+      /*residual=*/Value(), l, b_->getI64IntegerAttr(experts),
+      b_->getI64IntegerAttr(c.numExpertsPerTok),
+      c.normTopkProb ? b_->getUnitAttr() : UnitAttr(), /*eps=*/FloatAttr());
 }
 
 Value DecoderBuilder::layer(Value h, int64_t i) {
@@ -82,11 +123,9 @@ Value DecoderBuilder::layer(Value h, int64_t i) {
 
   Value pln = weight(p(t.postAttentionNorm, ".weight"), {hidden});
   Value m = b_->create<mkg::RmsNormOp>(loc_, h, pln, eps, l);
-  Value gate = linear(m, p(t.gate), c.intermediateSize, false, l);
-  Value up = linear(m, p(t.up), c.intermediateSize, false, l);
-  Value act = b_->create<mkg::SiluMulOp>(loc_, gate, up, l);
-  Value down = linear(act, p(t.down), hidden, false, l);
-  return b_->create<mkg::AddOp>(loc_, h, down, l);
+  uint32_t index = static_cast<uint32_t>(i);
+  Value mlp = c.isMoeLayer(index) ? moe(m, index, l) : denseMlp(m, index, l);
+  return b_->create<mkg::AddOp>(loc_, h, mlp, l);
 }
 
 void DecoderBuilder::buildProgram(OpBuilder &builder, Location loc, StringRef name,

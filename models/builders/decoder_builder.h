@@ -13,9 +13,10 @@ namespace mk::models {
 
 /// Emits one program function of a pre-norm decoder: embedding, per layer
 /// RMSNorm -> Q/K/V -> [QK-norm] -> RoPE -> KV append -> attention -> O + residual ->
-/// RMSNorm -> gate/up -> SiLU * up -> down + residual, then the final norm, the LM
-/// head and argmax. Where families differ it reads ModelConfig's features
-/// (attentionBias, qkNorm, slidingWindow) and the family row's tensor names.
+/// RMSNorm -> gate/up -> SiLU * up -> down + residual (or, in a mixture-of-experts
+/// layer, RMSNorm -> mkg.moe + residual), then the final norm, the LM head and
+/// argmax. Where families differ it reads ModelConfig's features (attentionBias,
+/// qkNorm, slidingWindow, the experts) and the family row's tensor names.
 class DecoderBuilder {
 public:
   DecoderBuilder(const ModelConfig &config, const GraphOptions &options)
@@ -33,6 +34,8 @@ private:
   mlir::Value linear(mlir::Value x, const std::string &prefix, int64_t outFeatures,
                      bool bias, mlir::IntegerAttr layer);
   mlir::Value rope(mlir::Value x, mlir::IntegerAttr layer);
+  mlir::Value denseMlp(mlir::Value normed, uint32_t layer, mlir::IntegerAttr layerAttr);
+  mlir::Value moe(mlir::Value normed, uint32_t layer, mlir::IntegerAttr layerAttr);
   mlir::Value layer(mlir::Value h, int64_t index);
 
   const ModelConfig &config_;

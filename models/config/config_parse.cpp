@@ -1,9 +1,9 @@
 //===- config_parse.cpp - config.json text -> ModelConfig ----------------===//
 //
 // Reads keys the way transformers' LlamaConfig / Qwen2Config / Qwen3Config /
-// MistralConfig and their modeling files use them; see config.h for the table of
-// keys and defaults. What differs by family comes from the family's row
-// (families.h). Cross-field checks live in config_validate.cpp.
+// MistralConfig / Qwen3MoeConfig / MixtralConfig and their modeling files use them; see
+// config.h for the table of keys and defaults. What differs by family comes from the
+// family's row (families.h). Cross-field checks live in config_validate.cpp.
 //===----------------------------------------------------------------------===//
 
 #include "json_fields.h"
@@ -20,14 +20,12 @@ using detail::describeJson;
 using detail::FieldReader;
 using detail::Json;
 
-/// Mixture-of-experts model types of transformers, refused by name so the user
-/// learns why rather than reading "not supported".
-constexpr std::array<std::string_view, 17> kMoeModelTypes = {
-    "mixtral",     "qwen2_moe",   "qwen3_moe",  "qwen3_next",
-    "deepseek_v2", "deepseek_v3", "dbrx",       "olmoe",
-    "jamba",       "phimoe",      "granitemoe", "granitemoeshared",
-    "llama4",      "llama4_text", "gpt_oss",    "glm4_moe",
-    "jetmoe",
+/// Mixture-of-experts model types of transformers that have no family row, refused by
+/// name so the user learns why rather than reading "not supported".
+constexpr std::array<std::string_view, 15> kMoeModelTypes = {
+    "qwen2_moe", "qwen3_next",  "deepseek_v2", "deepseek_v3", "dbrx",
+    "olmoe",     "jamba",       "phimoe",      "granitemoe",  "granitemoeshared",
+    "llama4",    "llama4_text", "gpt_oss",     "glm4_moe",    "jetmoe",
 };
 
 /// Keys that give an unknown model type away as MoE.
@@ -57,7 +55,9 @@ mk::Status parseFamily(const FieldReader &r, ModelConfig &cfg) {
   }
   if (moe)
     return r.error("model_type '" + type +
-                   "' is a mixture-of-experts model; MoE support is not built yet");
+                   "' is a mixture-of-experts model of a family mk does not support "
+                   "(supported: " +
+                   supportedFamilies() + ")");
   return r.error("model_type '" + type +
                  "' is not supported (supported: " + supportedFamilies() + ")");
 }
@@ -234,6 +234,87 @@ mk::Status parseAttention(const FieldReader &r, const FamilyInfo &family,
   return mk::Status::ok();
 }
 
+/// mlp_only_layers: layer indices (< num_hidden_layers) whose MLP stays dense.
+mk::Status parseMlpOnlyLayers(const FieldReader &r, ModelConfig &cfg) {
+  const Json *list = r.get("mlp_only_layers");
+  if (!list)
+    return mk::Status::ok();
+  if (!list->is_array())
+    return r.error("'mlp_only_layers' must be a list of layer indices, got " +
+                   describeJson(*list));
+  for (size_t i = 0; i < list->size(); ++i) {
+    std::string name = "'mlp_only_layers[" + std::to_string(i) + "]'";
+    uint64_t layer = 0;
+    if (mk::Status s = detail::integerValue((*list)[i], name, 0, UINT32_MAX, layer); !s)
+      return r.error(s.message());
+    if (layer >= cfg.numLayers)
+      return r.error(name + " " + std::to_string(layer) +
+                     " is out of range (num_hidden_layers " +
+                     std::to_string(cfg.numLayers) + ")");
+    cfg.mlpOnlyLayers.push_back(static_cast<uint32_t>(layer));
+  }
+  std::sort(cfg.mlpOnlyLayers.begin(), cfg.mlpOnlyLayers.end());
+  cfg.mlpOnlyLayers.erase(std::unique(cfg.mlpOnlyLayers.begin(), cfg.mlpOnlyLayers.end()),
+                          cfg.mlpOnlyLayers.end());
+  return mk::Status::ok();
+}
+
+/// MoeKeys::SparseStep (Qwen3-MoE). transformers v5 maps num_experts onto
+/// num_local_experts and writes the latter; either spelling is read.
+mk::Status parseSparseStepMoe(const FieldReader &r, ModelConfig &cfg) {
+  const Json *experts = r.get("num_experts");
+  const Json *local = r.get("num_local_experts");
+  if (experts && local && *experts != *local)
+    return r.error("'num_experts' " + describeJson(*experts) +
+                   " and 'num_local_experts' " + describeJson(*local) +
+                   " disagree (they are one setting)");
+  const char *expertsKey = experts || !local ? "num_experts" : "num_local_experts";
+  if (!r.get(expertsKey))
+    return r.error(r.hasKey(expertsKey)
+                       ? r.name(expertsKey) + " must be a non-negative integer, got null"
+                       : "missing key " + r.name(expertsKey));
+  if (mk::Status s = r.optionalIndex(expertsKey, Limits::kMaxExperts, cfg.numExperts); !s)
+    return s;
+  if (cfg.numExperts == 0) // Qwen3MoeSparseMoeBlock is never built: a dense model
+    return mk::Status::ok();
+  if (mk::Status s = r.requireCount("num_experts_per_tok", Limits::kMaxExperts,
+                                    cfg.numExpertsPerTok);
+      !s)
+    return s;
+  if (mk::Status s = r.requireCount("moe_intermediate_size", Limits::kMaxIntermediate,
+                                    cfg.moeIntermediateSize);
+      !s)
+    return s;
+  if (mk::Status s = r.optionalBool("norm_topk_prob", cfg.normTopkProb); !s)
+    return s;
+  if (mk::Status s = r.optionalCount("decoder_sparse_step", Limits::kMaxLayers,
+                                     cfg.decoderSparseStep);
+      !s)
+    return s;
+  return parseMlpOnlyLayers(r, cfg);
+}
+
+mk::Status parseMoe(const FieldReader &r, const FamilyInfo &family, ModelConfig &cfg) {
+  switch (family.moeKeys) {
+  case MoeKeys::None:
+    return mk::Status::ok();
+  case MoeKeys::SparseStep:
+    return parseSparseStepMoe(r, cfg);
+  case MoeKeys::EveryLayer:
+    // MixtralSparseMoeBlock always renormalizes the top-k weights; its experts are
+    // intermediate_size wide.
+    cfg.normTopkProb = true;
+    cfg.moeIntermediateSize = cfg.intermediateSize;
+    if (mk::Status s =
+            r.requireCount("num_local_experts", Limits::kMaxExperts, cfg.numExperts);
+        !s)
+      return s;
+    return r.requireCount("num_experts_per_tok", Limits::kMaxExperts,
+                          cfg.numExpertsPerTok);
+  }
+  return mk::Status::ok();
+}
+
 mk::Status tokenIdAt(const FieldReader &r, const std::string &name, const Json &v,
                      const ModelConfig &cfg, int32_t &out) {
   uint64_t id = 0;
@@ -330,6 +411,8 @@ mk::Status parseFields(const FieldReader &r, ModelConfig &cfg) {
   if (mk::Status s = r.optionalBool("tie_word_embeddings", cfg.tieWordEmbeddings); !s)
     return s;
   if (mk::Status s = parseAttention(r, family, cfg); !s)
+    return s;
+  if (mk::Status s = parseMoe(r, family, cfg); !s)
     return s;
   if (mk::Status s = parseTokenIds(r, cfg); !s)
     return s;

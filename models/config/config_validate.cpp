@@ -120,11 +120,65 @@ mk::Status checkNumerics(const Checker &c, const ModelConfig &cfg) {
   return mk::Status::ok();
 }
 
+/// The expert counts of a MoE family, or none in a dense one. Keys as the family's
+/// config spells them.
+mk::Status checkExperts(const Checker &c, const ModelConfig &cfg) {
+  MoeKeys moe = familyInfo(cfg.family).moeKeys;
+  const char *expertsKey =
+      moe == MoeKeys::EveryLayer ? "num_local_experts" : "num_experts";
+  if (moe == MoeKeys::None) {
+    if (cfg.numExperts != 0)
+      return c.fail("the " + std::string(familyName(cfg.family)) +
+                    " family has no experts, got " + std::to_string(cfg.numExperts));
+    return mk::Status::ok();
+  }
+  if (cfg.numExperts == 0) {
+    if (moe == MoeKeys::EveryLayer)
+      return c.count(expertsKey, 0, Limits::kMaxExperts);
+    return mk::Status::ok();
+  }
+  if (mk::Status s = c.count(expertsKey, cfg.numExperts, Limits::kMaxExperts); !s)
+    return s;
+  if (mk::Status s =
+          c.count("num_experts_per_tok", cfg.numExpertsPerTok, Limits::kMaxExperts);
+      !s)
+    return s;
+  if (cfg.numExpertsPerTok > cfg.numExperts)
+    return c.fail("'num_experts_per_tok' " + std::to_string(cfg.numExpertsPerTok) +
+                  " is more than '" + expertsKey + "' " + std::to_string(cfg.numExperts) +
+                  " (each token selects distinct experts)");
+  const char *sizeKey =
+      moe == MoeKeys::EveryLayer ? "intermediate_size" : "moe_intermediate_size";
+  if (mk::Status s = c.count(sizeKey, cfg.moeIntermediateSize, Limits::kMaxIntermediate);
+      !s)
+    return s;
+  if (moe == MoeKeys::EveryLayer &&
+      (cfg.moeIntermediateSize != cfg.intermediateSize || !cfg.normTopkProb ||
+       cfg.decoderSparseStep != 1 || !cfg.mlpOnlyLayers.empty()))
+    return c.fail("mixtral's experts are intermediate_size wide, renormalized, on "
+                  "every layer");
+  if (mk::Status s =
+          c.count("decoder_sparse_step", cfg.decoderSparseStep, Limits::kMaxLayers);
+      !s)
+    return s;
+  for (size_t i = 0; i < cfg.mlpOnlyLayers.size(); ++i) {
+    if (cfg.mlpOnlyLayers[i] >= cfg.numLayers)
+      return c.fail("'mlp_only_layers' lists layer " +
+                    std::to_string(cfg.mlpOnlyLayers[i]) + " (num_hidden_layers " +
+                    std::to_string(cfg.numLayers) + ")");
+    if (i > 0 && cfg.mlpOnlyLayers[i] <= cfg.mlpOnlyLayers[i - 1])
+      return c.fail("'mlp_only_layers' must be ascending without repeats");
+  }
+  return mk::Status::ok();
+}
+
 } // namespace
 
 mk::Status validateModelConfig(const ModelConfig &cfg) {
   Checker c(cfg);
   if (mk::Status s = checkShapes(c, cfg); !s)
+    return s;
+  if (mk::Status s = checkExperts(c, cfg); !s)
     return s;
   if (mk::Status s = checkNumerics(c, cfg); !s)
     return s;

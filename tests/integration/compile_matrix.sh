@@ -4,11 +4,12 @@
 # Compiles the real-size presets for every target and both decode batch sizes, each
 # plan with a 64-token prefill program, and checks that `mkc inspect` reads, verifies
 # and describes every one. Tiny presets are the lit tests' business; this is the check
-# that tiling, scheduling and memory planning hold up at 1B-70B sizes.
+# that tiling, scheduling and memory planning hold up at 1B-70B sizes, and with the
+# 18k expert tensors of Qwen3-30B-A3B.
 #
 # Every combination runs even after a failure; the script then lists the failures and
-# exits 1. Run by ctest (label compile-matrix); about 20 s on a 2-core machine, half of
-# it the 70B.
+# exits 1. Run by ctest (label compile-matrix); about 30 s on a 2-core machine, most of
+# it the 70B and Qwen3-30B-A3B.
 set -euo pipefail
 
 if [[ $# -ne 2 ]]; then
@@ -20,7 +21,7 @@ presets="$2"
 [[ -x "$mkc" ]] || { echo "compile_matrix: $mkc: not an executable" >&2; exit 2; }
 [[ -d "$presets" ]] || { echo "compile_matrix: $presets: not a directory" >&2; exit 2; }
 
-models=(llama-3.2-1b llama-3.1-8b qwen3-8b llama-3.1-70b)
+models=(llama-3.2-1b llama-3.1-8b qwen3-8b llama-3.1-70b qwen3-30b-a3b mixtral-8x7b)
 targets=(host a100 h100 h200)
 batches=(1 8)
 chunk=64
@@ -56,6 +57,9 @@ for model in "${models[@]}"; do
         "^program prefill (prefill, $chunk rows): "
         "^verified: yes\$"
       )
+      if [[ $(grep -c '"num_experts\|"num_local_experts' "$presets/$model/config.json") -gt 0 ]]; then
+        expected+=("^experts: " "^  moe: [0-9]* layers x (1 router + " "^  expected decode weight bytes per step (batch 1): dense .* experts x ")
+      fi
       ok=1
       for pattern in "${expected[@]}"; do
         if ! grep -q -- "$pattern" "$log"; then

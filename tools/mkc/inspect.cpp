@@ -2,6 +2,7 @@
 #include "inspect.h"
 
 #include "mk/isa/message_text.h"
+#include "mk/isa/moe_routes.h"
 #include "mk/isa/plan_file.h"
 #include "mk/isa/plan_stats.h"
 #include "mk/isa/plan_verify.h"
@@ -26,6 +27,36 @@ std::string bytesString(uint64_t b) {
 const char *targetName(TargetKind kind) {
   const TargetDesc *t = findTarget(kind);
   return t ? t->name : "?";
+}
+
+uint32_t tasksOf(const ProgramStats &s, TaskKind kind) {
+  return s.tasksByKind[static_cast<uint32_t>(kind)];
+}
+
+/// The MoE layers' tasks, and the weight bytes a batch-1 decode step reads: the part
+/// every step streams and the k experts of each MoE layer (mkrun's
+/// decode_weight_bytes_per_step measures it).
+void printMoe(const Plan &plan, const Program &p, const ProgramStats &s) {
+  const ModelMeta &m = plan.model;
+  const uint32_t layers = tasksOf(s, TaskKind::MoeRouter);
+  if (layers && m.numExperts) {
+    const uint32_t slots = moeSlots(m.numExperts, p.rows, m.numExpertsPerTok);
+    fmt::print("  moe: {} layers x (1 router + {} slots x ({} gate_up + {} down) + {} "
+               "combine)\n",
+               layers, slots, tasksOf(s, TaskKind::MoeGateUp) / (layers * slots),
+               tasksOf(s, TaskKind::MoeDown) / (layers * slots),
+               tasksOf(s, TaskKind::MoeCombine) / layers);
+  }
+  if (p.kind != ProgramKind::Decode)
+    return;
+  DecodeWeightBytes b = batch1DecodeWeightBytes(plan, p);
+  std::string parts;
+  if (b.moeLayers)
+    parts = fmt::format(
+        "dense {} + {} experts x {} per expert x {} MoE layers = ", bytesString(b.dense),
+        b.expertsPerToken, bytesString(b.perExpert()), b.moeLayers);
+  fmt::print("  expected decode weight bytes per step (batch 1): {}{} ({} bytes)\n",
+             parts, bytesString(b.total()), b.total());
 }
 
 } // namespace
@@ -74,6 +105,7 @@ int mk::mkc::runInspect(const std::string &path, bool listCriticalPath) {
         kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kTaskKindInfo[k].name,
                              s.tasksByKind[k]);
     fmt::print("  tasks by kind: {}\n", kinds);
+    printMoe(plan, p, s);
     fmt::print(
         "  critical path: {} tasks, {} moved, {:.1f} us on {} (all tasks: {} moved, "
         "bandwidth floor {:.1f} us)\n",

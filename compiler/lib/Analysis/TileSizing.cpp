@@ -21,7 +21,19 @@ int64_t TileSizer::minTileBytes() const {
 
 int64_t TileSizer::columnsPerTile(int64_t n, int64_t k, int64_t rows,
                                   int64_t weightsPerTile) const {
-  int64_t perWorker = roundUp(ceilDiv(n, target_.workers), kColumnGranule);
+  return columnsPerTile(n, k, rows, weightsPerTile, n);
+}
+
+int64_t TileSizer::expertColumnsPerTile(int64_t n, int64_t k, int64_t rows,
+                                        int64_t weightsPerTile, int64_t slots) const {
+  int64_t columns = columnsPerTile(n, k, rows, weightsPerTile, slots * n);
+  int64_t tiles = ceilDiv(n, columns);
+  return std::clamp<int64_t>(roundUp(ceilDiv(n, tiles), kColumnGranule), 1, n);
+}
+
+int64_t TileSizer::columnsPerTile(int64_t n, int64_t k, int64_t rows,
+                                  int64_t weightsPerTile, int64_t sharedColumns) const {
+  int64_t perWorker = roundUp(ceilDiv(sharedColumns, target_.workers), kColumnGranule);
   int64_t bytesPerColumn = std::max<int64_t>(1, k * 2 * weightsPerTile);
   int64_t minColumns = roundUp(ceilDiv(minTileBytes(), bytesPerColumn), kColumnGranule);
   // Prefill tiles keep a [rows, columns] fp32 accumulator per weight in shared memory

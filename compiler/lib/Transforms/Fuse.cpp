@@ -9,6 +9,8 @@
 //            rms_norm + gate/up linear + silu_mul                      -> mkg.gated_mlp
 //   phase 2: linear(rms_norm(x))                 -> linear x norm(w) {eps}
 //            add(linear(a), r) / add(r, linear(a)) -> linear a residual(r)
+//            moe(rms_norm(x))                    -> moe x norm(w) {eps}
+//            add(moe(a), r) / add(r, moe(a))     -> moe a residual(r)
 //
 // The greedy driver erases the pure ops left without uses (norms, ropes, head norms,
 // linears); kv_append has a side effect, so the QKV pattern erases it itself. A fused
@@ -312,13 +314,86 @@ struct FuseResidualEpilogue : OpRewritePattern<AddOp> {
   }
 };
 
+/// Replaces `replaced` by a copy of `moe` with the given x / norm / residual.
+void rebuildMoe(PatternRewriter &rewriter, MoeOp moe, Operation *replaced, Value x,
+                Value normWeight, FloatAttr eps, Value residual, Location loc) {
+  auto rebuilt = rewriter.create<MoeOp>(
+      loc, moe.getType(), x, moe.getRouter(), moe.getWGate(), moe.getWUp(),
+      moe.getWDown(), normWeight, residual, moe.getLayerAttr(), moe.getNumExpertsAttr(),
+      moe.getTopKAttr(), moe.getNormTopkProbAttr(), eps);
+  rebuilt->setDiscardableAttrs(moe->getDiscardableAttrDictionary());
+  rewriter.replaceOp(replaced, rebuilt);
+}
+
+/// Moves the rms_norm a mixture-of-experts block routes into its prologue (the router
+/// and every expert tile read the normed rows):
+///
+///   %n = mkg.rms_norm %x, %w {eps}
+///   %y = mkg.moe %n router(...) gate(...) up(...) down(...)
+/// becomes
+///   %y = mkg.moe %x router(...) gate(...) up(...) down(...) norm(%w) {eps}
+struct FuseMoeNormPrologue : OpRewritePattern<MoeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MoeOp moe, PatternRewriter &rewriter) const override {
+    if (moe.getNormWeight())
+      return rewriter.notifyMatchFailure(moe, "already has a norm prologue");
+    auto norm = moe.getX().getDefiningOp<RmsNormOp>();
+    if (!norm)
+      return rewriter.notifyMatchFailure(moe, "x is not an rms_norm");
+    if (failed(commonLayer({moe, norm})))
+      return rewriter.notifyMatchFailure(moe, "the norm is in another layer");
+    rewriter.setInsertionPoint(moe);
+    rebuildMoe(rewriter, moe, moe, norm.getX(), norm.getWeight(), norm.getEpsAttr(),
+               moe.getResidual(), rewriter.getFusedLoc({norm.getLoc(), moe.getLoc()}));
+    return success();
+  }
+};
+
+/// Moves the residual add after a mixture-of-experts block into its epilogue (the
+/// combine adds it):
+///
+///   %y = mkg.moe %a ...
+///   %h = mkg.add %r, %y          (or mkg.add %y, %r)
+/// becomes
+///   %h = mkg.moe %a ... residual(%r)
+struct FuseMoeResidualEpilogue : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AddOp add, PatternRewriter &rewriter) const override {
+    auto absorbable = [](Value value) -> MoeOp {
+      auto moe = value.getDefiningOp<MoeOp>();
+      if (!moe || moe.getResidual() || !moe->hasOneUse())
+        return {};
+      return moe;
+    };
+    Value residual = add.getLhs();
+    MoeOp moe = absorbable(add.getRhs());
+    if (!moe) {
+      residual = add.getRhs();
+      moe = absorbable(add.getLhs());
+    }
+    if (!moe)
+      return rewriter.notifyMatchFailure(
+          add, "no operand is a single-use mkg.moe without a residual");
+    if (failed(commonLayer({moe, add})))
+      return rewriter.notifyMatchFailure(add, "the block is in another layer");
+    rewriter.setInsertionPoint(add);
+    rebuildMoe(rewriter, moe, add, moe.getX(), moe.getNormWeight(), moe.getEpsAttr(),
+               residual, rewriter.getFusedLoc({moe.getLoc(), add.getLoc()}));
+    rewriter.eraseOp(moe);
+    return success();
+  }
+};
+
 struct MkFusePass : mk::impl::MkFuseBase<MkFusePass> {
   LogicalResult initialize(MLIRContext *context) override {
     RewritePatternSet blocks(context);
     blocks.add<FuseAttentionInput, FuseGatedMlp>(context);
     blockPatterns = std::move(blocks);
     RewritePatternSet prologuesAndEpilogues(context);
-    prologuesAndEpilogues.add<FuseNormPrologue, FuseResidualEpilogue>(context);
+    prologuesAndEpilogues.add<FuseNormPrologue, FuseResidualEpilogue, FuseMoeNormPrologue,
+                              FuseMoeResidualEpilogue>(context);
     prologueEpiloguePatterns = std::move(prologuesAndEpilogues);
     return success();
   }

@@ -44,7 +44,15 @@ DictionaryAttr mk::modelMetaToAttr(MLIRContext *ctx, const isa::ModelMeta &m) {
       b.getNamedAttr("eos_token_ids", b.getDenseI64ArrayAttr(eos)),
       b.getNamedAttr("config_hash", b.getStringAttr(hash)),
   };
-  return b.getDictionaryAttr(entries);
+  SmallVector<NamedAttribute> all(std::begin(entries), std::end(entries));
+  // Dense models carry no expert keys, so their IR is what it was before MoE.
+  if (m.numExperts) {
+    all.push_back(b.getNamedAttr("num_experts", i(m.numExperts)));
+    all.push_back(b.getNamedAttr("num_experts_per_tok", i(m.numExpertsPerTok)));
+    all.push_back(b.getNamedAttr("norm_topk_prob", b.getBoolAttr(m.normTopkProb)));
+    all.push_back(b.getNamedAttr("moe_intermediate_size", i(m.moeIntermediateSize)));
+  }
+  return b.getDictionaryAttr(all);
 }
 
 FailureOr<isa::ModelMeta> mk::modelMetaFromModule(ModuleOp module) {
@@ -109,6 +117,13 @@ FailureOr<isa::ModelMeta> mk::modelMetaFromModule(ModuleOp module) {
     m.eosTokenIds.assign(eos.asArrayRef().begin(), eos.asArrayRef().end());
   else
     fail("eos_token_ids", "an i64 array");
+  // Absent in dense models; when num_experts is there, so are the others.
+  if (dict.get("num_experts")) {
+    m.numExperts = getInt("num_experts");
+    m.numExpertsPerTok = getInt("num_experts_per_tok");
+    m.normTopkProb = getBool("norm_topk_prob");
+    m.moeIntermediateSize = getInt("moe_intermediate_size");
+  }
   auto hash = dict.getAs<StringAttr>("config_hash");
   if (!hash || hash.getValue().getAsInteger(16, m.configHash))
     fail("config_hash", "a hexadecimal string");

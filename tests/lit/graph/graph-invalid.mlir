@@ -560,3 +560,75 @@ func.func @unknown_program_kind(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) att
 func.func @unknown_attribute(%tokens: tensor<1xi32>, %pos: tensor<1xi32>) attributes {mkg.programme = #mkg.program_kind<decode>} {
   return
 }
+
+// -----
+
+func.func @moe_top_k_above_experts(%x: tensor<2x64xbf16>, %wr: tensor<2x64xbf16>, %g: tensor<32x64xbf16>, %d: tensor<64x32xbf16>) {
+  // expected-error @+1 {{'mkg.moe' op top_k (3) must be in [1, num_experts (2)]}}
+  %y = mkg.moe %x router(%wr) gate(%g, %g) up(%g, %g) down(%d, %d) {layer = 0 : i64, num_experts = 2 : i64, top_k = 3 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>) -> tensor<2x64xbf16>
+  return
+}
+
+// -----
+
+func.func @moe_router_shape(%x: tensor<2x64xbf16>, %wr: tensor<3x64xbf16>, %g: tensor<32x64xbf16>, %d: tensor<64x32xbf16>) {
+  // expected-error @+1 {{'mkg.moe' op router must have shape [2, 64], got [3, 64]}}
+  %y = mkg.moe %x router(%wr) gate(%g, %g) up(%g, %g) down(%d, %d) {layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<3x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>) -> tensor<2x64xbf16>
+  return
+}
+
+// -----
+
+func.func @moe_missing_expert(%x: tensor<2x64xbf16>, %wr: tensor<2x64xbf16>, %g: tensor<32x64xbf16>, %d: tensor<64x32xbf16>) {
+  // expected-error @+1 {{'mkg.moe' op has 1 up weights, expected one per expert (2)}}
+  %y = mkg.moe %x router(%wr) gate(%g, %g) up(%g) down(%d, %d) {layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>) -> tensor<2x64xbf16>
+  return
+}
+
+// -----
+
+func.func @moe_down_shape(%x: tensor<2x64xbf16>, %wr: tensor<2x64xbf16>, %g: tensor<32x64xbf16>, %d: tensor<32x64xbf16>) {
+  // expected-error @+1 {{'mkg.moe' op down weights must have shape [64, 32], got [32, 64]}}
+  %y = mkg.moe %x router(%wr) gate(%g, %g) up(%g, %g) down(%d, %d) {layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>) -> tensor<2x64xbf16>
+  return
+}
+
+// -----
+
+func.func @moe_experts_differ(%x: tensor<2x64xbf16>, %wr: tensor<2x64xbf16>, %g: tensor<32x64xbf16>, %g2: tensor<16x64xbf16>, %d: tensor<64x32xbf16>) {
+  // expected-error @+1 {{'mkg.moe' op up weight of expert 1 is 'tensor<16x64xbf16>', expert 0's is 'tensor<32x64xbf16>'}}
+  %y = mkg.moe %x router(%wr) gate(%g, %g) up(%g, %g2) down(%d, %d) {layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<16x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>) -> tensor<2x64xbf16>
+  return
+}
+
+// -----
+
+func.func @moe_norm_without_eps(%x: tensor<2x64xbf16>, %ln: tensor<64xbf16>, %wr: tensor<2x64xbf16>, %g: tensor<32x64xbf16>, %d: tensor<64x32xbf16>) {
+  // expected-error @+1 {{'mkg.moe' op a norm prologue needs an eps, and eps needs a norm}}
+  %y = mkg.moe %x router(%wr) gate(%g, %g) up(%g, %g) down(%d, %d) norm(%ln) {layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>, tensor<64xbf16>) -> tensor<2x64xbf16>
+  return
+}
+
+// -----
+
+func.func @moe_residual_shape(%x: tensor<2x64xbf16>, %r: tensor<1x64xbf16>, %wr: tensor<2x64xbf16>, %g: tensor<32x64xbf16>, %d: tensor<64x32xbf16>) {
+  // expected-error @+1 {{'mkg.moe' op residual must have shape [2, 64], got [1, 64]}}
+  %y = mkg.moe %x router(%wr) gate(%g, %g) up(%g, %g) down(%d, %d) residual(%r) {layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>, tensor<1x64xbf16>) -> tensor<2x64xbf16>
+  return
+}
+
+// -----
+
+func.func @moe_without_layer(%x: tensor<2x64xbf16>, %wr: tensor<2x64xbf16>, %g: tensor<32x64xbf16>, %d: tensor<64x32xbf16>) {
+  // expected-error @+1 {{'mkg.moe' op requires attribute 'layer'}}
+  %y = mkg.moe %x router(%wr) gate(%g, %g) up(%g, %g) down(%d, %d) {num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>) -> tensor<2x64xbf16>
+  return
+}

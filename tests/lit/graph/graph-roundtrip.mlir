@@ -110,3 +110,28 @@ func.func @fused_ops(%h: tensor<1x64xbf16>, %pos: tensor<1xi32>) -> tensor<1x64x
   // CHECK: return %[[D]]
   return %d : tensor<1x64xbf16>
 }
+
+// The mixture-of-experts block: plain (the builder's form, on the normed input) and
+// fused (norm prologue and residual epilogue, what mk-tile lowers). Experts are listed
+// in order, one weight of each group per expert.
+// CHECK-LABEL: func.func @moe
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<2x64xbf16>
+func.func @moe(%x: tensor<2x64xbf16>, %ln: tensor<64xbf16>, %wr: tensor<2x64xbf16>,
+               %g0: tensor<32x64xbf16>, %g1: tensor<32x64xbf16>,
+               %u0: tensor<32x64xbf16>, %u1: tensor<32x64xbf16>,
+               %d0: tensor<64x32xbf16>, %d1: tensor<64x32xbf16>) -> tensor<2x64xbf16> {
+  // CHECK: %[[P:.+]] = mkg.moe %[[X]] router(%{{.+}}) gate(%[[G0:.+]], %[[G1:.+]]) up(%[[U0:.+]], %[[U1:.+]]) down(%[[D0:.+]], %[[D1:.+]]) {layer = 3 : i64, num_experts = 2 : i64, top_k = 1 : i64} : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>) -> tensor<2x64xbf16>
+  %p = mkg.moe %x router(%wr) gate(%g0, %g1) up(%u0, %u1) down(%d0, %d1)
+      {layer = 3 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>) -> tensor<2x64xbf16>
+  // CHECK: %[[F:.+]] = mkg.moe %[[P]] router(%{{.+}}) gate(%[[G0]], %[[G1]]) up(%[[U0]], %[[U1]]) down(%[[D0]], %[[D1]]) norm(%{{.+}}) residual(%[[P]]) {eps = 9.99999974E-6 : f32, layer = 3 : i64, norm_topk_prob, num_experts = 2 : i64, top_k = 2 : i64}
+  // CHECK-SAME: tensor<64xbf16>, tensor<2x64xbf16>) -> tensor<2x64xbf16>
+  %f = mkg.moe %p router(%wr) gate(%g0, %g1) up(%u0, %u1) down(%d0, %d1) norm(%ln) residual(%p)
+      {eps = 1.0e-05 : f32, layer = 3 : i64, norm_topk_prob, num_experts = 2 : i64, top_k = 2 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>, tensor<64xbf16>, tensor<2x64xbf16>) -> tensor<2x64xbf16>
+  // CHECK: mkg.moe %[[F]] {{.*}} residual(%[[X]]) {layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+  %r = mkg.moe %f router(%wr) gate(%g0, %g1) up(%u0, %u1) down(%d0, %d1) residual(%x)
+      {layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>, tensor<2x64xbf16>) -> tensor<2x64xbf16>
+  return %r : tensor<2x64xbf16>
+}

@@ -1,7 +1,7 @@
 // RUN: mk-opt %s -mk-fuse | FileCheck %s
 // RUN: mk-opt %s -mk-fuse | FileCheck %s --check-prefix=UNFUSED
 
-// Near misses of the mkg.qkv and mkg.gated_mlp patterns: the block is not formed, and
+// Near misses of the mkg.qkv, mkg.gated_mlp and mkg.moe patterns: the block is not formed, and
 // the projections fall back to the norm prologue alone. UNFUSED-LABEL blocks span whole
 // functions, so each UNFUSED-NOT covers the entire function body.
 
@@ -239,4 +239,39 @@ func.func @residual_in_another_layer(%x: tensor<1x64xbf16>, %r: tensor<1x64xbf16
   %y = mkg.linear %x, %w {layer = 0 : i64} : tensor<1x64xbf16>, tensor<64x64xbf16> -> tensor<1x64xbf16>
   %s = mkg.add %r, %y {layer = 1 : i64} : tensor<1x64xbf16>
   return %s : tensor<1x64xbf16>
+}
+
+// Near misses of the mkg.moe prologue and epilogue: a norm or an add of another layer
+// stays, and so does an add of a block whose result has another reader.
+// CHECK-LABEL: func.func @moe_norm_and_add_in_another_layer
+// CHECK: %[[N:.+]] = mkg.rms_norm
+// CHECK: %[[M:.+]] = mkg.moe %[[N]]
+// CHECK-NOT: norm(
+// CHECK-NOT: residual(
+// CHECK: mkg.add %{{.+}}, %[[M]] {layer = 1 : i64}
+// UNFUSED-LABEL: func.func @moe_norm_and_add_in_another_layer
+// UNFUSED-NOT: residual(
+func.func @moe_norm_and_add_in_another_layer(%h: tensor<2x64xbf16>, %wr: tensor<2x64xbf16>, %g: tensor<32x64xbf16>, %d: tensor<64x32xbf16>) -> tensor<2x64xbf16> {
+  %ln = mkg.weight "ln" : tensor<64xbf16>
+  %n = mkg.rms_norm %h, %ln {eps = 1.0e-05 : f32, layer = 1 : i64} : tensor<2x64xbf16>, tensor<64xbf16>
+  %m = mkg.moe %n router(%wr) gate(%g, %g) up(%g, %g) down(%d, %d) {layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>) -> tensor<2x64xbf16>
+  %y = mkg.add %h, %m {layer = 1 : i64} : tensor<2x64xbf16>
+  return %y : tensor<2x64xbf16>
+}
+
+// CHECK-LABEL: func.func @moe_result_read_twice
+// CHECK: %[[M:.+]] = mkg.moe %{{.+}} norm(
+// CHECK-NOT: residual(
+// CHECK: mkg.add %{{.+}}, %[[M]]
+// CHECK: mkg.add %[[M]], %[[M]]
+func.func @moe_result_read_twice(%h: tensor<2x64xbf16>, %wr: tensor<2x64xbf16>, %g: tensor<32x64xbf16>, %d: tensor<64x32xbf16>) -> tensor<2x64xbf16> {
+  %ln = mkg.weight "ln" : tensor<64xbf16>
+  %n = mkg.rms_norm %h, %ln {eps = 1.0e-05 : f32, layer = 0 : i64} : tensor<2x64xbf16>, tensor<64xbf16>
+  %m = mkg.moe %n router(%wr) gate(%g, %g) up(%g, %g) down(%d, %d) {layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>) -> tensor<2x64xbf16>
+  %y = mkg.add %h, %m {layer = 0 : i64} : tensor<2x64xbf16>
+  %z = mkg.add %m, %m {layer = 0 : i64} : tensor<2x64xbf16>
+  %s = mkg.add %y, %z {layer = 0 : i64} : tensor<2x64xbf16>
+  return %s : tensor<2x64xbf16>
 }

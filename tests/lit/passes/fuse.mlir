@@ -264,3 +264,38 @@ func.func @linear_without_norm_left_alone(%x: tensor<1x64xbf16>, %r: tensor<1x64
   %s = mkg.add %r, %y : tensor<1x64xbf16>
   return %s, %y : tensor<1x64xbf16>, tensor<1x64xbf16>
 }
+
+// The MLP half of a mixture-of-experts layer as the builder emits it (2 experts of
+// intermediate 32, top-1): the norm becomes the block's prologue and the residual add
+// its epilogue, whichever side of the add the block is on.
+// CHECK-LABEL: func.func @moe_layer
+// CHECK-SAME: (%[[H:[^:]+]]: tensor<2x64xbf16>)
+// CHECK: %[[PLN:.+]] = mkg.weight "model.layers.4.post_attention_layernorm.weight"
+// CHECK: %[[WR:.+]] = mkg.weight "model.layers.4.mlp.gate.weight"
+// CHECK: %[[Y:.+]] = mkg.moe %[[H]] router(%[[WR]]) gate(%[[G0:.+]], %[[G1:.+]]) up(%[[U0:.+]], %[[U1:.+]]) down(%[[D0:.+]], %[[D1:.+]]) norm(%[[PLN]]) residual(%[[H]]) {eps = 9.99999997E-7 : f32, layer = 4 : i64, norm_topk_prob, num_experts = 2 : i64, top_k = 1 : i64}
+// CHECK: %[[Z:.+]] = mkg.moe %[[Y]] router(%[[WR]]) gate(%[[G0]], %[[G1]]) up(%[[U0]], %[[U1]]) down(%[[D0]], %[[D1]]) norm(%[[PLN]]) residual(%[[Y]]) {eps = 9.99999997E-7 : f32, layer = 4 : i64, num_experts = 2 : i64, top_k = 2 : i64}
+// CHECK: return %[[Z]]
+// REMOVED-LABEL: func.func @moe_layer
+// REMOVED-NOT: mkg.rms_norm
+// REMOVED-NOT: mkg.add
+func.func @moe_layer(%h: tensor<2x64xbf16>) -> tensor<2x64xbf16> {
+  %pln = mkg.weight "model.layers.4.post_attention_layernorm.weight" : tensor<64xbf16>
+  %n = mkg.rms_norm %h, %pln {eps = 1.0e-06 : f32, layer = 4 : i64} : tensor<2x64xbf16>, tensor<64xbf16>
+  %wr = mkg.weight "model.layers.4.mlp.gate.weight" : tensor<2x64xbf16>
+  %g0 = mkg.weight "model.layers.4.mlp.experts.0.gate_proj.weight" : tensor<32x64xbf16>
+  %g1 = mkg.weight "model.layers.4.mlp.experts.1.gate_proj.weight" : tensor<32x64xbf16>
+  %u0 = mkg.weight "model.layers.4.mlp.experts.0.up_proj.weight" : tensor<32x64xbf16>
+  %u1 = mkg.weight "model.layers.4.mlp.experts.1.up_proj.weight" : tensor<32x64xbf16>
+  %d0 = mkg.weight "model.layers.4.mlp.experts.0.down_proj.weight" : tensor<64x32xbf16>
+  %d1 = mkg.weight "model.layers.4.mlp.experts.1.down_proj.weight" : tensor<64x32xbf16>
+  %m = mkg.moe %n router(%wr) gate(%g0, %g1) up(%u0, %u1) down(%d0, %d1)
+      {layer = 4 : i64, norm_topk_prob, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>) -> tensor<2x64xbf16>
+  %y = mkg.add %h, %m {layer = 4 : i64} : tensor<2x64xbf16>
+  %n2 = mkg.rms_norm %y, %pln {eps = 1.0e-06 : f32, layer = 4 : i64} : tensor<2x64xbf16>, tensor<64xbf16>
+  %m2 = mkg.moe %n2 router(%wr) gate(%g0, %g1) up(%u0, %u1) down(%d0, %d1)
+      {layer = 4 : i64, num_experts = 2 : i64, top_k = 2 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>) -> tensor<2x64xbf16>
+  %z = mkg.add %m2, %y {layer = 4 : i64} : tensor<2x64xbf16>
+  return %z : tensor<2x64xbf16>
+}

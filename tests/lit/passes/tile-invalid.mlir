@@ -34,6 +34,40 @@ func.func @plain_linear(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2
 
 // -----
 
+// A mixture-of-experts block is lowered only in its fused form (norm prologue and
+// residual epilogue): the router norms the rows, the combine adds the residual.
+func.func @unfused_moe(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
+  %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
+  %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
+  %ln = mkg.weight "ln" : tensor<64xbf16>
+  %wr = mkg.weight "router" : tensor<2x64xbf16>
+  %g = mkg.weight "g" : tensor<32x64xbf16>
+  %d = mkg.weight "d" : tensor<64x32xbf16>
+  // expected-error @+1 {{'mkg.moe' op mk-tile: no task lowers this op as it is; it must have a norm prologue and a residual epilogue (mkg.moe) (run mk-fuse)}}
+  %y = mkg.moe %h router(%wr) gate(%g, %g) up(%g, %g) down(%d, %d) norm(%ln) {eps = 1.0e-05 : f32, layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>, tensor<64xbf16>) -> tensor<2x64xbf16>
+  return %y : tensor<2x64xbf16>
+}
+
+// -----
+
+// Expert e of a group is the tensor after expert e - 1's: one weight cannot serve two
+// experts.
+func.func @moe_shared_expert_weight(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
+  %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
+  %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
+  %ln = mkg.weight "ln" : tensor<64xbf16>
+  %wr = mkg.weight "router" : tensor<2x64xbf16>
+  %g = mkg.weight "g" : tensor<32x64xbf16>
+  %d = mkg.weight "d" : tensor<64x32xbf16>
+  // expected-error @+1 {{'mkg.moe' op mk-tile: the gate weight of expert 1 (@w.g) is not the tensor after expert 0's: an expert group is 2 distinct weights that no other op reads}}
+  %y = mkg.moe %h router(%wr) gate(%g, %g) up(%g, %g) down(%d, %d) norm(%ln) residual(%h) {eps = 1.0e-05 : f32, layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
+      : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>, tensor<64xbf16>, tensor<2x64xbf16>) -> tensor<2x64xbf16>
+  return %y : tensor<2x64xbf16>
+}
+
+// -----
+
 func.func @residual_after_embedding(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x64xbf16> attributes {mkg.program = #mkg.program_kind<decode>} {
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>

@@ -79,4 +79,34 @@ TEST(TileSizing, PrefillRowsCoverTheChunk) {
   EXPECT_EQ(sizer.prefillAttentionRows(5, 8), 5);
 }
 
+TEST(TileSizing, ExpertSlotsShareTheWorkers) {
+  for (const isa::TargetDesc &t : isa::kTargets) {
+    TileSizer sizer(t);
+    // Qwen3-30B-A3B gate/up (I 768, H 2048): batch 1 has 8 slots, batch 8 has 64.
+    for (int64_t slots : {1, 8, 64}) {
+      SCOPED_TRACE(std::string(t.name) + " slots " + std::to_string(slots));
+      int64_t cols = sizer.expertColumnsPerTile(768, 2048, 1, 2, slots);
+      int64_t tiles = ceilDiv(768, cols);
+      EXPECT_EQ(cols % 16, 0);
+      // Every worker has a tile when all slots are busy (as far as granules allow),
+      // unless tiles are at the minimum size.
+      int64_t wanted = std::min<int64_t>(t.workers, slots * 768 / 16) * 3 / 4;
+      EXPECT_TRUE(slots * tiles >= wanted ||
+                  cols * 2048 * 2 * 2 < 2 * sizer.minTileBytes());
+      // The columns are spread evenly: no tile is less than a granule short.
+      EXPECT_LT(tiles * cols - 768, tiles * 16);
+    }
+    // One slot is a dense projection.
+    EXPECT_GE(sizer.expertColumnsPerTile(14336, 4096, 1, 2, 1),
+              sizer.columnsPerTile(14336, 4096, 1, 2) * 3 / 4);
+    // More slots, fewer tiles per slot.
+    EXPECT_GE(sizer.expertColumnsPerTile(2048, 768, 1, 1, 64),
+              sizer.expertColumnsPerTile(2048, 768, 1, 1, 8));
+  }
+  // Prefill accumulators still fit.
+  TileSizer h100(*isa::findTarget("h100"));
+  int64_t cols = h100.expertColumnsPerTile(768, 2048, 64, 2, 128);
+  EXPECT_LE(cols * 64 * 4 * 2, int64_t(h100.target().smemPerWorker) / 2);
+}
+
 } // namespace

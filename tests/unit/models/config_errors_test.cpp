@@ -193,24 +193,115 @@ TEST(ConfigErrors, UnknownModelType) {
   Json j = llama();
   j["model_type"] = "gpt2";
   EXPECT_EQ(errorOf(j), kSource + ": model_type 'gpt2' is not supported (supported: "
-                                  "llama, qwen2, qwen3, mistral)");
+                                  "llama, qwen2, qwen3, mistral, qwen3_moe, mixtral)");
 }
 
-TEST(ConfigErrors, MixtureOfExpertsRefused) {
-  for (const char *type :
-       {"mixtral", "qwen3_moe", "qwen2_moe", "deepseek_v2", "deepseek_v3"}) {
+TEST(ConfigErrors, OtherMixtureOfExpertsFamiliesRefused) {
+  for (const char *type : {"qwen2_moe", "deepseek_v2", "deepseek_v3", "olmoe"}) {
     SCOPED_TRACE(type);
     Json j = qwen3();
     j["model_type"] = type;
     EXPECT_EQ(errorOf(j), kSource + ": model_type '" + type +
-                              "' is a mixture-of-experts model; MoE support is not "
-                              "built yet");
+                              "' is a mixture-of-experts model of a family mk does "
+                              "not support (supported: llama, qwen2, qwen3, mistral, "
+                              "qwen3_moe, mixtral)");
   }
   // An unknown type that carries expert counts is called MoE too.
   Json j = qwen3();
   j["model_type"] = "some_new_moe";
   j["num_experts"] = 64;
   expectError(j, "model_type 'some_new_moe' is a mixture-of-experts model");
+}
+
+Json qwen3Moe() { return presetJson("qwen3-30b-a3b"); }
+Json mixtral() { return presetJson("mixtral-8x7b"); }
+
+TEST(ConfigErrors, MoeRequiredKeys) {
+  for (const char *key :
+       {"num_experts", "num_experts_per_tok", "moe_intermediate_size"}) {
+    SCOPED_TRACE(key);
+    Json j = qwen3Moe();
+    j.erase(key);
+    EXPECT_EQ(errorOf(j), kSource + ": missing key '" + key + "'");
+  }
+  for (const char *key : {"num_local_experts", "num_experts_per_tok"}) {
+    SCOPED_TRACE(key);
+    Json j = mixtral();
+    j.erase(key);
+    EXPECT_EQ(errorOf(j), kSource + ": missing key '" + key + "'");
+  }
+  Json j = mixtral();
+  j["num_local_experts"] = nullptr;
+  expectError(j, "'num_local_experts' must be a positive integer, got null");
+  j = qwen3Moe();
+  j["num_experts"] = nullptr;
+  expectError(j, "'num_experts' must be a non-negative integer, got null");
+}
+
+TEST(ConfigErrors, MoeCounts) {
+  Json j = qwen3Moe();
+  j["num_experts_per_tok"] = 129;
+  EXPECT_EQ(errorOf(j), kSource + ": 'num_experts_per_tok' 129 is more than "
+                                  "'num_experts' 128 (each token selects distinct "
+                                  "experts)");
+  j = mixtral();
+  j["num_experts_per_tok"] = 9;
+  expectError(j, "'num_experts_per_tok' 9 is more than 'num_local_experts' 8");
+  j = mixtral();
+  j["num_local_experts"] = 0;
+  expectError(j, "'num_local_experts' must be a positive integer, got 0");
+  j = mixtral();
+  j["num_local_experts"] = 1025;
+  expectError(j, "'num_local_experts' 1025 is out of range (at most 1024)");
+  j = qwen3Moe();
+  j["num_experts_per_tok"] = 0;
+  expectError(j, "'num_experts_per_tok' must be a positive integer, got 0");
+  j = qwen3Moe();
+  j["moe_intermediate_size"] = "768";
+  expectError(j, "'moe_intermediate_size' must be a positive integer, got string");
+  j = qwen3Moe();
+  j["decoder_sparse_step"] = 0;
+  expectError(j, "'decoder_sparse_step' must be a positive integer, got 0");
+  j = qwen3Moe();
+  j["norm_topk_prob"] = 1;
+  expectError(j, "'norm_topk_prob' must be true or false, got 1");
+  // The transformers v5 spelling must agree with the v4 one when both are written.
+  j = qwen3Moe();
+  j["num_local_experts"] = 64;
+  EXPECT_EQ(errorOf(j), kSource + ": 'num_experts' 128 and 'num_local_experts' 64 "
+                                  "disagree (they are one setting)");
+}
+
+TEST(ConfigErrors, MlpOnlyLayers) {
+  Json j = qwen3Moe();
+  j["mlp_only_layers"] = Json::array({0, 48});
+  EXPECT_EQ(errorOf(j), kSource + ": 'mlp_only_layers[1]' 48 is out of range "
+                                  "(num_hidden_layers 48)");
+  j["mlp_only_layers"] = 3;
+  expectError(j, "'mlp_only_layers' must be a list of layer indices, got 3");
+  j["mlp_only_layers"] = Json::array({-1});
+  expectError(j, "'mlp_only_layers[0]' must be");
+  j["mlp_only_layers"] = Json::array({"1"});
+  expectError(j, "'mlp_only_layers[0]' must be");
+}
+
+TEST(ConfigErrors, ValidateRefusesInconsistentExperts) {
+  ModelConfig c;
+  ASSERT_TRUE(loadHfConfig("tiny-llama", c));
+  c.numExperts = 4;
+  EXPECT_THAT(validateModelConfig(c).message(),
+              HasSubstr("the llama family has no experts, got 4"));
+  ASSERT_TRUE(loadHfConfig("tiny-qwen3-moe", c));
+  c.mlpOnlyLayers = {2, 1};
+  EXPECT_THAT(validateModelConfig(c).message(),
+              HasSubstr("'mlp_only_layers' must be ascending without repeats"));
+  c.mlpOnlyLayers = {3};
+  EXPECT_THAT(validateModelConfig(c).message(),
+              HasSubstr("'mlp_only_layers' lists layer 3 (num_hidden_layers 3)"));
+  ASSERT_TRUE(loadHfConfig("tiny-mixtral", c));
+  c.decoderSparseStep = 2;
+  EXPECT_THAT(validateModelConfig(c).message(),
+              HasSubstr("mixtral's experts are intermediate_size wide"));
 }
 
 TEST(ConfigErrors, ValuesOutOfRange) {

@@ -261,6 +261,90 @@ TEST(ConfigFields, NumParametersCountsBiasesAndNorms) {
   EXPECT_EQ(numParameters(c), 256u * 64 + 64 + 2 * layer);
 }
 
+TEST(ConfigFields, Qwen3MoeLayerTypes) {
+  // Qwen3MoeDecoderLayer: MoE iff num_experts > 0, (i + 1) % decoder_sparse_step == 0
+  // and i not in mlp_only_layers.
+  Json j = presetJson("tiny-qwen3-moe");
+  j["num_hidden_layers"] = 6;
+  j["max_window_layers"] = 6;
+  auto moeLayers = [](const ModelConfig &c) {
+    std::vector<uint32_t> layers;
+    for (uint32_t i = 0; i < c.numLayers; ++i)
+      if (c.isMoeLayer(i))
+        layers.push_back(i);
+    EXPECT_EQ(layers.size(), c.numMoeLayers());
+    return layers;
+  };
+  EXPECT_EQ(moeLayers(parseOk(j)), (std::vector<uint32_t>{0, 2, 3, 4, 5}));
+  j["decoder_sparse_step"] = 2;
+  EXPECT_EQ(moeLayers(parseOk(j)), (std::vector<uint32_t>{3, 5}));
+  j["mlp_only_layers"] = Json::array({5, 1, 5});
+  ModelConfig c = parseOk(j);
+  EXPECT_EQ(c.mlpOnlyLayers, (std::vector<uint32_t>{1, 5}));
+  EXPECT_EQ(moeLayers(c), (std::vector<uint32_t>{3}));
+  j.erase("decoder_sparse_step");
+  j["mlp_only_layers"] = nullptr; // Qwen3MoeConfig: None means []
+  EXPECT_EQ(moeLayers(parseOk(j)).size(), 6u);
+  // num_experts 0: no layer builds a sparse block, the other MoE keys are unused.
+  j["num_experts"] = 0;
+  j.erase("moe_intermediate_size");
+  j.erase("num_experts_per_tok");
+  c = parseOk(j);
+  EXPECT_EQ(c.numExperts, 0u);
+  EXPECT_EQ(c.numMoeLayers(), 0u);
+}
+
+TEST(ConfigFields, Qwen3MoeKeys) {
+  Json j = presetJson("qwen3-30b-a3b");
+  j.erase("norm_topk_prob"); // Qwen3MoeConfig's default is false
+  EXPECT_FALSE(parseOk(j).normTopkProb);
+  // transformers v5 writes num_experts as num_local_experts.
+  j = presetJson("qwen3-30b-a3b");
+  j.erase("num_experts");
+  j["num_local_experts"] = 64;
+  EXPECT_EQ(parseOk(j).numExperts, 64u);
+  j["num_experts"] = 64; // both spellings, the same value
+  EXPECT_EQ(parseOk(j).numExperts, 64u);
+  // Qwen3MoeConfig has no head_dim: without one, heads split hidden.
+  j = presetJson("qwen3-30b-a3b");
+  j.erase("head_dim");
+  EXPECT_EQ(parseOk(j).headDim, 64u);
+}
+
+TEST(ConfigFields, MixtralKeys) {
+  Json j = presetJson("mixtral-8x7b");
+  // Routing weights are always renormalized; experts are intermediate_size wide.
+  j["norm_topk_prob"] = false;
+  j["moe_intermediate_size"] = 32;
+  j["decoder_sparse_step"] = 2;
+  j["mlp_only_layers"] = Json::array({0});
+  ModelConfig c = parseOk(j);
+  EXPECT_TRUE(c.normTopkProb);
+  EXPECT_EQ(c.moeIntermediateSize, 14336u);
+  EXPECT_EQ(c.numMoeLayers(), 32u);
+  // MixtralConfig's sliding_window defaults to None, unlike Mistral-7B-v0.1's.
+  j.erase("sliding_window");
+  EXPECT_EQ(parseOk(j).slidingWindow, 0u);
+  j["sliding_window"] = 4096;
+  EXPECT_EQ(parseOk(j).slidingWindow, 4096u);
+  j.erase("rope_theta");
+  j.erase("rms_norm_eps");
+  EXPECT_EQ(parseOk(j).ropeTheta, 1e6);
+  EXPECT_EQ(parseOk(j).rmsNormEps, 1e-5);
+}
+
+TEST(ConfigFields, NumParametersCountsExperts) {
+  ModelConfig c;
+  ASSERT_TRUE(loadHfConfig("tiny-qwen3-moe", c));
+  // embed 2 x 256*64 + final norm 64 + 3 layers of attention (2 norms 128, q 128x64,
+  // k, v 64x64, o 64x128, q/k norms 2*32); layers 0 and 2: router 8*64 + 8 experts x
+  // 3*64*32; layer 1 dense: 3*64*128.
+  uint64_t attention = 128 + 2 * 128 * 64 + 2 * 64 * 64 + 64;
+  uint64_t moe = 8 * 64 + 8 * 3 * 64 * 32;
+  uint64_t dense = 3 * 64 * 128;
+  EXPECT_EQ(numParameters(c), 2 * 256u * 64 + 64 + 3 * attention + 2 * moe + dense);
+}
+
 TEST(ConfigFields, Summarize) {
   ModelConfig c;
   ASSERT_TRUE(loadHfConfig("llama-3.1-8b", c));
@@ -268,6 +352,14 @@ TEST(ConfigFields, Summarize) {
                           "vocab 128256, rope theta 500000 llama3 x8, max positions "
                           "131072, 8.03B params");
   EXPECT_EQ(familyName(Family::Mistral), "mistral");
+  ASSERT_TRUE(loadHfConfig("tiny-qwen3-moe", c));
+  EXPECT_THAT(summarize(c),
+              HasSubstr(", experts 8 top-2 renormalized x ffn 32 on 2 of 3 layers, "));
+  ASSERT_TRUE(loadHfConfig("mixtral-8x7b", c));
+  EXPECT_EQ(summarize(c), "mixtral: 32 layers, hidden 4096, heads 32/8 x 128, ffn "
+                          "14336, vocab 32000, rope theta 1000000, max positions 32768, "
+                          "experts 8 top-2 renormalized x ffn 14336 on 32 of 32 layers, "
+                          "46.70B params");
 }
 
 } // namespace

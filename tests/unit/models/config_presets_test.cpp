@@ -17,7 +17,7 @@ ModelConfig loadPreset(const std::string &name) {
 
 TEST(ConfigPresets, EveryPresetParsesAndValidates) {
   std::vector<std::string> names = listPresets();
-  ASSERT_GE(names.size(), 9u);
+  ASSERT_GE(names.size(), 13u);
   for (const std::string &name : names) {
     SCOPED_TRACE(name);
     ModelConfig cfg = loadPreset(name);
@@ -85,6 +85,7 @@ TEST(ConfigPresets, Llama31_8B) {
   EXPECT_EQ(c.bosTokenId, 128000);
   EXPECT_EQ(c.eosTokenIds, std::vector<int32_t>{128001});
   EXPECT_EQ(numParameters(c), 8030261248ull);
+  EXPECT_EQ(numWeightTensors(c), 3u + 32 * 9);
 }
 
 TEST(ConfigPresets, Llama31_70B) {
@@ -141,6 +142,96 @@ TEST(ConfigPresets, Qwen3_8B) {
   EXPECT_EQ(c.bosTokenId, 151643);
   EXPECT_EQ(c.eosTokenIds, std::vector<int32_t>{151645});
   EXPECT_EQ(numParameters(c), 8190735360ull);
+}
+
+TEST(ConfigPresets, Qwen3_30B_A3B) {
+  ModelConfig c = loadPreset("qwen3-30b-a3b");
+  EXPECT_EQ(c.family, Family::Qwen3Moe);
+  EXPECT_EQ(c.modelType, "qwen3_moe");
+  EXPECT_EQ(c.vocabSize, 151936u);
+  EXPECT_EQ(c.hiddenSize, 2048u);
+  EXPECT_EQ(c.intermediateSize, 6144u);
+  EXPECT_EQ(c.numLayers, 48u);
+  EXPECT_EQ(c.numHeads, 32u);
+  EXPECT_EQ(c.numKvHeads, 4u);
+  EXPECT_EQ(c.headDim, 128u);
+  EXPECT_EQ(c.maxPositionEmbeddings, 40960u);
+  EXPECT_DOUBLE_EQ(c.rmsNormEps, 1e-6);
+  EXPECT_DOUBLE_EQ(c.ropeTheta, 1000000.0);
+  EXPECT_TRUE(c.qkNorm);
+  EXPECT_FALSE(c.attentionBias);
+  EXPECT_EQ(c.slidingWindow, 0u);
+  EXPECT_FALSE(c.tieWordEmbeddings);
+  EXPECT_EQ(c.numExperts, 128u);
+  EXPECT_EQ(c.numExpertsPerTok, 8u);
+  EXPECT_TRUE(c.normTopkProb);
+  EXPECT_EQ(c.moeIntermediateSize, 768u);
+  EXPECT_EQ(c.decoderSparseStep, 1u);
+  EXPECT_TRUE(c.mlpOnlyLayers.empty());
+  EXPECT_EQ(c.numMoeLayers(), 48u);
+  EXPECT_EQ(c.bosTokenId, 151643);
+  EXPECT_EQ(c.eosTokenIds, std::vector<int32_t>{151645});
+  EXPECT_EQ(numParameters(c), 30532122624ull); // "30.5B" on the model card
+  // 48 x (8 attention and norm tensors + router + 128 x 3) + embed, norm, lm_head.
+  EXPECT_EQ(numWeightTensors(c), 18867u);
+}
+
+TEST(ConfigPresets, Mixtral_8x7B) {
+  ModelConfig c = loadPreset("mixtral-8x7b");
+  EXPECT_EQ(c.family, Family::Mixtral);
+  EXPECT_EQ(c.modelType, "mixtral");
+  EXPECT_EQ(c.vocabSize, 32000u);
+  EXPECT_EQ(c.hiddenSize, 4096u);
+  EXPECT_EQ(c.intermediateSize, 14336u);
+  EXPECT_EQ(c.numLayers, 32u);
+  EXPECT_EQ(c.numHeads, 32u);
+  EXPECT_EQ(c.numKvHeads, 8u);
+  EXPECT_EQ(c.headDim, 128u);
+  EXPECT_FALSE(c.headDimExplicit);
+  EXPECT_EQ(c.maxPositionEmbeddings, 32768u);
+  EXPECT_DOUBLE_EQ(c.rmsNormEps, 1e-5);
+  EXPECT_DOUBLE_EQ(c.ropeTheta, 1000000.0);
+  EXPECT_FALSE(c.qkNorm);
+  EXPECT_FALSE(c.attentionBias);
+  EXPECT_EQ(c.slidingWindow, 0u); // null
+  EXPECT_EQ(c.numExperts, 8u);
+  EXPECT_EQ(c.numExpertsPerTok, 2u);
+  EXPECT_TRUE(c.normTopkProb);
+  EXPECT_EQ(c.moeIntermediateSize, 14336u);
+  EXPECT_EQ(c.numMoeLayers(), 32u);
+  EXPECT_EQ(c.bosTokenId, 1);
+  EXPECT_EQ(c.eosTokenIds, std::vector<int32_t>{2});
+  EXPECT_EQ(numParameters(c), 46702792704ull); // "46.7B" on the model card
+  EXPECT_EQ(numWeightTensors(c), 3u + 32 * (6 + 1 + 8 * 3));
+}
+
+TEST(ConfigPresets, TinyQwen3Moe) {
+  ModelConfig c = loadPreset("tiny-qwen3-moe");
+  EXPECT_EQ(c.family, Family::Qwen3Moe);
+  EXPECT_TRUE(c.qkNorm);
+  EXPECT_EQ(c.headDim, 32u);
+  EXPECT_EQ(c.numLayers, 3u);
+  EXPECT_EQ(c.numExperts, 8u);
+  EXPECT_EQ(c.numExpertsPerTok, 2u);
+  EXPECT_EQ(c.moeIntermediateSize, 32u);
+  EXPECT_EQ(c.intermediateSize, 128u);
+  EXPECT_TRUE(c.normTopkProb);
+  EXPECT_EQ(c.mlpOnlyLayers, std::vector<uint32_t>{1});
+  EXPECT_TRUE(c.isMoeLayer(0));
+  EXPECT_FALSE(c.isMoeLayer(1));
+  EXPECT_TRUE(c.isMoeLayer(2));
+}
+
+TEST(ConfigPresets, TinyMixtral) {
+  ModelConfig c = loadPreset("tiny-mixtral");
+  EXPECT_EQ(c.family, Family::Mixtral);
+  EXPECT_EQ(c.numKvHeads, 1u);
+  EXPECT_EQ(c.headDim, 16u);
+  EXPECT_EQ(c.numExperts, 4u);
+  EXPECT_EQ(c.numExpertsPerTok, 2u);
+  EXPECT_EQ(c.moeIntermediateSize, 128u);
+  EXPECT_EQ(c.numMoeLayers(), 2u);
+  EXPECT_EQ(c.slidingWindow, 0u);
 }
 
 TEST(ConfigPresets, TinyLlama) {

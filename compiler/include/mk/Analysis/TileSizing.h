@@ -25,6 +25,12 @@ public:
   int64_t columnsPerTile(int64_t n, int64_t k, int64_t rows,
                          int64_t weightsPerTile) const;
 
+  /// The same for a mixture-of-experts projection run by `slots` expert slots at once
+  /// (N outputs of K inputs each, one expert's weights per slot): the workers share
+  /// all slots' columns, and each slot's N columns are spread evenly over its tiles.
+  int64_t expertColumnsPerTile(int64_t n, int64_t k, int64_t rows, int64_t weightsPerTile,
+                               int64_t slots) const;
+
   /// Query heads per QKV tile within one KV-head group of `groupHeads` query heads.
   int64_t queryHeadsPerTile(int64_t groupHeads, int64_t totalHeads, int64_t headDim,
                             int64_t hidden) const;
@@ -39,6 +45,10 @@ public:
   int64_t minTileBytes() const;
 
 private:
+  /// columnsPerTile with `sharedColumns` columns over all workers.
+  int64_t columnsPerTile(int64_t n, int64_t k, int64_t rows, int64_t weightsPerTile,
+                         int64_t sharedColumns) const;
+
   const isa::TargetDesc &target_;
 };
 

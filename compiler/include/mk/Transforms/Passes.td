@@ -12,7 +12,9 @@ def MkFuse : Pass<"mk-fuse", "::mlir::ModuleOp"> {
     - Q/K/V `linear`s + optional `head_norm` + `rope` + `kv_append` into one `mkg.qkv`
       (RoPE and the KV append run in the projection epilogue);
     - `add(linear(x), r)` into `linear(x) residual(r)` (O and down projections);
-    - gate/up `linear`s + `silu_mul` into one `mkg.gated_mlp`.
+    - gate/up `linear`s + `silu_mul` into one `mkg.gated_mlp`;
+    - the `rms_norm` before an `mkg.moe` into its `norm` prologue, and the residual
+      `add` after it into its `residual` epilogue.
     A fused op keeps the `layer` of the ops it absorbs; ops of different layers never
     fuse. Ops that do not match a pattern are left alone; mk-tile rejects any that
     remain.

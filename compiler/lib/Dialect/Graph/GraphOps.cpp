@@ -195,6 +195,50 @@ LogicalResult ArgmaxOp::verify() {
   return expectShape(*this, "result", getResult(), {dim(getLogits(), 0)});
 }
 
+LogicalResult MoeOp::verify() {
+  if (failed(expectRank(*this, "x", getX(), 2)) ||
+      failed(expectRank(*this, "router", getRouter(), 2)))
+    return failure();
+  int64_t rows = dim(getX(), 0), hidden = dim(getX(), 1);
+  int64_t experts = getNumExperts(), topK = getTopK();
+  if (experts <= 0 || topK <= 0 || topK > experts)
+    return emitOpError() << "top_k (" << topK << ") must be in [1, num_experts ("
+                         << experts << ")]";
+  if (failed(expectShape(*this, "router", getRouter(), {experts, hidden})))
+    return failure();
+  struct Group {
+    const char *name;
+    OperandRange weights;
+  } groups[] = {{"gate", getWGate()}, {"up", getWUp()}, {"down", getWDown()}};
+  for (const Group &g : groups)
+    if (static_cast<int64_t>(g.weights.size()) != experts)
+      return emitOpError() << "has " << g.weights.size() << " " << g.name
+                           << " weights, expected one per expert (" << experts << ")";
+  if (failed(expectRank(*this, "gate weight", getWGate()[0], 2)))
+    return failure();
+  int64_t inter = dim(getWGate()[0], 0);
+  if (failed(expectShape(*this, "gate weights", getWGate()[0], {inter, hidden})) ||
+      failed(expectShape(*this, "up weights", getWUp()[0], {inter, hidden})) ||
+      failed(expectShape(*this, "down weights", getWDown()[0], {hidden, inter})))
+    return failure();
+  // Every expert's weights are like expert 0's (type equality is a pointer compare).
+  for (const Group &g : groups)
+    for (int64_t e = 1; e < experts; ++e)
+      if (g.weights[e].getType() != g.weights[0].getType())
+        return emitOpError() << g.name << " weight of expert " << e << " is "
+                             << g.weights[e].getType() << ", expert 0's is "
+                             << g.weights[0].getType();
+  if (getNormWeight() &&
+      failed(expectShape(*this, "norm weight", getNormWeight(), {hidden})))
+    return failure();
+  if (getNormWeight().operator bool() != getEps().has_value())
+    return emitOpError() << "a norm prologue needs an eps, and eps needs a norm";
+  if (getResidual() &&
+      failed(expectShape(*this, "residual", getResidual(), {rows, hidden})))
+    return failure();
+  return expectShape(*this, "result", getResult(), {rows, hidden});
+}
+
 LogicalResult QkvOp::verify() {
   if (failed(expectRank(*this, "x", getX(), 2)))
     return failure();

@@ -48,6 +48,7 @@ FlatSymbolRefAttr ModuleTensors::create(StringRef sym, Placement placement,
   if (extra)
     extra(op);
   auto ref = FlatSymbolRefAttr::get(builder.getContext(), sym);
+  positions[sym] = byName.size();
   byName[sym] = ref;
   shapes[sym] = SmallVector<int64_t, 4>(type.getShape());
   return ref;
@@ -268,6 +269,7 @@ struct MkTilePass : mk::impl::MkTileBase<MkTilePass> {
     populateLmHeadLowerings(lowerings);
     populateResidualProjectionLowerings(lowerings);
     populateGatedMlpLowerings(lowerings);
+    populateMoeLowerings(lowerings);
 
     TileSizer sizer(*desc);
     ModuleTensors tensors(module);

@@ -45,6 +45,8 @@ struct ModuleTensors {
   mlir::OpBuilder builder;
   llvm::StringMap<mlir::FlatSymbolRefAttr> byName;
   llvm::StringMap<llvm::SmallVector<int64_t, 4>> shapes;
+  /// Creation order, which is module order and so the plan's tensor ids.
+  llvm::StringMap<unsigned> positions;
   int64_t kvBlocks = 0;
   int64_t kvBlockSize = 16;
 
@@ -211,5 +213,6 @@ void populateAttentionLowerings(TileLoweringSet &set);
 void populateResidualProjectionLowerings(TileLoweringSet &set);
 void populateGatedMlpLowerings(TileLoweringSet &set);
 void populateLmHeadLowerings(TileLoweringSet &set);
+void populateMoeLowerings(TileLoweringSet &set);
 
 } // namespace mk::tile

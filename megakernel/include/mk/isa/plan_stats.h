@@ -1,7 +1,8 @@
 //===- plan_stats.h - What a plan does, in numbers ---------------------------===//
 //
 // Used by `mkc inspect` and `mkprof`: task counts by kind, events and waits, the
-// critical path of each program under the target's cost model, memory totals.
+// critical path of each program under the target's cost model, memory totals, and the
+// weight bytes a batch-1 decode step is expected to read.
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -41,5 +42,24 @@ struct PlanStats {
 
 /// Requires a plan that passed verifyPlan (the DAG must be acyclic).
 PlanStats computePlanStats(const Plan &plan);
+
+/// The weight bytes one step of a decode program reads with one active row, counted as
+/// the executors count them (every static footprint span and every late span of every
+/// task, task_footprint.h): what every step streams, and the k experts the router
+/// picks in each MoE layer (an expert's gate, up and down rows, over its slot's tiles).
+struct DecodeWeightBytes {
+  uint64_t dense = 0;   // static footprints, plus the one embedding row gathered
+  uint64_t experts = 0; // k experts x (gate + up + down), summed over the MoE layers
+  uint32_t expertsPerToken = 0; // k (the model's numExpertsPerTok)
+  uint32_t moeLayers = 0;       // layers with a moe_router task
+  uint64_t perExpert() const {
+    uint64_t n = uint64_t(expertsPerToken) * moeLayers;
+    return n ? experts / n : 0;
+  }
+  uint64_t total() const { return dense + experts; }
+};
+
+/// Requires a plan that passed verifyPlan; `program` is one of its programs.
+DecodeWeightBytes batch1DecodeWeightBytes(const Plan &plan, const Program &program);
 
 } // namespace mk::isa

@@ -2,8 +2,8 @@
 //
 // A preset is a directory PRESETS/<name>/ holding a Hugging Face config.json
 // (models/presets/ in the source tree, share/mk/presets/ when installed). Real
-// models are reproduced byte for byte as published; tiny-* ones are small
-// random-weight test models of each family.
+// models are reproduced as published (models/presets/README.md says how); tiny-*
+// ones are small random-weight test models of each family.
 //===----------------------------------------------------------------------===//
 #pragma once
 

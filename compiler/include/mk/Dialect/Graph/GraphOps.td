@@ -34,8 +34,8 @@ def MKG_Dialect : Dialect {
     belong to no layer.
 
     `mk-fuse` rewrites the plain ops into the fused forms the megakernel executes
-    (`mkg.qkv`, `mkg.gated_mlp`, `mkg.linear` with a norm prologue or a residual
-    epilogue), and `mk-tile` lowers fused graphs to the `mkt` task dialect.
+    (`mkg.qkv`, `mkg.gated_mlp`, `mkg.linear` and `mkg.moe` with a norm prologue or a
+    residual epilogue), and `mk-tile` lowers fused graphs to the `mkt` task dialect.
   }];
   let useDefaultTypePrinterParser = 1;
   let useDefaultAttributePrinterParser = 1;
@@ -294,6 +294,47 @@ def MKG_ArgmaxOp : MKG_Op<"argmax", [Pure]> {
   let arguments = (ins AnyRankedTensor:$logits);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$logits attr-dict `:` type($logits) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MKG_MoeOp : MKG_LayerOp<"moe", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Mixture-of-experts MLP: router, top-k experts, weighted combine";
+  let description = [{
+    Hugging Face's `Qwen3MoeSparseMoeBlock` / `MixtralSparseMoeBlock`. `x` is
+    [rows, hidden]; `router` is [num_experts, hidden]; `w_gate`, `w_up` ([inter,
+    hidden]) and `w_down` ([hidden, inter]) hold one weight per expert, expert e at
+    position e. Each row's router logits `x W_router^T` go through a softmax over all
+    experts; the `top_k` largest (ties to the lower expert id) are its experts, with
+    their probabilities as weights, renormalized to sum to 1 if `norm_topk_prob`. The
+    result row is the weighted sum of those experts' `down(SiLU(gate x) * up x)`.
+
+    The builder emits `rms_norm -> mkg.moe -> add(residual)`; `mk-fuse` moves the norm
+    into a prologue (`norm`, with attribute `eps`: `x` is then the residual stream) and
+    the add into an epilogue (`residual`, [rows, hidden], added to the result), and
+    `mk-tile` lowers that fused form.
+
+    ```mlir
+    %y = mkg.moe %h router(%wr) gate(%g0, %g1) up(%u0, %u1) down(%d0, %d1)
+        norm(%ln) residual(%h)
+        {eps = 1.0e-05 : f32, layer = 0 : i64, norm_topk_prob, num_experts = 2 : i64,
+         top_k = 1 : i64} : (...) -> tensor<8x64xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$router,
+                   Variadic<AnyRankedTensor>:$w_gate, Variadic<AnyRankedTensor>:$w_up,
+                   Variadic<AnyRankedTensor>:$w_down,
+                   Optional<AnyRankedTensor>:$norm_weight,
+                   Optional<AnyRankedTensor>:$residual,
+                   MKG_LayerIndex:$layer, I64Attr:$num_experts, I64Attr:$top_k,
+                   UnitAttr:$norm_topk_prob, OptionalAttr<F32Attr>:$eps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $x `router` `(` $router `)` `gate` `(` $w_gate `)` `up` `(` $w_up `)`
+    `down` `(` $w_down `)`
+    (`norm` `(` $norm_weight^ `)`)?
+    (`residual` `(` $residual^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
   let hasVerifier = 1;
 }
 
