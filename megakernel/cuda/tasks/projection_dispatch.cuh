@@ -1,9 +1,10 @@
 //===- projection_dispatch.cuh - The projection kinds through one engine ---===//
 //
 // qkv, gate_up, o_proj, down_proj and lm_head are all project()
-// (device/projection_engine.cuh) with a kind-specific prologue operand, weight-row map
-// and epilogue. Each kind K whose CudaTask<K>::kEngine is Engine::Projection defines
-//   static ProjectionWork work(ctx, task);                      input, units, unit width
+// (device/projection_engine.cuh) with a kind-specific prologue operand, rows,
+// weight-row map and epilogue. Each kind K whose CudaTask<K>::kEngine is
+// Engine::Projection defines
+//   static ProjectionWork work(ctx, task);               input, rows, units, unit width
 //   static const bf16 *columnRow(ctx, task, unit0, units, j);   weight row of column j
 //   static void epilogue(ctx, task, const ProjectionPass &pass); consume one pass
 //   static void finish(ctx, task);                  after the last pass (CTA-visible)
@@ -84,7 +85,7 @@ __device__ inline void runProjection(const TaskContext &ctx,
   if (!pd::selectWork(ctx, task, work))
     return;
   project(
-      ctx, work.in, task.range[0], work.units, work.unitCols,
+      ctx, work.in, work.rows, work.units, work.unitCols,
       [&ctx, &task](uint32_t unit0, uint32_t units, uint32_t j) -> const bf16 * {
         switch (static_cast<isa::TaskKind>(task.kind)) {
 #define MK_X(Kind, ...)                                                                  \
