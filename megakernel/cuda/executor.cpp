@@ -11,6 +11,7 @@
 #include "mk/cuda/executor.h"
 
 #include "config.cuh"
+#include "device/moe_router_layout.h"
 #include "launch.h"
 
 #include "mk/isa/executor_checks.h"
@@ -132,6 +133,7 @@ private:
     uint32_t argmaxTasks = 0;
   };
   Status checkLaunchable(uint32_t program) const;
+  Status checkMoeRouters() const;
   Status waitForKernel(uint64_t steps, const isa::Program &program, ProgramBuffers &pb,
                        const StepHook &onStep, uint64_t &delivered);
   void deliverStep(const ProgramBuffers &pb, const isa::Program &program, uint64_t step);
@@ -258,6 +260,8 @@ Status CudaExecutor::init() {
   model.numKvHeads = m.numKvHeads;
   model.rmsNormEps = m.rmsNormEps;
   model.attnScale = host::kernels::attentionScale(m.headDim);
+  model.numExpertsPerTok = m.numExpertsPerTok;
+  model.normTopkProb = m.normTopkProb ? 1 : 0;
   if (m.headDim >= 2) {
     host::kernels::ropeInvFreq(m, false, m.headDim, model.invFreq[0]);
     if (m.ropeLlama3)
@@ -278,6 +282,8 @@ Status CudaExecutor::init() {
   if (Status s = dStop_.allocate(sizeof(uint32_t), "the stop flag"); !s)
     return s;
   if (Status s = dProfileCount_.allocate(sizeof(unsigned long long), "profile count"); !s)
+    return s;
+  if (Status s = checkMoeRouters(); !s)
     return s;
   if (options_.profile) {
     if (Status s = dProfile_.allocate(
@@ -308,6 +314,36 @@ Status CudaExecutor::bind(uint16_t id, void *data) {
   b.host = t.placement == isa::Placement::StepState ? data : nullptr;
   tensors_[id].data = b.device.ptr;
   tensorsDirty_ = true;
+  return Status::ok();
+}
+
+/// Every moe_router task's shared-memory layout fits the task scratch of the device's
+/// architecture (device/moe_router_layout.h): a scale per row, the weight rings and at
+/// least one row's logits and normalized input.
+Status CudaExecutor::checkMoeRouters() const {
+  const uint32_t scratch = (props_.major >= 9 ? kSm90 : kSm80).scratchBytes;
+  constexpr isa::TaskKind kRouter = isa::TaskKind::MoeRouter;
+  for (const isa::Program &program : plan_.programs)
+    for (size_t t = 0; t < program.tasks.size(); ++t) {
+      const isa::TaskRecord &r = program.tasks[t];
+      if (r.kind != uint16_t(kRouter))
+        continue;
+      const isa::TensorDesc &w = plan_.tensors[r.operand[isa::roleIndex(kRouter, "w")]];
+      const isa::TensorDesc &weights =
+          plan_.tensors[r.operand[isa::roleIndex(kRouter, "route_weights")]];
+      const uint32_t rows = uint32_t(weights.shape[0]), topK = uint32_t(weights.shape[1]);
+      const uint32_t experts = uint32_t(w.shape[0]), hidden = uint32_t(w.shape[1]);
+      const router::RouterLayout l =
+          router::routerLayout(rows, experts, topK, hidden, scratch);
+      if (l.blockRows == 0)
+        return Status::error(
+            "plan: program '" + program.name + "' task " + std::to_string(t) +
+            " (moe_router, " + std::to_string(rows) + " rows, " +
+            std::to_string(experts) + " experts, hidden " + std::to_string(hidden) +
+            ") needs " + std::to_string(l.bytes) +
+            " bytes of shared memory; the CUDA kernel's task scratch holds " +
+            std::to_string(scratch));
+    }
   return Status::ok();
 }
 

@@ -20,6 +20,10 @@
 #include "tasks/embedding.cuh"
 #include "tasks/gate_up.cuh"
 #include "tasks/lm_head.cuh"
+#include "tasks/moe_combine.cuh"
+#include "tasks/moe_down.cuh"
+#include "tasks/moe_gate_up.cuh"
+#include "tasks/moe_router.cuh"
 #include "tasks/o_proj.cuh"
 #include "tasks/qkv.cuh"
 

@@ -29,6 +29,8 @@ struct DeviceModel {
   uint32_t numKvHeads;
   float rmsNormEps;
   float attnScale;                   // 1 / sqrt(headDim), rounded once on the host
+  uint32_t numExpertsPerTok;         // MoE: k (isa::ModelMeta)
+  uint32_t normTopkProb;             // MoE: renormalize each row's top-k weights
   float invFreq[2][kMaxHeadDim / 2]; // [0]: plain, [1]: llama3-scaled
 };
 
