@@ -116,11 +116,12 @@ public:
                 const StepHook &onStep) override;
   const void *read(uint16_t tensor) override;
   bool liveStepHook() const override { return false; }
-  /// Unknown: the kernel does not count the bytes it streams, and the host cannot
-  /// count them for it (a MoE expert tile's bytes depend on each step's routes, which
-  /// only the device sees). Callers leave the number out rather than report a wrong
-  /// one.
-  std::optional<uint64_t> lastLaunchWeightBytes() const override { return std::nullopt; }
+  /// The kernel counts them: each CTA's leader adds every task's static footprint and
+  /// late spans (a MoE expert tile's depend on the step's routes, which only the
+  /// device sees) and writes its sum when its loop ends; launch() adds the CTAs' sums.
+  std::optional<uint64_t> lastLaunchWeightBytes() const override {
+    return lastWeightBytes_;
+  }
 
 private:
   struct Binding {
@@ -149,7 +150,8 @@ private:
   std::vector<Binding> binds_;
   std::vector<ProgramBuffers> programs_;
   DeviceBuffer dTensors_, dModel_, dState_, dEvents_, dHang_, dStop_;
-  DeviceBuffer dProfile_, dProfileCount_;
+  DeviceBuffer dProfile_, dProfileCount_, dWeightBytes_;
+  std::optional<uint64_t> lastWeightBytes_;
   MappedBuffer ring_, ringCount_;
   std::vector<std::vector<uint8_t>> readBuf_;
 };
@@ -282,6 +284,9 @@ Status CudaExecutor::init() {
   if (Status s = dStop_.allocate(sizeof(uint32_t), "the stop flag"); !s)
     return s;
   if (Status s = dProfileCount_.allocate(sizeof(unsigned long long), "profile count"); !s)
+    return s;
+  if (Status s = dWeightBytes_.allocate(grid_ * sizeof(uint64_t), "weight byte counts");
+      !s)
     return s;
   if (Status s = checkMoeRouters(); !s)
     return s;
@@ -417,8 +422,12 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
   const bool recording = options_.profile && profile;
   if (profile && !recording)
     profile->clear(); // no records without CudaOptions::profile
-  if (numTasks == 0 || steps == 0)
+  // Unknown until a launch completes.
+  lastWeightBytes_ = std::nullopt;
+  if (numTasks == 0 || steps == 0) {
+    lastWeightBytes_ = 0;
     return Status::ok();
+  }
   MK_CUDA_TRY(cudaSetDevice(options_.device)); // this may be another host thread
 
   // Step state up, the tensor table if a bind changed it, fresh counters.
@@ -477,6 +486,7 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
   params.watchdogNs = options_.watchdogMs * 1'000'000ull;
   params.hang = dHang_.as<HangReport>();
   params.stop = dStop_.as<uint32_t>();
+  params.weightBytes = dWeightBytes_.as<uint64_t>();
   if (int e = launchMegakernel(params, grid_, props_.major, stream_); e != 0)
     return cudaError("megakernel launch", cudaError_t(e));
 
@@ -485,6 +495,13 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
     return s;
   if (Status s = hangError(program); !s)
     return s;
+
+  std::vector<uint64_t> ctaBytes(grid_);
+  MK_CUDA_TRY(cudaMemcpy(ctaBytes.data(), dWeightBytes_.ptr, grid_ * sizeof(uint64_t),
+                         cudaMemcpyDeviceToHost));
+  uint64_t weightBytes = 0;
+  for (uint64_t b : ctaBytes)
+    weightBytes += b;
 
   // Step state down (tokens, and anything else the program wrote).
   for (size_t i = 0; i < binds_.size(); ++i)
@@ -522,6 +539,7 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
                 return a.claimNs < b.claimNs;
               });
   }
+  lastWeightBytes_ = weightBytes;
   return Status::ok();
 }
 
