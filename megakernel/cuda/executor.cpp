@@ -11,6 +11,7 @@
 #include "mk/cuda/executor.h"
 
 #include "config.cuh"
+#include "device/moe_router_layout.h"
 #include "launch.h"
 
 #include "mk/isa/executor_checks.h"
@@ -115,11 +116,12 @@ public:
                 const StepHook &onStep) override;
   const void *read(uint16_t tensor) override;
   bool liveStepHook() const override { return false; }
-  /// Unknown: the kernel does not count the bytes it streams, and the host cannot
-  /// count them for it (a MoE expert tile's bytes depend on each step's routes, which
-  /// only the device sees). Callers leave the number out rather than report a wrong
-  /// one.
-  std::optional<uint64_t> lastLaunchWeightBytes() const override { return std::nullopt; }
+  /// The kernel counts them: each CTA's leader adds every task's static footprint and
+  /// late spans (a MoE expert tile's depend on the step's routes, which only the
+  /// device sees) and writes its sum when its loop ends; launch() adds the CTAs' sums.
+  std::optional<uint64_t> lastLaunchWeightBytes() const override {
+    return lastWeightBytes_;
+  }
 
 private:
   struct Binding {
@@ -132,6 +134,7 @@ private:
     uint32_t argmaxTasks = 0;
   };
   Status checkLaunchable(uint32_t program) const;
+  Status checkMoeRouters() const;
   Status waitForKernel(uint64_t steps, const isa::Program &program, ProgramBuffers &pb,
                        const StepHook &onStep, uint64_t &delivered);
   void deliverStep(const ProgramBuffers &pb, const isa::Program &program, uint64_t step);
@@ -147,7 +150,8 @@ private:
   std::vector<Binding> binds_;
   std::vector<ProgramBuffers> programs_;
   DeviceBuffer dTensors_, dModel_, dState_, dEvents_, dHang_, dStop_;
-  DeviceBuffer dProfile_, dProfileCount_;
+  DeviceBuffer dProfile_, dProfileCount_, dWeightBytes_;
+  std::optional<uint64_t> lastWeightBytes_;
   MappedBuffer ring_, ringCount_;
   std::vector<std::vector<uint8_t>> readBuf_;
 };
@@ -258,6 +262,8 @@ Status CudaExecutor::init() {
   model.numKvHeads = m.numKvHeads;
   model.rmsNormEps = m.rmsNormEps;
   model.attnScale = host::kernels::attentionScale(m.headDim);
+  model.numExpertsPerTok = m.numExpertsPerTok;
+  model.normTopkProb = m.normTopkProb ? 1 : 0;
   if (m.headDim >= 2) {
     host::kernels::ropeInvFreq(m, false, m.headDim, model.invFreq[0]);
     if (m.ropeLlama3)
@@ -278,6 +284,11 @@ Status CudaExecutor::init() {
   if (Status s = dStop_.allocate(sizeof(uint32_t), "the stop flag"); !s)
     return s;
   if (Status s = dProfileCount_.allocate(sizeof(unsigned long long), "profile count"); !s)
+    return s;
+  if (Status s = dWeightBytes_.allocate(grid_ * sizeof(uint64_t), "weight byte counts");
+      !s)
+    return s;
+  if (Status s = checkMoeRouters(); !s)
     return s;
   if (options_.profile) {
     if (Status s = dProfile_.allocate(
@@ -308,6 +319,36 @@ Status CudaExecutor::bind(uint16_t id, void *data) {
   b.host = t.placement == isa::Placement::StepState ? data : nullptr;
   tensors_[id].data = b.device.ptr;
   tensorsDirty_ = true;
+  return Status::ok();
+}
+
+/// Every moe_router task's shared-memory layout fits the task scratch of the device's
+/// architecture (device/moe_router_layout.h): a scale per row, the weight rings and at
+/// least one row's logits and normalized input.
+Status CudaExecutor::checkMoeRouters() const {
+  const uint32_t scratch = (props_.major >= 9 ? kSm90 : kSm80).scratchBytes;
+  constexpr isa::TaskKind kRouter = isa::TaskKind::MoeRouter;
+  for (const isa::Program &program : plan_.programs)
+    for (size_t t = 0; t < program.tasks.size(); ++t) {
+      const isa::TaskRecord &r = program.tasks[t];
+      if (r.kind != uint16_t(kRouter))
+        continue;
+      const isa::TensorDesc &w = plan_.tensors[r.operand[isa::roleIndex(kRouter, "w")]];
+      const isa::TensorDesc &weights =
+          plan_.tensors[r.operand[isa::roleIndex(kRouter, "route_weights")]];
+      const uint32_t rows = uint32_t(weights.shape[0]), topK = uint32_t(weights.shape[1]);
+      const uint32_t experts = uint32_t(w.shape[0]), hidden = uint32_t(w.shape[1]);
+      const router::RouterLayout l =
+          router::routerLayout(rows, experts, topK, hidden, scratch);
+      if (l.blockRows == 0)
+        return Status::error(
+            "plan: program '" + program.name + "' task " + std::to_string(t) +
+            " (moe_router, " + std::to_string(rows) + " rows, " +
+            std::to_string(experts) + " experts, hidden " + std::to_string(hidden) +
+            ") needs " + std::to_string(l.bytes) +
+            " bytes of shared memory; the CUDA kernel's task scratch holds " +
+            std::to_string(scratch));
+    }
   return Status::ok();
 }
 
@@ -381,8 +422,12 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
   const bool recording = options_.profile && profile;
   if (profile && !recording)
     profile->clear(); // no records without CudaOptions::profile
-  if (numTasks == 0 || steps == 0)
+  // Unknown until a launch completes.
+  lastWeightBytes_ = std::nullopt;
+  if (numTasks == 0 || steps == 0) {
+    lastWeightBytes_ = 0;
     return Status::ok();
+  }
   MK_CUDA_TRY(cudaSetDevice(options_.device)); // this may be another host thread
 
   // Step state up, the tensor table if a bind changed it, fresh counters.
@@ -441,6 +486,7 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
   params.watchdogNs = options_.watchdogMs * 1'000'000ull;
   params.hang = dHang_.as<HangReport>();
   params.stop = dStop_.as<uint32_t>();
+  params.weightBytes = dWeightBytes_.as<uint64_t>();
   if (int e = launchMegakernel(params, grid_, props_.major, stream_); e != 0)
     return cudaError("megakernel launch", cudaError_t(e));
 
@@ -449,6 +495,13 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
     return s;
   if (Status s = hangError(program); !s)
     return s;
+
+  std::vector<uint64_t> ctaBytes(grid_);
+  MK_CUDA_TRY(cudaMemcpy(ctaBytes.data(), dWeightBytes_.ptr, grid_ * sizeof(uint64_t),
+                         cudaMemcpyDeviceToHost));
+  uint64_t weightBytes = 0;
+  for (uint64_t b : ctaBytes)
+    weightBytes += b;
 
   // Step state down (tokens, and anything else the program wrote).
   for (size_t i = 0; i < binds_.size(); ++i)
@@ -486,6 +539,7 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
                 return a.claimNs < b.claimNs;
               });
   }
+  lastWeightBytes_ = weightBytes;
   return Status::ok();
 }
 

@@ -20,6 +20,10 @@
 #include "tasks/embedding.cuh"
 #include "tasks/gate_up.cuh"
 #include "tasks/lm_head.cuh"
+#include "tasks/moe_combine.cuh"
+#include "tasks/moe_down.cuh"
+#include "tasks/moe_gate_up.cuh"
+#include "tasks/moe_router.cuh"
 #include "tasks/o_proj.cuh"
 #include "tasks/qkv.cuh"
 
@@ -82,6 +86,16 @@ __device__ __forceinline__ void runTask(const TaskContext &ctx,
     tasks::runAttention(ctx, task);
 }
 
+/// forEachLateWeight's sink that adds up the bytes of a task's late weight regions.
+struct LateBytes {
+  const DeviceTensor *tensors;
+  uint64_t bytes;
+  __device__ void operator()(uint16_t id, int64_t r0, int64_t r1, int64_t e0,
+                             int64_t e1) {
+    bytes += isa::lateRegionBytes(tensors[id], r0, r1, e0, e1);
+  }
+};
+
 /// The protocol's executor hooks for one worker CTA.
 struct DeviceExec {
   const KernelParams &p;
@@ -90,6 +104,9 @@ struct DeviceExec {
   uint64_t *shared;
   WeightSpan *spans;            // [kMaxWeightSpans] in shared memory
   StagedSpan *staged;           // [kStageSlots] in shared memory: each slot's span
+  uint64_t *footprintBytes;     // [kStageSlots] in shared memory: each slot's task's
+                                // static weight footprint
+  uint64_t &weightBytes;        // shared memory: the bytes this CTA's tasks streamed
   DeviceProfileRecord &current; // shared memory: nothing of it stays in registers
   uint64_t waitStartNs = 0;
 
@@ -118,6 +135,10 @@ struct DeviceExec {
     if (threadIdx.x == 0) {
       const uint32_t n =
           isa::taskWeightSpans({task, ctx.tensors, ctx.model->headDim}, spans);
+      uint64_t footprint = 0;
+      for (uint32_t i = 0; i < n; ++i)
+        footprint += spans[i].bytes;
+      footprintBytes[slot] = footprint;
       uint32_t bytes = 0;
       if (n > 0 && (reinterpret_cast<uintptr_t>(spans[0].data) & 15) == 0) {
         const uint64_t b =
@@ -133,12 +154,23 @@ struct DeviceExec {
 
   __device__ void awaitPrefetch(uint32_t slot) { stager.wait(slot); }
 
-  /// Leader, before the barrier that starts the task: the task's step and staged span
-  /// in the shared context.
-  __device__ void prepare(const isa::TaskRecord &, uint32_t, uint64_t step,
+  /// Leader, after the wait (and its fence) and before the barrier that starts the
+  /// task: the task's step and staged span in the shared context; the task's weight
+  /// bytes (its static footprint and the late spans the wait decided: what the host
+  /// executor counts, mk/isa/task_footprint.h) and, when profiling, the expert a MoE
+  /// tile serves. Late spans read activations, which the wait made visible. (When the
+  /// wait gave up, the launch fails and the count is dropped; what it reads then is
+  /// still an expert id or -1, or a token id: the only values their writers store.)
+  __device__ void prepare(const isa::TaskRecord &task, uint32_t, uint64_t step,
                           uint32_t slot) {
     ctx.step = step;
     ctx.staged = staged[slot];
+    const isa::LateFootprintInput late{task, ctx.tensors};
+    LateBytes sink{ctx.tensors, 0};
+    isa::forEachLateWeight(late, sink);
+    weightBytes += footprintBytes[slot] + sink.bytes;
+    if (p.profile)
+      current.expert = isa::taskExpert(late);
   }
 
   /// The leader's wait: back off with __nanosleep, and give up (reporting the wait)
@@ -219,22 +251,30 @@ __global__ void __launch_bounds__(kThreads, 1)
   __shared__ uint64_t broadcastWords[3];
   __shared__ WeightSpan spanSlots[kMaxWeightSpans];
   __shared__ StagedSpan stagedSlots[kStageSlots];
+  __shared__ uint64_t footprintSlots[kStageSlots];
+  __shared__ uint64_t sharedWeightBytes;
   __shared__ TaskContext sharedCtx;
   __shared__ DeviceProfileRecord sharedProfile;
-  if (threadIdx.x == 0)
+  if (threadIdx.x == 0) {
+    sharedWeightBytes = 0;
     sharedCtx = TaskContext{params.model,
                             params.tensors,
                             0,
                             params.isDecode != 0,
                             smem + kConfig.stageBytes,
                             StagedSpan{nullptr, nullptr, 0}};
+  }
   __syncthreads();
   static_assert(kStageSlots == protocol::kPrefetchSlots);
-  DeviceExec exec{params,    sharedCtx,   Stager{smem, control}, broadcastWords,
-                  spanSlots, stagedSlots, sharedProfile,         0};
+  DeviceExec exec{
+      params,      sharedCtx,      Stager{smem, control}, broadcastWords, spanSlots,
+      stagedSlots, footprintSlots, sharedWeightBytes,     sharedProfile,  0};
   exec.stager.init();
   protocol::ctaWorkerLoop(exec, *params.state, params.tasks, params.order,
                           params.numTasks, params.numSteps, params.lookahead != 0);
+  // Written by the leader, which alone added to it.
+  if (threadIdx.x == 0)
+    params.weightBytes[blockIdx.x] = sharedWeightBytes;
 }
 
 } // namespace

@@ -29,6 +29,8 @@ struct DeviceModel {
   uint32_t numKvHeads;
   float rmsNormEps;
   float attnScale;                   // 1 / sqrt(headDim), rounded once on the host
+  uint32_t numExpertsPerTok;         // MoE: k (isa::ModelMeta)
+  uint32_t normTopkProb;             // MoE: renormalize each row's top-k weights
   float invFreq[2][kMaxHeadDim / 2]; // [0]: plain, [1]: llama3-scaled
 };
 
@@ -77,6 +79,10 @@ struct KernelParams {
   uint64_t watchdogNs;
   HangReport *hang;
   uint32_t *stop; // set to 1 to stop every worker at its next claim or spin
+  // [grid] per CTA, written once when the CTA's loop ends: the bytes of the weight
+  // spans its tasks streamed (each task's static footprint and late spans,
+  // mk/isa/task_footprint.h), which the executor sums into lastLaunchWeightBytes.
+  uint64_t *weightBytes;
 };
 
 /// Dynamic shared memory of a worker CTA on a device of compute capability `major`.

@@ -4,17 +4,19 @@
 // implements has one file cuda/tasks/<foo>.cuh, included by kernel.cu, that
 // specializes CudaTask<isa::TaskKind::Foo> in namespace mk::cuda::tasks with its
 // engine and the pieces that engine runs:
-//   - Engine::Own: static void run(ctx, task) (embedding, attn_merge, argmax);
+//   - Engine::Own: static void run(ctx, task) (embedding, attn_merge, argmax,
+//     moe_router, moe_combine);
 //   - Engine::Projection: static work, columnRow, epilogue and finish, run around the
 //     one project() by tasks/projection_dispatch.cuh (qkv, gate_up, o_proj, down_proj,
-//     lm_head);
+//     lm_head, moe_gate_up, moe_down);
 //   - Engine::Attention: static work, the units run by the one attendUnits() of
 //     tasks/attention_dispatch.cuh (attn_decode, attn_prefill).
 // kernel.cu's dispatch is generated from the table's executors column: a kind the
 // column gives CUDA without its specialization does not compile. The weights a task
 // streams are its kind's footprint (mk/isa/task_footprint.h, shared with the host); the
 // kernel stages the first bytes of spans[0] into shared memory before the dependency
-// wait.
+// wait. Late weights (an embedding's rows, a MoE expert tile's expert) are never
+// staged: the task reads them from global memory after the wait.
 // A task runs on all kThreads threads of the worker CTA together (it may use
 // __syncthreads and the CTA's scratch shared memory) and must compute exactly the
 // host kernel's function (same rounding points; bf16 storage, fp32 accumulation, fixed
@@ -40,7 +42,7 @@ using isa::WeightSpan;
 
 /// How the kernel runs a kind. Every kind is inlined into the one worker loop, and
 /// ptxas keeps part of each inlined copy's registers live across the loop, so the heavy
-/// engines are inlined once each, for all the kinds that use them: five copies of the
+/// engines are inlined once each, for all the kinds that use them: seven copies of the
 /// projection engine's k loop do not fit the register file together (each fits alone).
 enum class Engine : uint8_t {
   Own,        // CudaTask<K>::run

@@ -47,6 +47,9 @@ std::vector<ScenarioCase> determinismCases() {
          return projection(isa::TaskKind::DownProj,
                            {"", 3, 100, 72, {{{0, 3}, {0, 36}}, {{0, 3}, {36, 72}}}});
        }},
+      // A MoE layer: routes, expert tiles and combine in one launch.
+      {"MoeLayerDecodeRows4", [] { return moeLayer(moeDecodeRows4()); }},
+      {"MoeLayerPrefillRows40", [] { return moeLayer(moePrefillRows40()); }},
   };
 }
 

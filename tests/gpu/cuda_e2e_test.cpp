@@ -3,7 +3,8 @@
 // The bundled demo model (models/demo) with the plan mk_demo compiled for the device
 // (demo-h100.mkp on sm_90, demo-a100.mkp otherwise), generated through runtime::Session
 // on the CUDA executor and compared with the same plan on the host executor:
-//   - greedy tokens and the logits they came from agree until the first near tie;
+//   - greedy tokens and the logits they came from agree until the first near tie, and
+//     a decode step streams the same weight bytes on both;
 //   - the CUDA executor is bitwise deterministic;
 //   - several decode steps per launch give the tokens of one step per launch;
 //   - continuous batching gives every sequence the tokens it gets alone.
@@ -162,6 +163,14 @@ TEST(CudaDemo, GreedyGenerationMatchesTheHostExecutor) {
   Generation gpu = generate(true, prompts(), greedy(kTokens, true, 8));
   ASSERT_TRUE(gpu.status) << "cuda: " << gpu.status.message();
   ASSERT_EQ(gpu.outputs.size(), prompts().size());
+  // The kernel counts the weight bytes the host counts: every decode step streams the
+  // same footprint (a dense model), so the means per step agree exactly.
+  ASSERT_TRUE(host.stats.decodeWeightBytes.has_value());
+  ASSERT_TRUE(gpu.stats.decodeWeightBytes.has_value())
+      << "the CUDA executor did not count";
+  ASSERT_GT(gpu.stats.decodeSteps, 0u);
+  EXPECT_EQ(*gpu.stats.decodeWeightBytes * host.stats.decodeSteps,
+            *host.stats.decodeWeightBytes * gpu.stats.decodeSteps);
   for (size_t i = 0; i < prompts().size(); ++i) {
     SCOPED_TRACE("prompt " + std::to_string(i));
     const runtime::SequenceOutput &h = host.outputs[i], &c = gpu.outputs[i];

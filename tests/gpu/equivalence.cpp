@@ -3,6 +3,7 @@
 
 #include "mk/host/executor.h"
 #include "mk/isa/plan_verify.h"
+#include "mk/isa/task_footprint.h"
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +23,20 @@ bool isWeightRole(std::string_view role) {
     if (role == w)
       return true;
   return false;
+}
+
+/// The expert groups of a task: the group roles of a MoE expert tile (its late weights,
+/// mk/isa/task_footprint.h), each with the tensors operand + 1 .. operand + E - 1 of
+/// experts 1.. (expert 0 is the operand itself). fn(role, expert, tensor).
+template <class Fn>
+void forEachGroupExpert(const isa::TaskRecord &t, uint32_t experts, Fn fn) {
+  const auto kind = isa::TaskKind(t.kind);
+  if (kind != isa::TaskKind::MoeGateUp && kind != isa::TaskKind::MoeDown)
+    return;
+  for (uint32_t o = 0; o < t.numOperands; ++o)
+    if (isa::lateWeightRoles(kind) & (1u << o))
+      for (uint32_t e = 1; e < experts; ++e)
+        fn(o, e, uint16_t(t.operand[o] + e));
 }
 
 /// "[a, b, c]": the coordinates of flat index i in a tensor.
@@ -223,10 +238,14 @@ void Scenario::add(const isa::TaskRecord &task, uint32_t phase) {
 
 uint32_t Scenario::numTensors() const {
   uint32_t n = 0;
-  for (const isa::TaskRecord &t : tasks)
+  for (const isa::TaskRecord &t : tasks) {
     for (uint32_t o = 0; o < t.numOperands; ++o)
       if (t.operand[o] != isa::kNoTensor)
         n = std::max<uint32_t>(n, t.operand[o] + 1u);
+    forEachGroupExpert(t, bench.model.numExperts, [&](uint32_t, uint32_t, uint16_t id) {
+      n = std::max<uint32_t>(n, id + 1u);
+    });
+  }
   return n;
 }
 
@@ -248,8 +267,12 @@ std::set<uint16_t> Scenario::outputs() const {
 }
 
 std::set<uint16_t> Scenario::weights() const {
-  return operandsWhere(
+  std::set<uint16_t> out = operandsWhere(
       tasks, [](const char *role) { return isWeightRole(isa::roleName(role)); });
+  for (const isa::TaskRecord &t : tasks)
+    forEachGroupExpert(t, bench.model.numExperts,
+                       [&](uint32_t, uint32_t, uint16_t id) { out.insert(id); });
+  return out;
 }
 
 isa::Plan Scenario::plan() const {
@@ -266,6 +289,12 @@ isa::Plan Scenario::plan() const {
     for (uint32_t o = 0; o < t.numOperands; ++o)
       if (t.operand[o] != isa::kNoTensor && names[t.operand[o]].empty())
         names[t.operand[o]] = std::string(isa::roleName(info.operandRoles[o]));
+    forEachGroupExpert(t, bench.model.numExperts,
+                       [&](uint32_t o, uint32_t e, uint16_t id) {
+                         if (names[id].empty())
+                           names[id] = std::string(isa::roleName(info.operandRoles[o])) +
+                                       ".e" + std::to_string(e);
+                       });
   }
   for (uint16_t id = 0; id < n; ++id) {
     EXPECT_FALSE(weightIds.count(id) && outputIds.count(id))

@@ -73,11 +73,14 @@ public:
 
   /// The one-program plan of this scenario (target host: run with checkTarget = false).
   isa::Plan plan() const;
-  /// Tensor ids 0 .. numTensors() - 1 (every tensor must be an operand of some task).
+  /// Tensor ids 0 .. numTensors() - 1: up to the last operand of a task or expert of a
+  /// MoE expert group one names (operand + e, e < model.numExperts); a tensor below it
+  /// that no task uses is step state, bound and compared as an input.
   uint32_t numTensors() const;
   /// Tensors some task writes.
   std::set<uint16_t> outputs() const;
-  /// Tensors bound to weight roles (uploaded once, never written).
+  /// Tensors bound to weight roles and the experts of the groups they name (uploaded
+  /// once, never written).
   std::set<uint16_t> weights() const;
 
   TaskBench bench;

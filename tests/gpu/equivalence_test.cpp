@@ -74,6 +74,26 @@ TEST(EquivalenceHarness, PlansUseWeightAndStepStatePlacementAndChainTheSteps) {
   EXPECT_EQ(p.tasks.back().wait[0].stepBack, 0);
 }
 
+// A MoE layer's expert groups: every expert's tensor (operand + e), not only expert 0's
+// operand, is a weight of the plan (the verifier requires it) and is never compared.
+TEST(EquivalenceHarness, MoeExpertGroupsAreWeights) {
+  const Scenario s = moeLayer(moeDecodeRows4());
+  const isa::Plan plan = s.plan();
+  Status verified = isa::verifyPlan(plan);
+  ASSERT_TRUE(verified) << verified.message();
+  const uint32_t experts = s.bench.model.numExperts;
+  ASSERT_EQ(experts, 16u);
+  ASSERT_LT(operandOf(s, isa::TaskKind::MoeDown, "w") + experts - 1, plan.tensors.size());
+  for (auto [kind, role] : {std::pair{isa::TaskKind::MoeGateUp, "w_gate"},
+                            std::pair{isa::TaskKind::MoeGateUp, "w_up"},
+                            std::pair{isa::TaskKind::MoeDown, "w"}})
+    for (uint32_t e = 0; e < experts; ++e) {
+      const uint16_t id = uint16_t(operandOf(s, kind, role) + e);
+      EXPECT_EQ(plan.tensors[id].placement, isa::Placement::Weight) << role << " " << e;
+      EXPECT_TRUE(s.weights().count(id)) << role << " " << e;
+    }
+}
+
 TEST(EquivalenceHarness, AcceptsEqualAndSlightlyPerturbedResults) {
   EXPECT_TRUE(compareDamaged(oProj70, nullptr));
   EXPECT_TRUE(compareDamaged([] { return lmHeadArgmax(8, 100, 500, 128, 2); }, nullptr));
@@ -82,6 +102,7 @@ TEST(EquivalenceHarness, AcceptsEqualAndSlightlyPerturbedResults) {
         return decodeLayer({.name = "", .history = {5, -1, 17, 40}, .steps = 3});
       },
       nullptr));
+  EXPECT_TRUE(compareDamaged([] { return moeLayer(moeDecodeRows4()); }, nullptr));
   // One bf16 ulp on every written element: rounding differences are not errors.
   EXPECT_TRUE(compareDamaged(oProj70, [](Scenario &s) {
     const uint16_t out = operandOf(s, isa::TaskKind::OProj, "out");
@@ -170,6 +191,20 @@ TEST(EquivalenceHarness, NamesEachDamage) {
           }
       });
   EXPECT_TRUE(!r && says(r, "infinities differ")) << r.message();
+
+  // MoE: a routes entry (another slot for a row) and one ulp of xg, which must be the
+  // host's bits.
+  auto moe = [] { return moeLayer(moeDecodeRows4()); };
+  r = compareDamaged(moe, [](Scenario &s) {
+    int32_t *routes =
+        s.bench.data<int32_t>(operandOf(s, isa::TaskKind::MoeRouter, "routes"));
+    std::swap(routes[1], routes[2]); // the experts of slots 0 and 1
+  });
+  EXPECT_TRUE(!r && says(r, "routes")) << r.message();
+  r = compareDamaged(moe, [](Scenario &s) {
+    ++s.bench.data<uint16_t>(operandOf(s, isa::TaskKind::MoeRouter, "xg"))[0];
+  });
+  EXPECT_TRUE(!r && says(r, "xg")) << r.message();
 }
 
 } // namespace

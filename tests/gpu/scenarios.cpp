@@ -1,7 +1,14 @@
 //===- scenarios.cpp - Scenarios more than one GPU test file runs ----------===//
 #include "scenarios.h"
 
+#include "moe_fixture.h"
+
+#include "kernels/dot.h"
+#include "kernels/rms_norm.h"
+
 #include <algorithm>
+#include <cmath>
+#include <functional>
 #include <map>
 
 namespace mk::cuda::test {
@@ -245,6 +252,146 @@ Scenario prefillChunk(const PrefillChunkCase &c) {
                        {q, cache.k, cache.v, cache.blockTable, positions, out}, r,
                        {g, g + 1}, {0, 0}, 0, c.window, flags),
               1);
+  return s;
+}
+
+std::vector<int32_t> chunkPositions(int32_t first, int32_t rows, int32_t padding) {
+  std::vector<int32_t> pos(size_t(rows), -1);
+  for (int32_t r = 0; r + padding < rows; ++r)
+    pos[size_t(r)] = first + r;
+  return pos;
+}
+
+MoeLayerCase moeDecodeRows4() {
+  return {.name = "DecodeRows4",
+          .positions = {3, -1, 9, 0},
+          .steps = 2,
+          .experts = 16,
+          .topK = 4,
+          .normTopkProb = false,
+          .hidden = 128,
+          .inter = 64,
+          .tile = 24};
+}
+
+MoeLayerCase moePrefillRows40() {
+  return {.name = "PrefillRows40",
+          .positions = chunkPositions(20, 40, 3),
+          .program = isa::ProgramKind::Prefill,
+          .experts = 8,
+          .topK = 2,
+          .hidden = 256,
+          .inter = 96,
+          .tile = 40};
+}
+
+namespace {
+
+/// The smallest gap, over the active rows, between the k-th and the (k+1)-th largest
+/// routing probability relative to the k-th, from the host's own logits (rmsNormRow,
+/// dotBf16: the bits both executors compute) in float64.
+double routingMargin(const TaskBench &b, const host::test::MoeLayer &l) {
+  double margin = INFINITY;
+  std::vector<host::bf16> xn(size_t(l.hidden));
+  for (uint32_t r = 0; r < l.rows; ++r) {
+    if (b.data<int32_t>(l.positions)[r] < 0 || l.topK == l.experts)
+      continue;
+    host::kernels::rmsNormRow(b.data<host::bf16>(l.x) + r * l.hidden,
+                              b.data<host::bf16>(l.normW), l.hidden, b.model.rmsNormEps,
+                              xn.data());
+    std::vector<double> p(l.experts);
+    for (uint32_t e = 0; e < l.experts; ++e)
+      p[e] = host::kernels::dotBf16(
+          xn.data(), b.data<host::bf16>(l.router) + e * l.hidden, size_t(l.hidden));
+    const double m = *std::max_element(p.begin(), p.end());
+    for (double &v : p)
+      v = std::exp(v - m);
+    std::sort(p.begin(), p.end(), std::greater<>());
+    margin = std::min(margin, (p[l.topK - 1] - p[l.topK]) / p[l.topK - 1]);
+  }
+  return margin;
+}
+
+} // namespace
+
+Scenario moeLayer(const MoeLayerCase &c) {
+  Scenario s(testModel(4, 2, 16, uint32_t(c.hidden)), c.program);
+  s.steps = c.steps;
+  TaskBench &b = s.bench;
+  const host::test::MoeLayer l(b, c.positions, c.experts, c.topK, c.normTopkProb,
+                               c.hidden, c.inter);
+  if (c.tie) {
+    host::bf16 *x = b.data<host::bf16>(l.x), *normW = b.data<host::bf16>(l.normW);
+    host::bf16 *w = b.data<host::bf16>(l.router);
+    for (int64_t i = 0; i < l.rows * l.hidden; ++i)
+      x[i] = host::floatToBf16(std::fabs(host::bf16ToFloat(x[i])));
+    for (int64_t i = 0; i < l.hidden; ++i)
+      normW[i] = host::floatToBf16(std::fabs(host::bf16ToFloat(normW[i])));
+    for (int64_t e : {1, 3, 6})
+      std::fill_n(w + e * l.hidden, l.hidden, host::floatToBf16(0.5f));
+  } else if (c.first == MoeStage::Router) {
+    EXPECT_GT(routingMargin(b, l), 1e-4)
+        << "a near tie at the top-k boundary: pick other data";
+  }
+
+  const uint32_t rows = l.rows, inter = uint32_t(l.inter), hidden = uint32_t(l.hidden);
+  auto tiles = [&](uint32_t n, auto add) {
+    for (uint32_t c0 = 0; c0 < n; c0 += c.tile)
+      add(isa::Range{c0, std::min(n, c0 + c.tile)});
+  };
+  // Each stage's tasks in `phase` (the executors), or run now on the host.
+  auto stage = [&](MoeStage st, uint32_t phase, bool onHost) {
+    auto add = [&](const isa::TaskRecord &t) {
+      if (onHost)
+        b.run(t);
+      else
+        s.add(t, phase);
+    };
+    switch (st) {
+    case MoeStage::Router:
+      add(l.routerTask());
+      break;
+    case MoeStage::GateUp:
+      for (uint32_t slot = 0; slot < l.slots; ++slot)
+        tiles(inter, [&](isa::Range cols) { add(l.gateUpTask(slot, cols)); });
+      break;
+    case MoeStage::Down:
+      for (uint32_t slot = 0; slot < l.slots; ++slot)
+        tiles(hidden, [&](isa::Range cols) { add(l.downTask(slot, cols)); });
+      break;
+    case MoeStage::Combine:
+      tiles(hidden, [&](isa::Range cols) { add(l.combineTask({0, rows}, cols)); });
+      break;
+    }
+  };
+  for (MoeStage st = MoeStage::Router; st < c.first; st = MoeStage(uint8_t(st) + 1))
+    stage(st, 0, true);
+  for (auto st = uint8_t(c.first); st <= uint8_t(c.last); ++st)
+    switch (MoeStage(st)) { // what the executors write
+    case MoeStage::Router:
+      for (uint16_t id : {l.xg, l.routes, l.routeWeights})
+        b.poison(id);
+      break;
+    case MoeStage::GateUp:
+      b.poison(l.act);
+      break;
+    case MoeStage::Down:
+      b.poison(l.expertOut);
+      break;
+    case MoeStage::Combine:
+      b.poison(l.out);
+      break;
+    }
+  // Bit for bit: xg holds the host's normalized rows (the router's statistics are dot
+  // products in the host's order), and the combine does the host's fmas on the host's
+  // inputs when it runs alone.
+  if (c.first == MoeStage::Router)
+    s.exactOutputs.insert(l.xg);
+  if (c.first == MoeStage::Combine)
+    s.exactOutputs.insert(l.out);
+  uint32_t phase = 0;
+  for (auto st = uint8_t(c.first); st <= uint8_t(c.last); ++st)
+    stage(MoeStage(st), phase++, false);
   return s;
 }
 

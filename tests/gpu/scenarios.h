@@ -3,7 +3,8 @@
 // Builders of equivalence.h Scenarios shared by the per-kind tests and the determinism
 // test: projections over a shape table, lm_head feeding argmax, and multi-phase
 // pipelines in which tasks consume what other CTAs wrote in the same step (qkv's KV
-// appends read by attention, attention partials read by the merge).
+// appends read by attention, attention partials read by the merge, a MoE layer's
+// routes read by its expert tiles and combine).
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -84,5 +85,44 @@ struct PrefillChunkCase {
   uint32_t window = 0;
 };
 Scenario prefillChunk(const PrefillChunkCase &c);
+
+/// The stages of a MoE layer, in order.
+enum class MoeStage : uint8_t { Router, GateUp, Down, Combine };
+
+/// One MoE layer (host_tasks/moe_fixture.h) of a decode batch or a prefill chunk: the
+/// stages [first, last] run on the executors, one dependency phase each (the router;
+/// gate_up tiles of `tile` intermediate columns for every slot; down tiles of `tile`
+/// hidden columns for every slot; combine tiles of `tile` hidden columns). Stages
+/// before `first` run on the host while the scenario is built, so their outputs are its
+/// inputs and each kind can be checked alone. Unless `tie`, the builder checks that each
+/// routed row's k-th and (k+1)-th probabilities are well apart (the routes must then
+/// match exactly; moe_router.cuh says why nearer ones could differ by the exp's last
+/// bit). `tie`: experts 1, 3 and 6 get one router row that beats every other on
+/// positive inputs, so with k = 2 every row's choice is decided by the tie rule (1, 3).
+/// Compared bit for bit besides the routes: xg when the router runs, the output when
+/// the combine runs alone.
+struct MoeLayerCase {
+  const char *name;
+  std::vector<int32_t> positions; // per row; -1: an inactive row
+  isa::ProgramKind program = isa::ProgramKind::Decode;
+  uint64_t steps = 1;
+  uint32_t experts = 8, topK = 2;
+  bool normTopkProb = true;
+  int64_t hidden = 64, inter = 32;
+  uint32_t tile = 16;
+  MoeStage first = MoeStage::Router, last = MoeStage::Combine;
+  bool tie = false;
+};
+Scenario moeLayer(const MoeLayerCase &c);
+
+/// Positions of a prefill chunk of `rows` rows at first.. whose last `padding` rows
+/// are inactive.
+std::vector<int32_t> chunkPositions(int32_t first, int32_t rows, int32_t padding);
+
+/// A decode batch of four (one inactive) over 16 experts, 4 per token, and a prefill
+/// chunk of 40 rows (slots of more than 16 rows: the tensor-core paths) over 8: the
+/// MoE cases the determinism test runs too.
+MoeLayerCase moeDecodeRows4();
+MoeLayerCase moePrefillRows40();
 
 } // namespace mk::cuda::test

@@ -89,11 +89,10 @@ std::optional<int> parseOptions(int argc, char **argv, RunOptions &o) {
                      "same on every target; speed is not");
   app.add_option("--profile", o.profilePath,
                  "Write a Chrome-trace / Perfetto JSON of every task");
-  app.add_option(
-      "--stats-json", o.statsPath,
-      "Write timings: prefill_ms, decode_ms_per_token, tokens, weights_bytes, "
-      "decode_weight_bytes_per_step (weight bytes a decode step read; host backend), "
-      "...");
+  app.add_option("--stats-json", o.statsPath,
+                 "Write timings: prefill_ms, decode_ms_per_token, tokens, weights_bytes, "
+                 "decode_weight_bytes_per_step (weight bytes a decode step read), "
+                 "...");
   app.add_option("--dump-logits", o.logitsPath,
                  "Write a float32 .npy [generated tokens, vocab]: row i holds the logits "
                  "generated token i was chosen from (one prompt only)");

@@ -63,7 +63,7 @@ Status writeStats(const std::string &path, const RunOptions &o, const RunResult 
                       {"weights_bytes", r.weightBytes}};
   if (!r.simdTarget.empty())
     j["simd_target"] = r.simdTarget;
-  // The mean over decode steps; left out when the executor does not count (cuda).
+  // The mean over decode steps; left out when the executor does not count.
   if (stats.decodeSteps == 0)
     j["decode_weight_bytes_per_step"] = 0;
   else if (stats.decodeWeightBytes)

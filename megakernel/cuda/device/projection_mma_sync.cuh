@@ -1,8 +1,9 @@
 //===- projection_mma_sync.cuh - The projection engine on mma.sync ---------===//
 //
 // projectMmaSync, one of the two engines of the weight-streaming task kinds (qkv,
-// gate_up, o_proj, down_proj, lm_head; contract in projection_pass.cuh). For the rows of
-// a task and a list of weight rows (one per output column):
+// gate_up, o_proj, down_proj, lm_head, moe_gate_up, moe_down; contract in
+// projection_pass.cuh). For the rows of a task and a list of weight rows (one per
+// output column):
 //   A = rmsNorm(x) or x     [rows, k] bf16 (rms_norm.cuh rounding points)
 //   d(r, j) = A[r] . W_j    fp32 (W_j: [k] bf16, any row of any weight)
 // handed to the kind's epilogue in shared memory, pass by pass.

@@ -14,6 +14,8 @@
 #include "device/bf16.cuh"
 #include "launch.h"
 
+#include "mk/isa/task_record.h"
+
 #include <cstdint>
 
 namespace mk::cuda {
@@ -26,10 +28,12 @@ struct ProjectionInput {
   uint32_t k;
 };
 
-/// What a projection kind's tile computes: `units` units of `unitCols` columns over the
-/// rows of the task (tasks/projection_dispatch.cuh runs it).
+/// What a projection kind's tile computes: `units` units of `unitCols` columns over
+/// rows `rows` of in.x (tasks/projection_dispatch.cuh runs it). Dense kinds: the task's
+/// range[0]; a MoE expert tile: its slot's routed rows [0, n_s) (none past the count).
 struct ProjectionWork {
   ProjectionInput in;
+  isa::Range rows;
   uint32_t units;
   uint32_t unitCols;
 };

@@ -62,6 +62,7 @@ CudaTask<isa::TaskKind::GateUp>::work(const TaskContext &ctx,
                                       const isa::TaskRecord &task) {
   const GateUpOperands o(ctx, task);
   return {{o.x, o.normW, ctx.model->rmsNormEps, o.hidden},
+          task.range[0],
           task.range[1].end - task.range[1].begin,
           2};
 }

@@ -105,6 +105,7 @@ CudaTask<isa::TaskKind::LmHead>::work(const TaskContext &ctx,
                                       const isa::TaskRecord &task) {
   const LmHeadOperands o(ctx, task);
   return {{o.x, o.normW, ctx.model->rmsNormEps, o.hidden},
+          task.range[0],
           task.range[1].end - task.range[1].begin,
           1};
 }

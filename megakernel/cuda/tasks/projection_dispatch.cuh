@@ -1,15 +1,16 @@
 //===- projection_dispatch.cuh - The projection kinds through one engine ---===//
 //
-// qkv, gate_up, o_proj, down_proj and lm_head are all project()
-// (device/projection_engine.cuh) with a kind-specific prologue operand, weight-row map
-// and epilogue. Each kind K whose CudaTask<K>::kEngine is Engine::Projection defines
-//   static ProjectionWork work(ctx, task);                      input, units, unit width
+// qkv, gate_up, o_proj, down_proj, lm_head and the MoE expert tiles (moe_gate_up,
+// moe_down) are all project() (device/projection_engine.cuh) with a kind-specific
+// prologue operand, rows, weight-row map and epilogue. Each kind K whose
+// CudaTask<K>::kEngine is Engine::Projection defines
+//   static ProjectionWork work(ctx, task);               input, rows, units, unit width
 //   static const bf16 *columnRow(ctx, task, unit0, units, j);   weight row of column j
 //   static void epilogue(ctx, task, const ProjectionPass &pass); consume one pass
 //   static void finish(ctx, task);                  after the last pass (CTA-visible)
 // and runProjection calls project() once for all of them, choosing the kind's pieces
 // by a switch (generated from MK_TASK_KINDS) where they are used. One instance of the
-// engine, not five (task_context.cuh, Engine). The switches run a few times per pass,
+// engine, not seven (task_context.cuh, Engine). The switches run a few times per pass,
 // not per k step.
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -84,7 +85,7 @@ __device__ inline void runProjection(const TaskContext &ctx,
   if (!pd::selectWork(ctx, task, work))
     return;
   project(
-      ctx, work.in, task.range[0], work.units, work.unitCols,
+      ctx, work.in, work.rows, work.units, work.unitCols,
       [&ctx, &task](uint32_t unit0, uint32_t units, uint32_t j) -> const bf16 * {
         switch (static_cast<isa::TaskKind>(task.kind)) {
 #define MK_X(Kind, ...)                                                                  \

@@ -153,6 +153,7 @@ __device__ inline ProjectionWork
 CudaTask<isa::TaskKind::Qkv>::work(const TaskContext &ctx, const isa::TaskRecord &task) {
   const QkvOperands o(ctx, task);
   return {{o.x, o.normW, ctx.model->rmsNormEps, o.hidden},
+          task.range[0],
           task.range[1].end - task.range[1].begin,
           o.hd};
 }

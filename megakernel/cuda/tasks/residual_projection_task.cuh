@@ -49,7 +49,10 @@ template <isa::TaskKind Kind> struct ResidualProjectionTask {
   __device__ static ProjectionWork work(const TaskContext &ctx,
                                         const isa::TaskRecord &task) {
     const ResidualProjectionOperands<Kind> o(ctx, task);
-    return {{o.x, nullptr, 0.0f, o.k}, task.range[1].end - task.range[1].begin, 1};
+    return {{o.x, nullptr, 0.0f, o.k},
+            task.range[0],
+            task.range[1].end - task.range[1].begin,
+            1};
   }
 
   __device__ static const bf16 *columnRow(const TaskContext &ctx,

@@ -62,19 +62,19 @@
   /* rows, range[1] = all E experts) norms the active rows (positions >= 0),   */ \
   /* picks each row's top-k experts and writes the compact routes, the rows'   */ \
   /* weights and each selected expert's rows gathered into xg [Smax, R, H].    */ \
-  X(MoeRouter,   "moe_router",  HostOnly,    "x", "norm_w", "w", "positions",     \
+  X(MoeRouter,   "moe_router",  HostAndCuda, "x", "norm_w", "w", "positions",     \
                                 "=xg", "=routes", "=route_weights")               \
   /* Expert slot range[2] = [s, s+1): SiLU(gate) * up of the slot's rows for   */ \
   /* intermediate columns range[1]. w_gate / w_up name expert 0's tensor;      */ \
   /* expert e's is tensor id + e. A slot past the count does nothing.          */ \
-  X(MoeGateUp,   "moe_gate_up", HostOnly,    "xg", "routes", "w_gate", "w_up",    \
+  X(MoeGateUp,   "moe_gate_up", HostAndCuda, "xg", "routes", "w_gate", "w_up",    \
                                 "=out")                                           \
   /* Expert slot range[2]: down projection of the slot's rows for hidden       */ \
   /* columns range[1]; w names expert 0's tensor.                              */ \
-  X(MoeDown,     "moe_down",    HostOnly,    "act", "routes", "w", "=out")        \
+  X(MoeDown,     "moe_down",    HostAndCuda, "act", "routes", "w", "=out")        \
   /* Weighted sum of each row's experts in a fixed order, + residual.          */ \
   /* range[1]: hidden columns.                                                 */ \
-  X(MoeCombine,  "moe_combine", HostOnly,    "expert_out", "routes",              \
+  X(MoeCombine,  "moe_combine", HostAndCuda, "expert_out", "routes",              \
                                 "route_weights", "residual", "=out")
 // clang-format on
 
