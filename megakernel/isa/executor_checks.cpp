@@ -2,8 +2,10 @@
 #include "mk/isa/executor_checks.h"
 
 #include "mk/isa/message_text.h"
+#include "mk/isa/task_footprint.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace mk::isa {
 
@@ -40,12 +42,24 @@ Status checkLaunchable(const Plan &plan, uint32_t program, Executor executor,
       return Status::error("launch: " + taskLabel(p.tasks[i], i) + " of program " +
                            quote(p.name) + " is of a kind the " + executorName(executor) +
                            " executor does not implement");
-  for (const TaskRecord &r : p.tasks)
-    for (uint32_t o = 0; o < r.numOperands && o < kMaxOperands; ++o)
-      if (r.operand[o] != kNoTensor && r.operand[o] < plan.tensors.size() &&
-          !isBound(r.operand[o]))
-        return Status::error("launch: tensor " + quote(plan.tensors[r.operand[o]].name) +
-                             " is used by program " + quote(p.name) + " but not bound");
+  // Every tensor a task may touch, each checked once: an expert group operand names
+  // expert 0, and a tile may read any expert of the group.
+  std::vector<bool> used(plan.tensors.size(), false);
+  for (const TaskRecord &r : p.tasks) {
+    const uint32_t groups = expertGroupRoles(static_cast<TaskKind>(r.kind));
+    for (uint32_t o = 0; o < r.numOperands && o < kMaxOperands; ++o) {
+      if (r.operand[o] == kNoTensor)
+        continue;
+      const uint32_t count = (groups >> o) & 1 ? plan.model.numExperts : 1;
+      for (uint32_t id = r.operand[o]; id < r.operand[o] + count && id < used.size();
+           ++id)
+        used[id] = true;
+    }
+  }
+  for (uint32_t id = 0; id < used.size(); ++id)
+    if (used[id] && !isBound(uint16_t(id)))
+      return Status::error("launch: tensor " + quote(plan.tensors[id].name) +
+                           " is used by program " + quote(p.name) + " but not bound");
   return Status::ok();
 }
 

@@ -3,6 +3,8 @@
 
 #include "toy_plan.h"
 
+#include "mk/isa/message_text.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -47,6 +49,21 @@ TEST(CheckLaunchable, NamesTheFirstUnboundTensorAndAMissingProgram) {
             "launch: tensor 'lm_head.weight' is used by program 'decode' but not bound");
   EXPECT_EQ(checkLaunchable(plan, 7, Executor::Host, kAllBound).message(),
             "launch: no program 7");
+}
+
+// A tile names expert 0 of its group but may read any expert: every expert of the
+// group must be bound, not only the one its operand names.
+TEST(CheckLaunchable, EveryExpertOfAGroupMustBeBound) {
+  const Plan plan = makeToyMoePlan();
+  const TaskRecord &gateUp = plan.programs[0].tasks[kMGateUp0];
+  const uint16_t lastGate =
+      uint16_t(gateUp.operand[role(TaskKind::MoeGateUp, "w_gate")] + kMoeExperts - 1);
+  const Status s = checkLaunchable(plan, 0, Executor::Host,
+                                   [&](uint16_t id) { return id != lastGate; });
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message(), "launch: tensor " + quote(plan.tensors[lastGate].name) +
+                             " is used by program 'decode' but not bound");
+  EXPECT_TRUE(checkLaunchable(plan, 0, Executor::Host, kAllBound));
 }
 
 } // namespace

@@ -251,6 +251,8 @@ template <> struct Footprint<TaskKind::MoeRouter> : NoLateWeights {
 template <TaskKind Kind, uint32_t... Groups> struct MoeExpertFootprint {
   static constexpr TileAxis kRange1 = TileAxis::OutColumns;
   static constexpr uint32_t kLateWeights = ((1u << Groups) | ...);
+  /// Roles whose operand names expert 0 of numExperts consecutive weight tensors.
+  static constexpr uint32_t kExpertGroups = kLateWeights;
   template <class Emit>
   MK_HOST_DEVICE static void weights(const FootprintInput &, Emit &) {}
   template <class Emit>
@@ -347,6 +349,28 @@ constexpr uint32_t lateWeightRoles(TaskKind kind) {
 #define MK_X(Enum, ...)                                                                  \
   case TaskKind::Enum:                                                                   \
     return Footprint<TaskKind::Enum>::kLateWeights;
+    MK_TASK_KINDS(MK_X)
+#undef MK_X
+  }
+  return 0;
+}
+
+namespace detail {
+template <TaskKind K> constexpr uint32_t expertGroupsOf() {
+  if constexpr (requires { Footprint<K>::kExpertGroups; })
+    return Footprint<K>::kExpertGroups;
+  else
+    return 0;
+}
+} // namespace detail
+
+/// Bits 1 << role of `kind`'s operands that name expert 0 of an expert group (the
+/// tensors operand .. operand + numExperts - 1); 0 for kinds without one.
+constexpr uint32_t expertGroupRoles(TaskKind kind) {
+  switch (kind) {
+#define MK_X(Enum, ...)                                                                  \
+  case TaskKind::Enum:                                                                   \
+    return detail::expertGroupsOf<TaskKind::Enum>();
     MK_TASK_KINDS(MK_X)
 #undef MK_X
   }
