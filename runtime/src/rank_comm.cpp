@@ -83,7 +83,7 @@ HostRankGroup::~HostRankGroup() = default;
 
 RankComm &HostRankGroup::rank(uint32_t r) { return *comms_[r]; }
 
-void HostRankGroup::onAbort(std::function<void(const Status &)> callback) {
+void HostRankGroup::onAbort(std::function<void(uint32_t, const Status &)> callback) {
   std::lock_guard lock(mutex_);
   onAbort_ = std::move(callback);
 }
@@ -112,20 +112,18 @@ Status HostRankGroup::arrive(bool abortable) {
 }
 
 void HostRankGroup::fail(uint32_t rank, const Status &why) {
-  std::function<void(const Status &)> callback;
-  Status failure;
+  std::function<void(uint32_t, const Status &)> callback;
+  const Status reason = why ? Status::error("failed") : why;
   {
     std::lock_guard lock(mutex_);
     if (!failure_)
       return;
-    failure_ = Status::error("rank " + std::to_string(rank) + ": " +
-                             (why ? std::string("failed") : why.message()));
-    failure = failure_;
+    failure_ = Status::error("rank " + std::to_string(rank) + ": " + reason.message());
     callback = onAbort_;
     cv_.notify_all();
   }
   if (callback)
-    callback(failure);
+    callback(rank, reason);
 }
 
 } // namespace mk::runtime

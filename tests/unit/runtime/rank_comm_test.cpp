@@ -107,9 +107,9 @@ TEST(RankComm, AnAbortReleasesEveryWaitingRankAndFailsLaterCollectives) {
   HostRankGroup group(4);
   std::atomic<int> callbacks{0};
   std::string seen;
-  group.onAbort([&](const Status &s) {
+  group.onAbort([&](uint32_t rank, const Status &s) {
     ++callbacks;
-    seen = s.message();
+    seen = std::to_string(rank) + " " + s.message();
   });
   std::vector<std::string> gathered(4), later(4);
   onRanks(group, [&](uint32_t r) {
@@ -131,7 +131,7 @@ TEST(RankComm, AnAbortReleasesEveryWaitingRankAndFailsLaterCollectives) {
     EXPECT_EQ(later[r], "rank 2: launch failed: watchdog");
   }
   EXPECT_EQ(callbacks.load(), 1);
-  EXPECT_EQ(seen, "rank 2: launch failed: watchdog");
+  EXPECT_EQ(seen, "2 launch failed: watchdog");
   ASSERT_FALSE(group.failure());
   EXPECT_EQ(group.failure().message(), "rank 2: launch failed: watchdog");
 }
@@ -140,7 +140,7 @@ TEST(RankComm, ConcurrentAbortsKeepExactlyOne) {
   for (int trial = 0; trial < 20; ++trial) {
     HostRankGroup group(4);
     std::atomic<int> callbacks{0};
-    group.onAbort([&](const Status &) { ++callbacks; });
+    group.onAbort([&](uint32_t, const Status &) { ++callbacks; });
     onRanks(group, [&](uint32_t r) {
       if (r % 2)
         group.rank(r).abort(Status::error("rank failure " + std::to_string(r)));

@@ -64,9 +64,10 @@ public:
   uint32_t ranks() const { return ranks_; }
   RankComm &rank(uint32_t r);
 
-  /// Runs once, on the thread of the first abort, with its "rank R: ..." status (e.g.
-  /// to stop the executors' cross-rank waits). Set before the ranks start.
-  void onAbort(std::function<void(const Status &)> callback);
+  /// Runs once, on the thread of the first abort, with the aborting rank and the
+  /// status it passed (e.g. to stop the executors' cross-rank waits). Set before the
+  /// ranks start.
+  void onAbort(std::function<void(uint32_t rank, const Status &why)> callback);
   /// The first abort's status, or ok.
   Status failure() const;
 
@@ -85,7 +86,7 @@ private:
   uint32_t arrived_ = 0;
   uint64_t generation_ = 0;
   Status failure_;
-  std::function<void(const Status &)> onAbort_;
+  std::function<void(uint32_t, const Status &)> onAbort_;
   // Published between a collective's two barriers (rank-indexed).
   std::vector<std::span<const float>> blocks_;
   std::vector<Status> statuses_;
