@@ -69,7 +69,8 @@ Program makeProgram(const Shape &s, std::mt19937 &rng) {
       r.aux[0] = k;
       r.aux[1] = j;
       if (k == 0)
-        r.wait[r.numWaits++] = Wait{siteEvent[s.sites - 1], uint16_t(s.tiles.back()), 1, 0};
+        r.wait[r.numWaits++] =
+            Wait{siteEvent[s.sites - 1], uint16_t(s.tiles.back()), 1, 0};
       else
         r.wait[r.numWaits++] = Wait{siteEvent[k - 1], uint16_t(s.tiles[k - 1]), 0, 0};
       // The producer overwrites its partial, which the previous step's comm tile of the
