@@ -5,14 +5,10 @@
 #include "prompts.h"
 #include "run.h"
 
-#include "mk/host/comm_group.h"
-#include "mk/host/executor.h"
-#include "mk/runtime/rank_comm.h"
-#include "mk/runtime/session.h"
+#include "mk/runtime/host_ranks.h"
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,44 +67,17 @@ Status runHostRanks(const RunOptions &options, const isa::Plan &plan,
   o.gen.profileEpoch = std::chrono::steady_clock::now(); // one timeline for all ranks
   const unsigned workers =
       o.workers ? o.workers : std::max(1u, std::thread::hardware_concurrency() / n);
-
-  host::HostCommGroup comm(n);
-  runtime::HostRankGroup ranks(n);
-  // A rank that fails outside a launch (a logits gather, a load) fails the comm group
-  // too: its peers' comm tasks stop waiting for it and their launches return.
-  ranks.onAbort(
-      [&](uint32_t rank, const Status &why) { comm.fail(rank, why.message()); });
-  // Every session (and executor) lives until every thread has joined: a peer's comm
-  // tasks write into this rank's buffers until the last launch of every rank is over.
-  std::vector<std::unique_ptr<runtime::Session>> sessions;
-  for (uint32_t r = 0; r < n; ++r)
-    sessions.push_back(std::make_unique<runtime::Session>(
-        plan,
-        std::make_unique<host::HostExecutor>(
-            plan, host::ExecutorOptions{.workers = workers, .profile = o.gen.profile}, r,
-            &comm),
-        &ranks.rank(r)));
-
+  runtime::HostRanks ranks(plan, {.workers = workers, .profile = o.gen.profile});
   std::vector<RunResult> results(n);
-  std::vector<Status> statuses(n);
-  std::vector<std::thread> threads;
-  for (uint32_t r = 0; r < n; ++r)
-    threads.emplace_back([&, r] {
-      // load() is collective: a failed load is every rank's error already.
-      if (!(statuses[r] = sessions[r]->load(weights)))
-        return;
-      if (!(statuses[r] = generate(o, prompts, *sessions[r], r == 0, results[r])))
-        ranks.rank(r).abort(statuses[r]);
-    });
-  for (std::thread &t : threads)
-    t.join();
-  if (comm.failed())
-    return Status::error(comm.failure());
-  for (const Status &s : statuses)
-    if (!s)
-      return s;
-  if (Status s = checkSameTokens(results); !s)
+  Status s = ranks.run([&](uint32_t r, runtime::Session &session) -> Status {
+    if (Status l = session.load(weights); !l)
+      return l;
+    return generate(o, prompts, session, /*print=*/r == 0, results[r]);
+  });
+  if (!s)
     return s;
+  if (Status t = checkSameTokens(results); !t)
+    return t;
   out = std::move(results[0]);
   out.ranks = n;
   for (uint32_t r = 1; r < n; ++r)

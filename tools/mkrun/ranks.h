@@ -3,8 +3,7 @@
 // A tensor-parallel plan (mkc compile --tp N) knows its N; mkrun runs every rank SPMD:
 // the same prompts and options, each rank its own executor, weight slices, KV cache
 // and session, only rank 0 printing. On --backend host the ranks are thread groups of
-// this process (HostCommGroup for the in-kernel all-reduce, HostRankGroup for the
-// sessions' logits gathers).
+// this process (runtime::HostRanks).
 //===----------------------------------------------------------------------===//
 #pragma once
 
