@@ -44,7 +44,8 @@ FlatSymbolRefAttr ModuleTensors::create(StringRef sym, Placement placement,
   auto op = builder.create<TensorOp>(module.getLoc(), builder.getStringAttr(sym),
                                      PlacementAttr::get(builder.getContext(), placement),
                                      TypeAttr::get(type), StringAttr(), IntegerAttr(),
-                                     FlatSymbolRefAttr(), IntegerAttr());
+                                     FlatSymbolRefAttr(), IntegerAttr(), IntegerAttr(),
+                                     IntegerAttr(), IntegerAttr());
   if (extra)
     extra(op);
   auto ref = FlatSymbolRefAttr::get(builder.getContext(), sym);
