@@ -16,6 +16,8 @@
 #include <map>
 #include <string>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 using namespace mk;
 using namespace mk::isa;
@@ -99,6 +101,51 @@ TEST(TensorParallelPlan, TinyPresetsCompileForTwoAndFourRanks) {
       for (auto [program, count] : comm)
         EXPECT_EQ(count, 3) << plan.programs[program].name;
     }
+}
+
+/// The previous-step waits of `prog`'s tasks: (task, event).
+std::vector<std::pair<uint32_t, uint32_t>> crossStepWaits(const Program &prog) {
+  std::vector<std::pair<uint32_t, uint32_t>> out;
+  for (uint32_t t = 0; t < prog.tasks.size(); ++t)
+    for (uint32_t w = 0; w < prog.tasks[t].numWaits; ++w)
+      if (prog.tasks[t].wait[w].stepBack != 0)
+        out.push_back({t, prog.tasks[t].wait[w].event});
+  return out;
+}
+
+const Program &programOfKind(const Plan &plan, ProgramKind kind) {
+  for (const Program &p : plan.programs)
+    if (p.kind == kind)
+      return p;
+  ADD_FAILURE() << "no program of that kind";
+  return plan.programs.front();
+}
+
+// Prefill has no step input to order its comm sites across steps: under TP its roots
+// wait on the previous step's final tasks (the argmax, after the all_gather), so the
+// first all-reduce cannot reuse the buffer the previous step's last site still reads.
+// Without TP prefill keeps no cross-step wait.
+TEST(TensorParallelPlan, PrefillRootsWaitOnThePreviousStepsFinalTasks) {
+  Plan tp = compile("tiny-llama", "host", 2);
+  ASSERT_FALSE(tp.programs.empty());
+  const Program &prefill = programOfKind(tp, ProgramKind::Prefill);
+  auto waits = crossStepWaits(prefill);
+  ASSERT_FALSE(waits.empty());
+  for (auto [t, e] : waits) {
+    const TaskRecord &r = prefill.tasks[t];
+    for (uint32_t w = 0; w < r.numWaits; ++w)
+      EXPECT_NE(r.wait[w].stepBack, 0) << "task " << t << " has a same-step wait";
+    bool argmaxSignals = false;
+    for (const TaskRecord &p : prefill.tasks)
+      for (uint32_t k = 0; k < p.numSignals; ++k)
+        argmaxSignals |= p.signal[k] == e && p.kind == uint16_t(TaskKind::Argmax);
+    EXPECT_TRUE(argmaxSignals) << "task " << t << " waits on " << prefill.events[e].name;
+  }
+  EXPECT_EQ(prefill.tasks[waits.front().first].kind, uint16_t(TaskKind::Embedding));
+
+  Plan one = compile("tiny-llama", "host", 1);
+  ASSERT_FALSE(one.programs.empty());
+  EXPECT_TRUE(crossStepWaits(programOfKind(one, ProgramKind::Prefill)).empty());
 }
 
 TEST(TensorParallelPlan, OneRankHasNoCommAndNoShards) {
