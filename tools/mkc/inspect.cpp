@@ -110,9 +110,10 @@ void printComm(const Plan &plan, const Program &p) {
   for (const Kind &k : kinds) {
     if (!k.tasks)
       continue;
-    fmt::print("  {}: {} sites, {} tasks; per rank per step: pushes {} ({} x {}), "
+    fmt::print("  {}: {} site{}, {} task{}; per rank per step: pushes {} ({} x {}), "
                "reads {}\n",
-               taskKindName(k.kind), k.sites.size(), k.tasks, bytesString(n * k.bytes), n,
+               taskKindName(k.kind), k.sites.size(), k.sites.size() == 1 ? "" : "s",
+               k.tasks, k.tasks == 1 ? "" : "s", bytesString(n * k.bytes), n,
                bytesString(k.bytes), bytesString(n * k.bytes));
   }
 }
