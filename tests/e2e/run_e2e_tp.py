@@ -69,8 +69,10 @@ KNOWN_FAILURES = {
     ("llama-gqa", 2): "tied LM head: mk-plan-memory places decode.partial_max_all "
                       "(all_gather's out) over decode.logits, so the host reads "
                       "overwritten logits (the greedy tokens are right)",
-    ("llama-gqa", 4): "as llama-gqa TP=2, and decode from step 1 differs from TP=1 "
-                      "even with --workers 1",
+    ("llama-gqa", 4): "as llama-gqa TP=2, and the decode steps choose other tokens "
+                      "than TP=1 even with --workers 1, while prefill alone of the "
+                      "same prefixes gives TP=1's tokens: decode with 2 query heads "
+                      "per KV head replicated on 2 ranks",
     ("qwen3-qknorm", 4): "KV heads replicated over ranks: results depend on the worker "
                          "count (--workers 1 matches TP=1, 2 does not): a missing "
                          "dependency or an arena overlap in the plan",
