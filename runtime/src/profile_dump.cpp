@@ -24,8 +24,9 @@ namespace mk::runtime {
 
 namespace {
 
-constexpr int kWorkersPid = 1;
 constexpr int kLaunchesPid = 0;
+/// Rank r's workers are process 1 + r.
+int workersPid(uint32_t rank) { return 1 + int(rank); }
 
 /// A JSON string literal (quoted, escaped; invalid UTF-8 replaced).
 std::string jsonString(const std::string &s) {
@@ -45,7 +46,8 @@ void appendf(std::string &out, const char *fmt, auto... args) {
 
 /// The args shared by a task's wait and run slices.
 void appendTaskArgs(std::string &out, const isa::TaskRecord &r, int32_t expert,
-                    uint32_t task, uint64_t step, const std::string &programJson) {
+                    uint32_t task, uint64_t step, const std::string &programJson,
+                    uint32_t rank) {
   appendf(out, "\"task\":%u,\"kind\":\"%s\",", task, kindName(r.kind));
   if (r.layer == isa::kNoLayer)
     out += "\"layer\":null,";
@@ -57,6 +59,7 @@ void appendTaskArgs(std::string &out, const isa::TaskRecord &r, int32_t expert,
     appendf(out, "\"expert\":%d,", int(expert));
   appendf(out, "\"step\":%" PRIu64 ",\"program\":", step);
   out += programJson;
+  appendf(out, ",\"rank\":%u", rank);
   appendf(out, ",\"rows\":[%u,%u],\"range1\":[%u,%u],\"range2\":[%u,%u]",
           r.range[0].begin, r.range[0].end, r.range[1].begin, r.range[1].end,
           r.range[2].begin, r.range[2].end);
@@ -65,8 +68,8 @@ void appendTaskArgs(std::string &out, const isa::TaskRecord &r, int32_t expert,
 } // namespace
 
 Status TraceWriter::add(const isa::Plan &plan, uint32_t program,
-                        const std::vector<host::ProfileRecord> &records,
-                        double offsetUs) {
+                        const std::vector<host::ProfileRecord> &records, double offsetUs,
+                        uint32_t rank) {
   if (program >= plan.programs.size())
     return Status::error("trace: no program " + std::to_string(program) +
                          " (the plan has " + std::to_string(plan.programs.size()) + ")");
@@ -85,7 +88,7 @@ Status TraceWriter::add(const isa::Plan &plan, uint32_t program,
                            std::to_string(r.doneNs) + " ns out of order");
     end = std::max(end, offsetUs + double(r.doneNs) / 1000.0);
   }
-  launches_.push_back({&plan, program, offsetUs, records});
+  launches_.push_back({&plan, program, rank, offsetUs, records});
   endUs_ = end;
   return Status::ok();
 }
@@ -111,30 +114,54 @@ Status TraceWriter::write(const std::string &path) const {
   };
 
   out.write("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
-  std::set<uint32_t> workers;
-  for (const Launch &l : launches_)
+  std::set<std::pair<uint32_t, uint32_t>> workers; // (rank, worker)
+  std::set<uint32_t> ranks;
+  for (const Launch &l : launches_) {
+    ranks.insert(l.rank);
     for (const host::ProfileRecord &r : l.records)
-      workers.insert(r.worker);
+      workers.insert({l.rank, r.worker});
+  }
+  const bool tp = ranks.size() > 1 || (!ranks.empty() && *ranks.begin() != 0);
   appendf(line,
           "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":"
           "\"launches\"}}",
           kLaunchesPid);
   emit();
-  appendf(line,
-          "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":"
-          "\"workers\"}}",
-          kWorkersPid);
-  emit();
-  for (uint32_t w : workers) {
+  for (uint32_t rank : ranks) {
+    if (tp)
+      appendf(line,
+              "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":"
+              "\"rank %u\"}}",
+              workersPid(rank), rank);
+    else
+      appendf(line,
+              "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":"
+              "\"workers\"}}",
+              workersPid(rank));
+    emit();
+    appendf(line,
+            "{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%d,"
+            "\"args\":{\"sort_index\":%d}}",
+            workersPid(rank), workersPid(rank));
+    emit();
+    if (tp) {
+      appendf(line,
+              "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%u,"
+              "\"args\":{\"name\":\"rank %u\"}}",
+              kLaunchesPid, rank, rank);
+      emit();
+    }
+  }
+  for (auto [rank, w] : workers) {
     appendf(line,
             "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%u,"
             "\"args\":{\"name\":\"worker %u\"}}",
-            kWorkersPid, w, w);
+            workersPid(rank), w, w);
     emit();
     appendf(line,
             "{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%d,\"tid\":%u,"
             "\"args\":{\"sort_index\":%u}}",
-            kWorkersPid, w, w);
+            workersPid(rank), w, w);
     emit();
   }
 
@@ -154,12 +181,13 @@ Status TraceWriter::write(const std::string &path) const {
         steps = std::max(steps, r.step + 1);
       }
       line += "{\"ph\":\"X\",\"name\":" + programJson;
-      appendf(line, ",\"cat\":\"launch\",\"pid\":%d,\"tid\":0,\"ts\":%.3f,\"dur\":%.3f,",
-              kLaunchesPid, l.offsetUs + double(begin) / 1000.0,
+      appendf(line, ",\"cat\":\"launch\",\"pid\":%d,\"tid\":%u,\"ts\":%.3f,\"dur\":%.3f,",
+              kLaunchesPid, l.rank, l.offsetUs + double(begin) / 1000.0,
               double(end - begin) / 1000.0);
       line +=
           "\"args\":{\"launch\":" + std::to_string(li) + ",\"program\":" + programJson;
-      appendf(line, ",\"steps\":%" PRIu64 ",\"tasks\":%zu}}", steps, l.records.size());
+      appendf(line, ",\"rank\":%u,\"steps\":%" PRIu64 ",\"tasks\":%zu}}", l.rank, steps,
+              l.records.size());
       emit();
     }
 
@@ -171,8 +199,9 @@ Status TraceWriter::write(const std::string &path) const {
       appendf(line,
               "{\"ph\":\"X\",\"name\":\"wait %s\",\"cat\":\"wait\",\"pid\":%d,\"tid\":%u,"
               "\"ts\":%.3f,\"dur\":%.3f,\"args\":{",
-              kind, kWorkersPid, r.worker, claim, double(r.readyNs - r.claimNs) / 1000.0);
-      appendTaskArgs(line, t, r.expert, r.task, r.step, programJson);
+              kind, workersPid(l.rank), r.worker, claim,
+              double(r.readyNs - r.claimNs) / 1000.0);
+      appendTaskArgs(line, t, r.expert, r.task, r.step, programJson, l.rank);
       line += ",\"waits\":[";
       for (uint32_t w = 0; w < t.numWaits && w < isa::kMaxWaits; ++w) {
         if (w)
@@ -188,8 +217,9 @@ Status TraceWriter::write(const std::string &path) const {
       appendf(line,
               "{\"ph\":\"X\",\"name\":\"%s\",\"cat\":\"run\",\"pid\":%d,\"tid\":%u,"
               "\"ts\":%.3f,\"dur\":%.3f,\"args\":{",
-              kind, kWorkersPid, r.worker, ready, double(r.doneNs - r.readyNs) / 1000.0);
-      appendTaskArgs(line, t, r.expert, r.task, r.step, programJson);
+              kind, workersPid(l.rank), r.worker, ready,
+              double(r.doneNs - r.readyNs) / 1000.0);
+      appendTaskArgs(line, t, r.expert, r.task, r.step, programJson, l.rank);
       line += "}}";
       emit();
     }

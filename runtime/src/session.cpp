@@ -31,7 +31,8 @@ struct Session::Program {
   int64_t maxBlocks = 0;
   int32_t *tokens = nullptr, *positions = nullptr, *seqLens = nullptr;
   int32_t *blockTable = nullptr, *kvSlots = nullptr, *tokensOut = nullptr;
-  uint16_t logits = isa::kNoTensor; // activation [rows, vocab] f32
+  uint16_t logits = isa::kNoTensor; // activation [rows, vocab / ranks] f32
+  uint32_t vocab = 0;               // this rank's logits columns: vocab / ranks
 };
 
 /// One sequence in flight.
@@ -50,21 +51,32 @@ struct Session::Slot {
 Session::Session(const isa::Plan &plan, host::ExecutorOptions options)
     : plan_(plan), executor_(std::make_unique<host::HostExecutor>(plan, options)) {}
 
-Session::Session(const isa::Plan &plan, std::unique_ptr<Executor> executor)
-    : plan_(plan), executor_(std::move(executor)) {}
+Session::Session(const isa::Plan &plan, std::unique_ptr<Executor> executor,
+                 RankComm *ranks)
+    : plan_(plan), executor_(std::move(executor)), ranks_(ranks) {}
 
 Session::~Session() = default;
 
 Status Session::load(const SafetensorsSet &weights) {
-  if (Status s = weights_.load(plan_, weights); !s)
-    return s;
-  if (Status s = weights_.bindTo(*executor_); !s)
-    return s;
-  if (Status s = kv_.init(plan_); !s)
-    return s;
-  if (Status s = kv_.bindTo(*executor_); !s)
-    return s;
-  return bindStepState();
+  const uint32_t ranks = ranks_ ? ranks_->ranks() : 1;
+  const uint32_t rank = ranks_ ? ranks_->rank() : 0;
+  auto loadRank = [&]() -> Status {
+    if (ranks != plan_.tensorParallel)
+      return Status::error("plan: tensor-parallel over " +
+                           std::to_string(plan_.tensorParallel) +
+                           " ranks, the session runs " + std::to_string(ranks));
+    if (Status s = weights_.load(plan_, weights, rank); !s)
+      return s;
+    if (Status s = weights_.bindTo(*executor_); !s)
+      return s;
+    if (Status s = kv_.init(plan_); !s)
+      return s;
+    if (Status s = kv_.bindTo(*executor_); !s)
+      return s;
+    return bindStepState();
+  };
+  Status s = loadRank();
+  return ranks_ ? ranks_->agree(s) : s;
 }
 
 Status Session::bindStepState() {
@@ -114,6 +126,17 @@ Status Session::bindStepState() {
     view->logits = find(prefix + "logits");
     if (view->logits == isa::kNoTensor)
       return Status::error("plan: program '" + program.name + "' has no logits tensor");
+    const isa::TensorDesc &logits = plan_.tensors[view->logits];
+    const uint32_t ranks = std::max(plan_.tensorParallel, 1u);
+    view->vocab = plan_.model.vocabSize / ranks;
+    if (logits.dtype != isa::DType::F32 || logits.rank != 2 ||
+        logits.shape[0] != program.rows || logits.shape[1] != view->vocab ||
+        uint64_t(view->vocab) * ranks != plan_.model.vocabSize)
+      return Status::error("plan: program '" + program.name + "': logits tensor " +
+                           "is not f32 [" + std::to_string(program.rows) + ", " +
+                           std::to_string(view->vocab) + "] (vocab " +
+                           std::to_string(plan_.model.vocabSize) + " over " +
+                           std::to_string(ranks) + " rank(s))");
     if (program.kind == isa::ProgramKind::Decode && !decode_) {
       decode_ = std::move(view);
     } else if (program.kind == isa::ProgramKind::Prefill && !prefill_) {
@@ -148,6 +171,32 @@ bool Session::accept(Slot &slot, int32_t token, const float *logits,
   return slot.done;
 }
 
+const float *Session::fullLogits(const Program &p, uint32_t first, uint32_t rows,
+                                 Status &status) {
+  const auto *mine = static_cast<const float *>(executor_->read(p.logits));
+  if (!mine) {
+    status = Status::error("cannot read the logits back from the executor");
+    return nullptr;
+  }
+  mine += size_t(first) * p.vocab;
+  if (!ranks_ || ranks_->ranks() == 1)
+    return mine;
+  // Rank q's block [rows, V/N] holds columns [q * V/N, (q + 1) * V/N) of the rows.
+  const uint32_t n = ranks_->ranks();
+  const size_t block = size_t(rows) * p.vocab;
+  gathered_.resize(block * n);
+  if (Status s = ranks_->allGather({mine, block}, gathered_); !s) {
+    status = s;
+    return nullptr;
+  }
+  fullRows_.resize(block * n);
+  for (uint32_t q = 0; q < n; ++q)
+    for (uint32_t r = 0; r < rows; ++r)
+      std::copy_n(gathered_.data() + q * block + size_t(r) * p.vocab, p.vocab,
+                  fullRows_.data() + size_t(r) * n * p.vocab + size_t(q) * p.vocab);
+  return fullRows_.data();
+}
+
 Status Session::prefill(Slot &slot, const GenerateOptions &options, GenerateStats &stats,
                         std::vector<LaunchProfile> *profiles, double t0) {
   Program &p = *prefill_;
@@ -173,7 +222,7 @@ Status Session::prefill(Slot &slot, const GenerateOptions &options, GenerateStat
     if (!s)
       return s;
     if (profiles)
-      profiles->push_back({p.index, nowUs(t) - t0, std::move(records)});
+      profiles->push_back({p.index, rank(), nowUs(t) - t0, std::move(records)});
     stats.prefillMs += msSince(t);
     ++stats.launches;
   }
@@ -183,10 +232,10 @@ Status Session::prefill(Slot &slot, const GenerateOptions &options, GenerateStat
   // The logits are read back only when they are used (a device executor copies them).
   const float *logits = nullptr;
   if (!options.sampling.greedy || options.keepLogits) {
-    logits = static_cast<const float *>(executor_->read(p.logits));
+    Status s;
+    logits = fullLogits(p, n - 1, 1, s);
     if (!logits)
-      return Status::error("prefill: cannot read the logits back from the executor");
-    logits += size_t(n - 1) * plan_.model.vocabSize;
+      return Status::error("prefill: " + s.message());
   }
   int32_t token = options.sampling.greedy
                       ? p.tokensOut[n - 1]
@@ -238,10 +287,10 @@ Status Session::decodeLaunch(std::vector<Slot *> &rows, const GenerateOptions &o
   auto onStep = [&](uint64_t) {
     if (!hookStatus)
       return;
-    const auto *logits =
-        hookNeedsLogits ? static_cast<const float *>(executor_->read(p.logits)) : nullptr;
+    Status s;
+    const float *logits = hookNeedsLogits ? fullLogits(p, 0, p.rows, s) : nullptr;
     if (hookNeedsLogits && !logits) { // as in prefill: nothing to sample or keep
-      hookStatus = Status::error("decode: cannot read the logits back from the executor");
+      hookStatus = Status::error("decode: " + s.message());
       return;
     }
     for (uint32_t b = 0; b < p.rows; ++b) {
@@ -265,7 +314,7 @@ Status Session::decodeLaunch(std::vector<Slot *> &rows, const GenerateOptions &o
   if (!hookStatus)
     return hookStatus;
   if (profiles)
-    profiles->push_back({p.index, nowUs(t) - t0, std::move(records)});
+    profiles->push_back({p.index, rank(), nowUs(t) - t0, std::move(records)});
   stats.decodeMs += msSince(t);
   if (std::optional<uint64_t> bytes = executor_->lastLaunchWeightBytes())
     stats.decodeWeightBytes = stats.decodeWeightBytes.value_or(0) + *bytes;
@@ -308,7 +357,7 @@ Status Session::generate(const std::vector<std::vector<int32_t>> &prompts,
   if (options.maxNewTokens == 0)
     return Status::ok();
   onToken_ = &onToken;
-  const double t0 = nowUs();
+  const double t0 = nowUs(options.profileEpoch.value_or(Clock::now()));
 
   std::deque<size_t> waiting;
   for (size_t i = 0; i < prompts.size(); ++i)

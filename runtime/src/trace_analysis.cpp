@@ -10,6 +10,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 
 namespace mk::runtime {
@@ -62,6 +63,7 @@ Status readTrace(const std::string &path, Trace &out) {
     if (cat == "launch") {
       TraceLaunch l;
       l.program = args.value("program", "");
+      l.rank = args.value("rank", 0u);
       l.steps = args.value("steps", uint64_t(0));
       l.startUs = ts;
       l.endUs = ts + dur;
@@ -82,10 +84,12 @@ Status readTrace(const std::string &path, Trace &out) {
                    ? args["expert"].get<int32_t>()
                    : -1;
     x.worker = e.value("tid", 0u);
-    // The launch is the one whose time range holds the slice.
+    x.rank = args.value("rank", 0u);
+    // The launch is the one of the slice's rank whose time range holds the slice.
     uint32_t launch = 0;
     for (uint32_t l = 0; l < t.launches.size(); ++l)
-      if (ts >= t.launches[l].startUs - 1e-3 && ts <= t.launches[l].endUs + 1e-3)
+      if (t.launches[l].rank == x.rank && ts >= t.launches[l].startUs - 1e-3 &&
+          ts <= t.launches[l].endUs + 1e-3)
         launch = l;
     x.launch = launch;
     SliceKey key{launch, x.task, x.step};
@@ -104,6 +108,7 @@ Status readTrace(const std::string &path, Trace &out) {
         slot.claimUs = ts;
     }
     t.workers = std::max(t.workers, x.worker + 1);
+    t.ranks = std::max(t.ranks, x.rank + 1);
   }
   if (t.executions.empty())
     return Status::error(path + ": the trace holds no task slices");
@@ -115,12 +120,76 @@ Status readTrace(const std::string &path, Trace &out) {
   return Status::ok();
 }
 
+namespace {
+
+bool isCommKind(const std::string &kind) {
+  return kind == "all_reduce" || kind == "all_gather";
+}
+
+/// Per rank, its comm tasks' local waits, runs and waits on peers. Executions match
+/// across ranks by (the rank's launch ordinal, task, step): every rank runs the same
+/// launches in the same order.
+std::vector<std::map<std::string, CommSummary>> summarizeComm(const Trace &trace) {
+  std::vector<std::map<std::string, CommSummary>> comm;
+  std::vector<uint32_t> ordinal(trace.launches.size());
+  std::vector<uint32_t> launchesOf(trace.ranks);
+  for (size_t l = 0; l < trace.launches.size(); ++l)
+    if (trace.launches[l].rank < trace.ranks)
+      ordinal[l] = launchesOf[trace.launches[l].rank]++;
+  struct Key {
+    uint32_t ordinal, task;
+    uint64_t step;
+    bool operator<(const Key &o) const {
+      return std::tie(ordinal, task, step) < std::tie(o.ordinal, o.task, o.step);
+    }
+  };
+  std::map<Key, std::vector<const TaskExecution *>> tiles; // [rank] copies of a tile
+  for (const TaskExecution &x : trace.executions) {
+    if (!isCommKind(x.kind))
+      continue;
+    comm.resize(trace.ranks);
+    CommSummary &c = comm[x.rank][x.kind];
+    ++c.count;
+    c.waitUs += x.readyUs - x.claimUs;
+    c.runUs += x.doneUs - x.readyUs;
+    const uint32_t o = x.launch < ordinal.size() ? ordinal[x.launch] : 0;
+    auto &copies = tiles[{o, x.task, x.step}];
+    copies.resize(trace.ranks, nullptr);
+    copies[x.rank] = &x;
+  }
+  for (const auto &[key, copies] : tiles) {
+    if (std::find(copies.begin(), copies.end(), nullptr) != copies.end())
+      continue; // a rank's copy is missing: nothing to compare with
+    double lastReady = copies[0]->readyUs;
+    uint32_t lastRank = 0, atLast = 0;
+    for (const TaskExecution *x : copies)
+      lastReady = std::max(lastReady, x->readyUs);
+    for (const TaskExecution *x : copies)
+      if (x->readyUs == lastReady) {
+        lastRank = x->rank;
+        ++atLast;
+      }
+    for (const TaskExecution *x : copies)
+      comm[x->rank][x->kind].peerWaitUs +=
+          std::clamp(lastReady - x->readyUs, 0.0, x->doneUs - x->readyUs);
+    if (copies.size() > 1 && atLast == 1)
+      ++comm[lastRank][copies[lastRank]->kind].last;
+  }
+  return comm;
+}
+
+} // namespace
+
 TraceSummary summarizeTrace(const Trace &trace, double bubbleThresholdUs) {
   TraceSummary s;
-  s.workers.resize(trace.workers);
+  const uint32_t tracks = trace.ranks * trace.workers;
+  s.workers.resize(tracks);
+  s.rankSpanUs.assign(trace.ranks, 0.0);
   for (const TraceLaunch &l : trace.launches)
-    s.spanUs += l.endUs - l.startUs;
-  std::vector<std::vector<const TaskExecution *>> byWorker(trace.workers);
+    if (l.rank < trace.ranks)
+      s.rankSpanUs[l.rank] += l.endUs - l.startUs;
+  s.spanUs = *std::max_element(s.rankSpanUs.begin(), s.rankSpanUs.end());
+  std::vector<std::vector<const TaskExecution *>> byTrack(tracks);
   for (const TaskExecution &x : trace.executions) {
     KindSummary &k = s.kinds[x.kind];
     ++k.count;
@@ -134,27 +203,31 @@ TraceSummary summarizeTrace(const Trace &trace, double bubbleThresholdUs) {
       e.waitUs += x.readyUs - x.claimUs;
       e.maxRunUs = std::max(e.maxRunUs, x.doneUs - x.readyUs);
     }
-    WorkerSummary &w = s.workers[x.worker];
+    WorkerSummary &w = s.workers[trace.track(x)];
     w.runUs += x.doneUs - x.readyUs;
     w.waitUs += x.readyUs - x.claimUs;
     ++w.tasks;
-    byWorker[x.worker].push_back(&x);
+    byTrack[trace.track(x)].push_back(&x);
   }
-  // Idle: inside a launch, between one task's done and the next claim (and at the
-  // launch's edges).
-  for (uint32_t w = 0; w < trace.workers; ++w) {
+  // Idle: inside a launch of the worker's rank, between one task's done and the next
+  // claim (and at the launch's edges).
+  for (uint32_t track = 0; track < tracks; ++track) {
+    const uint32_t rank = track / std::max(trace.workers, 1u),
+                   w = track % std::max(trace.workers, 1u);
     for (size_t l = 0; l < trace.launches.size(); ++l) {
+      if (trace.launches[l].rank != rank)
+        continue;
       double cursor = trace.launches[l].startUs;
       auto gap = [&](double from, double to) {
         double d = to - from;
         if (d <= 0)
           return;
-        s.workers[w].idleUs += d;
+        s.workers[track].idleUs += d;
         s.bubbleUs += d;
         if (d >= bubbleThresholdUs)
-          s.bubbles.push_back({w, from, d});
+          s.bubbles.push_back({rank, w, from, d});
       };
-      for (const TaskExecution *x : byWorker[w]) {
+      for (const TaskExecution *x : byTrack[track]) {
         if (x->launch != l)
           continue;
         gap(cursor, x->claimUs);
@@ -165,6 +238,7 @@ TraceSummary summarizeTrace(const Trace &trace, double bubbleThresholdUs) {
   }
   std::sort(s.bubbles.begin(), s.bubbles.end(),
             [](const Bubble &a, const Bubble &b) { return a.durUs > b.durUs; });
+  s.comm = summarizeComm(trace);
   return s;
 }
 
@@ -177,9 +251,9 @@ Status criticalPaths(const Trace &trace, const isa::Plan &plan,
     at[{x.launch, x.task, x.step}] = i;
   }
   // Executions of each worker in claim order (the trace is sorted by claim time).
-  std::vector<std::vector<size_t>> byWorker(trace.workers);
+  std::vector<std::vector<size_t>> byWorker(trace.ranks * trace.workers);
   for (size_t i = 0; i < trace.executions.size(); ++i)
-    byWorker[trace.executions[i].worker].push_back(i);
+    byWorker[trace.track(trace.executions[i])].push_back(i);
   for (uint32_t l = 0; l < trace.launches.size(); ++l) {
     const TraceLaunch &launch = trace.launches[l];
     const isa::Program *program = nullptr;
@@ -228,7 +302,7 @@ Status criticalPaths(const Trace &trace, const isa::Plan &plan,
       if (best && trace.executions[*best].doneUs >= x.claimUs) {
         cur = best;
       } else {
-        const std::vector<size_t> &mine = byWorker[x.worker];
+        const std::vector<size_t> &mine = byWorker[trace.track(x)];
         auto it = std::lower_bound(
             mine.begin(), mine.end(), x.claimUs,
             [&](size_t i, double t) { return trace.executions[i].claimUs < t; });
@@ -275,7 +349,8 @@ Status writeTimelineSvg(const std::string &path, const Trace &trace, double from
     return palette[std::hash<std::string>()(kind) % 10];
   };
   std::ostringstream svg;
-  double height = top + rowHeight * trace.workers + 60;
+  const uint32_t rows = trace.ranks * trace.workers;
+  double height = top + rowHeight * rows + 60;
   char buf[512];
   std::snprintf(
       buf, sizeof buf,
@@ -284,21 +359,27 @@ Status writeTimelineSvg(const std::string &path, const Trace &trace, double from
       "height=\"100%%\" fill=\"white\"/>\n",
       width, height);
   svg << buf;
-  std::snprintf(buf, sizeof buf,
-                "<text x=\"%.0f\" y=\"16\">mk timeline: %u workers, %.1f us to %.1f us "
-                "(grey: waiting on events)</text>\n",
-                left, trace.workers, fromUs, end);
+  std::snprintf(
+      buf, sizeof buf,
+      "<text x=\"%.0f\" y=\"16\">mk timeline: %u rank(s) of %u workers, %.1f us "
+      "to %.1f us (grey: waiting on events)</text>\n",
+      left, trace.ranks, trace.workers, fromUs, end);
   svg << buf;
-  for (uint32_t w = 0; w < trace.workers; ++w) {
-    std::snprintf(buf, sizeof buf, "<text x=\"4\" y=\"%.1f\">worker %u</text>\n",
-                  top + rowHeight * w + 13, w);
+  for (uint32_t row = 0; row < rows; ++row) {
+    const uint32_t w = row % trace.workers;
+    if (trace.ranks > 1)
+      std::snprintf(buf, sizeof buf, "<text x=\"4\" y=\"%.1f\">rank %u w %u</text>\n",
+                    top + rowHeight * row + 13, row / trace.workers, w);
+    else
+      std::snprintf(buf, sizeof buf, "<text x=\"4\" y=\"%.1f\">worker %u</text>\n",
+                    top + rowHeight * row + 13, w);
     svg << buf;
   }
   std::map<std::string, const char *> legend;
   for (const TaskExecution &x : trace.executions) {
     if (x.doneUs < fromUs || x.claimUs > end)
       continue;
-    double y = top + rowHeight * x.worker + 2;
+    double y = top + rowHeight * trace.track(x) + 2;
     auto rect = [&](double a, double b, const char *fill, const std::string &title) {
       a = std::max(a, fromUs);
       b = std::min(b, end);
@@ -311,7 +392,8 @@ Status writeTimelineSvg(const std::string &path, const Trace &trace, double from
                     rowHeight - 4, fill, title.c_str());
       svg << buf;
     };
-    std::string what = x.kind + " task " + std::to_string(x.task) +
+    std::string what = (trace.ranks > 1 ? "rank " + std::to_string(x.rank) + " " : "") +
+                       x.kind + " task " + std::to_string(x.task) +
                        (x.layer >= 0 ? " layer " + std::to_string(x.layer) : "") +
                        (x.expert >= 0 ? " expert " + std::to_string(x.expert) : "") +
                        " step " + std::to_string(x.step);
@@ -319,7 +401,7 @@ Status writeTimelineSvg(const std::string &path, const Trace &trace, double from
     rect(x.readyUs, x.doneUs, color(x.kind), what);
     legend[x.kind] = color(x.kind);
   }
-  double lx = left, ly = top + rowHeight * trace.workers + 25;
+  double lx = left, ly = top + rowHeight * rows + 25;
   for (const auto &[kind, fill] : legend) {
     std::snprintf(buf, sizeof buf,
                   "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"%s\"/>"

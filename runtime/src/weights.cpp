@@ -59,26 +59,43 @@ float loadElement(const uint8_t *src, isa::DType dtype, uint64_t i) {
   return 0.0f;
 }
 
-/// Copies `t` into `dst` as `to` (BF16 or F32), rounding to nearest even.
-void convert(const SafetensorsTensor &t, isa::DType to, uint8_t *dst) {
-  const uint64_t n = t.bytes / isa::dtypeSize(t.dtype);
-  if (t.dtype == to) {
-    std::memcpy(dst, t.data, t.bytes);
+/// Converts `n` elements of `src` (dtype `from`, little-endian, maybe misaligned) into
+/// `dst` as `to` (BF16 or F32), rounding to nearest even.
+void convert(const uint8_t *src, isa::DType from, uint64_t n, isa::DType to,
+             uint8_t *dst) {
+  if (from == to) {
+    std::memcpy(dst, src, n * isa::dtypeSize(to));
     return;
   }
   if (to == isa::DType::BF16) {
     auto *out = reinterpret_cast<host::bf16 *>(dst);
     for (uint64_t i = 0; i < n; ++i)
-      out[i] = host::floatToBf16(loadElement(t.data, t.dtype, i));
+      out[i] = host::floatToBf16(loadElement(src, from, i));
   } else {
     auto *out = reinterpret_cast<float *>(dst);
     for (uint64_t i = 0; i < n; ++i)
-      out[i] = loadElement(t.data, t.dtype, i);
+      out[i] = loadElement(src, from, i);
   }
 }
 
-std::vector<int64_t> planShape(const isa::TensorDesc &d) {
-  return std::vector<int64_t>(d.shape, d.shape + std::min(d.rank, isa::kMaxRank));
+/// The slice of its checkpoint tensor a rank binds: `parts` equal slices along `dim`,
+/// this rank's is `index`. parts 1: the whole tensor.
+struct Slice {
+  uint32_t dim = 0, parts = 1, index = 0;
+};
+
+Slice sliceOf(const isa::TensorDesc &d, uint32_t rank) {
+  if (!d.sharded())
+    return {};
+  return {d.shardDim, d.shardParts, d.shardIndex(rank)};
+}
+
+/// The checkpoint's shape of plan tensor `d`: its shape, the sharded dim whole.
+std::vector<int64_t> checkpointShape(const isa::TensorDesc &d, const Slice &slice) {
+  std::vector<int64_t> shape(d.shape, d.shape + std::min(d.rank, isa::kMaxRank));
+  if (slice.dim < shape.size())
+    shape[slice.dim] *= slice.parts;
+  return shape;
 }
 
 /// The plan's embedding table: the table operand of an Embedding task, else the
@@ -131,8 +148,13 @@ WeightStore::~WeightStore() = default;
 WeightStore::WeightStore(WeightStore &&) noexcept = default;
 WeightStore &WeightStore::operator=(WeightStore &&) noexcept = default;
 
-Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st) {
+Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st, uint32_t rank) {
   *this = WeightStore();
+  const uint32_t ranks = std::max(plan.tensorParallel, 1u);
+  if (rank >= ranks)
+    return Status::error("weights: rank " + std::to_string(rank) + " of a plan of " +
+                         std::to_string(ranks) + " tensor-parallel rank" +
+                         (ranks == 1 ? "" : "s"));
   if (Status s = checkEmbedding(plan, st); !s)
     return s;
 
@@ -148,22 +170,38 @@ Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st) {
     if (!t)
       return Status::error(st.source() + ": tensor " + quote(d.name) +
                            " is missing (the plan needs it)");
-    const std::vector<int64_t> expected = planShape(d);
+    const Slice slice = sliceOf(d, rank);
+    if (slice.parts > 1 && slice.dim >= std::min(d.rank, 2u))
+      return Status::error("plan tensor " + quote(d.name) + " of rank " +
+                           std::to_string(d.rank) + " is sharded along dim " +
+                           std::to_string(slice.dim) + "; weights shard along dim 0 " +
+                           "or 1 of a matrix");
+    const std::vector<int64_t> expected = checkpointShape(d, slice);
     if (t->shape != expected)
-      return Status::error(t->file + ": tensor " + quote(d.name) + " has shape " +
-                           formatShape(t->shape) + ", the plan expects " +
-                           formatShape(expected) +
-                           " (is this the model the plan was compiled for?)");
+      return Status::error(
+          t->file + ": tensor " + quote(d.name) + " has shape " + formatShape(t->shape) +
+          ", the plan expects " + formatShape(expected) +
+          (slice.parts > 1 ? " (" + std::to_string(slice.parts) + " slices along dim " +
+                                 std::to_string(slice.dim) + ")"
+                           : "") +
+          " (is this the model the plan was compiled for?)");
     if (d.dtype != isa::DType::BF16 && d.dtype != isa::DType::F32)
       return Status::error("plan tensor " + quote(d.name) + " has dtype " +
                            isa::dtypeName(d.dtype) + "; weights load as bf16 or f32");
     const uint64_t bytes = d.bytes();
-    const bool aligned =
-        reinterpret_cast<uintptr_t>(t->data) % isa::dtypeSize(d.dtype) == 0;
-    if (t->dtype == d.dtype && aligned) {
+    const uint64_t srcSize = isa::dtypeSize(t->dtype);
+    // Elements of the plan's shape: [outer, cols, inner] with the slice along `cols`
+    // (dim 1) or whole rows of it (dim 0: outer = 1, cols = the slice's rows).
+    const uint64_t n = d.numElements();
+    const bool strided = slice.parts > 1 && slice.dim == 1;
+    const uint8_t *src = t->data;
+    if (slice.parts > 1 && slice.dim == 0)
+      src += uint64_t(slice.index) * n * srcSize; // rows [index * n0, (index + 1) * n0)
+    const bool aligned = reinterpret_cast<uintptr_t>(src) % isa::dtypeSize(d.dtype) == 0;
+    if (!strided && t->dtype == d.dtype && aligned) {
       // The executor only reads weights; the mapping is PROT_READ, so a stray write
       // faults instead of corrupting the checkpoint's page cache.
-      w.data_[i] = const_cast<uint8_t *>(t->data);
+      w.data_[i] = const_cast<uint8_t *>(src);
       w.zeroCopy_[i] = true;
     } else {
       uint8_t *p = static_cast<uint8_t *>(
@@ -172,7 +210,18 @@ Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st) {
         return Status::error(t->file + ": cannot allocate " + std::to_string(bytes) +
                              " bytes to convert tensor " + quote(d.name));
       w.owned_.emplace_back(p);
-      convert(*t, d.dtype, p);
+      if (strided) {
+        // [outer, cols * parts, inner] -> [outer, cols, inner]: one contiguous run of
+        // cols * inner elements per outer row, read at the slice's columns.
+        const uint64_t outer = uint64_t(d.shape[0]);
+        const uint64_t run = outer ? n / outer : 0;
+        const uint64_t dstSize = isa::dtypeSize(d.dtype);
+        for (uint64_t o = 0; o < outer; ++o)
+          convert(src + (o * slice.parts + slice.index) * run * srcSize, t->dtype, run,
+                  d.dtype, p + o * run * dstSize);
+      } else {
+        convert(src, t->dtype, n, d.dtype, p);
+      }
       w.data_[i] = p;
       w.ownedBytes_ += bytes;
     }

@@ -15,7 +15,10 @@ int main(int argc, char **argv) {
   CLI::App app{"mkprof: summarize a trace written by `mkrun --profile`: time per task "
                "kind (run and wait), per expert for MoE expert tiles, per-worker "
                "utilization, bubbles, the observed critical path of each launch and its "
-               "longest tasks (with --plan), and an SVG timeline."};
+               "longest tasks (with --plan), and an SVG timeline. A tensor-parallel "
+               "trace (mkrun --tp N) is summarized over all ranks, with workers per "
+               "rank and, per rank, the all-reduce / all-gather tasks' waits: on their "
+               "own producers, and on slower peers."};
   std::string tracePath, planPath, svgPath;
   double fromUs = 0, toUs = 0, bubbleUs = 5.0;
   size_t top = 5;
@@ -44,10 +47,16 @@ int main(int argc, char **argv) {
     return 1;
   }
   runtime::TraceSummary sum = runtime::summarizeTrace(trace, bubbleUs);
-  fmt::print(
-      "trace {}: {} launches, {} workers, {} task executions, {:.1f} us in launches\n",
-      tracePath, trace.launches.size(), trace.workers, trace.executions.size(),
-      sum.spanUs);
+  if (trace.ranks > 1)
+    fmt::print("trace {}: {} ranks, {} launches each, {} workers per rank, {} task "
+               "executions, {:.1f} us in launches (the longest rank)\n",
+               tracePath, trace.ranks, trace.launches.size() / trace.ranks, trace.workers,
+               trace.executions.size(), sum.spanUs);
+  else
+    fmt::print(
+        "trace {}: {} launches, {} workers, {} task executions, {:.1f} us in launches\n",
+        tracePath, trace.launches.size(), trace.workers, trace.executions.size(),
+        sum.spanUs);
   fmt::print("\n{:<14}{:>8}{:>12}{:>11}{:>11}{:>12}\n", "kind", "count", "run us",
              "mean us", "max us", "wait us");
   std::vector<std::pair<std::string, runtime::KindSummary>> kinds(sum.kinds.begin(),
@@ -70,19 +79,38 @@ int main(int argc, char **argv) {
                  fmt::format("{} e{}", key.first, key.second), k.count, k.runUs,
                  k.runUs / std::max<uint64_t>(k.count, 1), k.maxRunUs, k.waitUs);
   }
-  fmt::print("\n{:<10}{:>8}{:>9}{:>9}{:>9}\n", "worker", "tasks", "run %", "wait %",
+  // A worker's name: "worker 3", or "r1 worker 3" in a tensor-parallel trace.
+  auto workerName = [&](uint32_t rank, uint32_t worker) {
+    return trace.ranks > 1 ? fmt::format("r{} worker {}", rank, worker)
+                           : fmt::format("worker {}", worker);
+  };
+  if (!sum.comm.empty()) {
+    // Per rank: the comm tiles' wait on their own producers, their run, and the part
+    // of the run spent waiting for the slowest peer to arrive.
+    fmt::print("\n{:<6}{:<12}{:>8}{:>12}{:>12}{:>14}{:>8}\n", "rank", "comm", "tiles",
+               "wait us", "run us", "peer wait us", "last");
+    for (size_t r = 0; r < sum.comm.size(); ++r)
+      for (const auto &[kind, c] : sum.comm[r])
+        fmt::print("{:<6}{:<12}{:>8}{:>12.1f}{:>12.1f}{:>14.1f}{:>8}\n", r, kind, c.count,
+                   c.waitUs, c.runUs, c.peerWaitUs, c.last);
+    fmt::print("(peer wait: the run of a tile until the last rank reached it; last: "
+               "tiles this rank reached last)\n");
+  }
+  fmt::print("\n{:<16}{:>8}{:>9}{:>9}{:>9}\n", "worker", "tasks", "run %", "wait %",
              "idle %");
-  for (size_t w = 0; w < sum.workers.size(); ++w) {
-    const runtime::WorkerSummary &ws = sum.workers[w];
-    double total = std::max(sum.spanUs, 1e-9);
-    fmt::print("{:<10}{:>8}{:>9.1f}{:>9.1f}{:>9.1f}\n", fmt::format("worker {}", w),
-               ws.tasks, 100 * ws.runUs / total, 100 * ws.waitUs / total,
-               100 * ws.idleUs / total);
+  for (size_t t = 0; t < sum.workers.size(); ++t) {
+    const runtime::WorkerSummary &ws = sum.workers[t];
+    const uint32_t rank = uint32_t(t / std::max(trace.workers, 1u));
+    double total = std::max(sum.rankSpanUs[rank], 1e-9);
+    fmt::print("{:<16}{:>8}{:>9.1f}{:>9.1f}{:>9.1f}\n",
+               workerName(rank, uint32_t(t % std::max(trace.workers, 1u))), ws.tasks,
+               100 * ws.runUs / total, 100 * ws.waitUs / total, 100 * ws.idleUs / total);
   }
   fmt::print("\nbubbles (idle >= {} us): {}, {:.1f} us of idle time in all\n", bubbleUs,
              sum.bubbles.size(), sum.bubbleUs);
   for (size_t i = 0; i < std::min(top, sum.bubbles.size()); ++i)
-    fmt::print("  worker {} idle {:.1f} us at {:.1f} us\n", sum.bubbles[i].worker,
+    fmt::print("  {} idle {:.1f} us at {:.1f} us\n",
+               workerName(sum.bubbles[i].rank, sum.bubbles[i].worker),
                sum.bubbles[i].durUs, sum.bubbles[i].startUs);
 
   if (!planPath.empty()) {
@@ -99,10 +127,11 @@ int main(int argc, char **argv) {
     fmt::print("\ncritical paths (observed):\n");
     for (const runtime::CriticalPath &p : paths) {
       const runtime::TraceLaunch &l = trace.launches[p.launch];
-      fmt::print("  launch {} ({}, {} steps, {:.1f} us): {} tasks, {:.1f} us running, "
+      fmt::print("  launch {} ({}{}, {} steps, {:.1f} us): {} tasks, {:.1f} us running, "
                  "{:.1f} us waiting\n",
-                 p.launch, l.program, l.steps, l.endUs - l.startUs, p.executions.size(),
-                 p.runUs, p.waitUs);
+                 p.launch, l.program,
+                 trace.ranks > 1 ? fmt::format(", rank {}", l.rank) : std::string(),
+                 l.steps, l.endUs - l.startUs, p.executions.size(), p.runUs, p.waitUs);
       // Its longest-running tasks.
       std::vector<size_t> longest = p.executions;
       auto runUs = [&](size_t i) {

@@ -63,9 +63,16 @@ std::optional<int> parseOptions(int argc, char **argv, RunOptions &o) {
   app.add_flag("--no-bos", o.noBos,
                "Do not prepend the tokenizer's BOS token to --prompt");
   app.add_option("--workers", o.workers,
-                 "Workers: host threads (default: hardware threads) or CUDA CTAs "
+                 "Workers: host threads (default: hardware threads; with several "
+                 "ranks, per rank: the hardware threads shared among them) or CUDA CTAs "
                  "(default: one per SM)")
       ->check(CLI::Range(1u, 1024u));
+  app.add_option("--tp", o.tp,
+                 "Tensor-parallel ranks. The plan knows them (`mkc compile --tp N`): "
+                 "given, it must equal the plan's (default: the plan's). On --backend "
+                 "host the ranks are thread groups of this process, each with its "
+                 "--workers, its weight slices and its KV cache; rank 0 prints")
+      ->check(CLI::Range(1u, isa::kMaxTensorParallel));
   app.add_option("--steps-per-launch", o.gen.stepsPerLaunch,
                  "Decode steps per executor launch")
       ->capture_default_str()
@@ -91,8 +98,8 @@ std::optional<int> parseOptions(int argc, char **argv, RunOptions &o) {
                  "Write a Chrome-trace / Perfetto JSON of every task");
   app.add_option("--stats-json", o.statsPath,
                  "Write timings: prefill_ms, decode_ms_per_token, tokens, weights_bytes, "
-                 "decode_weight_bytes_per_step (weight bytes a decode step read), "
-                 "...");
+                 "decode_weight_bytes_per_step (weight bytes a decode step read; with "
+                 "several ranks, rank 0's), tensor_parallel, ...");
   app.add_option("--dump-logits", o.logitsPath,
                  "Write a float32 .npy [generated tokens, vocab]: row i holds the logits "
                  "generated token i was chosen from (one prompt only)");

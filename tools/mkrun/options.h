@@ -21,6 +21,7 @@ struct RunOptions {
   std::string simdTarget;                         // "" = the best this CPU has
   runtime::GenerateOptions gen;                   // sampling set by resolveOptions
   unsigned workers = 0;                           // 0 = the backend's default
+  uint32_t tp = 0; // tensor-parallel ranks; 0 = the plan's (checked against it)
   int device = 0;
   bool greedy = false, noBos = false, noLookahead = false;
   float temperature = 1.0f, topP = 1.0f;

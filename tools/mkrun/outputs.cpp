@@ -41,7 +41,7 @@ Status writeLogits(const std::string &path, const isa::Plan &plan, const RunResu
 Status writeProfile(const std::string &path, const isa::Plan &plan, const RunResult &r) {
   runtime::TraceWriter trace;
   for (const auto &p : r.profiles)
-    if (Status a = trace.add(plan, p.program, p.records, p.startUs); !a)
+    if (Status a = trace.add(plan, p.program, p.records, p.startUs, p.rank); !a)
       return Status::error(path + ": " + a.message());
   return trace.write(path);
 }
@@ -59,6 +59,7 @@ Status writeStats(const std::string &path, const RunOptions &o, const RunResult 
                       {"sequences", r.outputs.size()},
                       {"launches", stats.launches},
                       {"workers", r.workers},
+                      {"tensor_parallel", r.ranks},
                       {"backend", o.backend},
                       {"weights_bytes", r.weightBytes}};
   if (!r.simdTarget.empty())
@@ -91,10 +92,11 @@ void printSummary(const RunResult &r) {
   const DecodeRates rates = decodeRates(r.stats);
   fmt::print(stderr,
              "mkrun: {} tokens ({} prompt(s)); prefill {:.1f} ms for {} tokens; decode "
-             "{:.2f} ms/token over {} steps ({:.1f} tokens/s, {} workers{})\n",
+             "{:.2f} ms/token over {} steps ({:.1f} tokens/s, {}{} workers{})\n",
              generatedTokens(r), r.outputs.size(), r.stats.prefillMs,
              r.stats.prefillTokens, rates.msPerStep, r.stats.decodeSteps,
-             rates.tokensPerSec, r.workers,
+             rates.tokensPerSec,
+             r.ranks > 1 ? fmt::format("{} ranks x ", r.ranks) : std::string(), r.workers,
              r.simdTarget.empty() ? "" : ", SIMD " + r.simdTarget);
 }
 

@@ -3,6 +3,7 @@
 
 #include "options.h"
 #include "prompts.h"
+#include "ranks.h"
 
 #include "mk/cuda/executor.h"
 #include "mk/host/executor.h"
@@ -63,18 +64,26 @@ Status readPlan(const std::string &path, isa::Plan &out) {
 
 Status runPlan(const RunOptions &o, const isa::Plan &plan, const Prompts &prompts,
                RunResult &out) {
+  if (Status s = checkTensorParallel(o, plan); !s)
+    return s;
   runtime::SafetensorsSet weights;
   if (Status s = runtime::SafetensorsSet::open(o.weightsDir, weights); !s)
     return s;
+  if (plan.tensorParallel > 1)
+    return runHostRanks(o, plan, weights, prompts, out);
   std::unique_ptr<Executor> executor;
   if (Status s = createExecutor(o, plan, executor); !s)
     return s;
   runtime::Session session(plan, std::move(executor));
   if (Status s = session.load(weights); !s)
     return s;
+  return generate(o, prompts, session, /*print=*/true, out);
+}
 
+Status generate(const RunOptions &o, const Prompts &prompts, runtime::Session &session,
+                bool print, RunResult &out) {
   // Stream the single prompt's text as it is generated; print batches at the end.
-  const bool stream = prompts.ids.size() == 1;
+  const bool stream = print && prompts.ids.size() == 1;
   std::optional<runtime::Tokenizer::StreamDecoder> streamer;
   if (stream) {
     if (prompts.tokenizer) {
@@ -105,7 +114,7 @@ Status runPlan(const RunOptions &o, const isa::Plan &plan, const Prompts &prompt
   }
   if (!s)
     return s;
-  if (!stream)
+  if (print && !stream)
     for (size_t i = 0; i < out.outputs.size(); ++i)
       fmt::print("[{}] {}{}\n", i, prompts.texts[i],
                  prompts.tokenizer ? continuation(*prompts.tokenizer, prompts.ids[i],

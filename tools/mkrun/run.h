@@ -19,17 +19,25 @@ struct RunResult {
   std::vector<runtime::SequenceOutput> outputs; // [prompt]
   runtime::GenerateStats stats;
   std::vector<runtime::LaunchProfile> profiles; // with --profile
-  unsigned workers = 0;
-  std::string simdTarget; // the host kernels' SIMD target; "" on other backends
-  uint64_t weightBytes = 0;
+  unsigned workers = 0;                         // per rank
+  uint32_t ranks = 1;                           // tensor-parallel ranks that ran
+  std::string simdTarget;   // the host kernels' SIMD target; "" on other backends
+  uint64_t weightBytes = 0; // of one rank (rank 0)
 };
 
 /// Reads the plan file and verifies it.
 Status readPlan(const std::string &path, isa::Plan &out);
 
-/// Opens the weights, builds the --backend executor, loads the session and generates.
-/// One prompt's text streams to stdout as it is generated; a batch prints at the end.
+/// Opens the weights, builds the --backend executor, loads the session and generates;
+/// a tensor-parallel plan runs its ranks (ranks.h). One prompt's text streams to
+/// stdout as it is generated; a batch prints at the end.
 Status runPlan(const RunOptions &options, const isa::Plan &plan, const Prompts &prompts,
                RunResult &out);
+
+/// Generates the prompts on a loaded session into `out` (outputs, stats, profiles,
+/// workers, weight bytes). With `print`, the text goes to stdout as runPlan says (the
+/// rank that prints: the only one, or rank 0).
+Status generate(const RunOptions &options, const Prompts &prompts,
+                runtime::Session &session, bool print, RunResult &out);
 
 } // namespace mk::mkrun

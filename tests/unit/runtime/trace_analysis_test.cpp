@@ -8,6 +8,7 @@
 #include "test_plan.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <map>
@@ -145,6 +146,116 @@ TEST(TraceAnalysis, ExpertTilesAreNamedAndSummedPerExpert) {
   std::ifstream in(svg);
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_NE(text.find("moe_gate_up task 4 layer 0 expert 5 step 0"), std::string::npos);
+}
+
+// Tensor parallelism: the same launch on two ranks, rank 1 three microseconds later.
+// Each rank is a track group of its own; summaries keep the ranks' workers apart.
+TEST(TraceAnalysis, RanksAreTrackGroupsOfTheirOwn) {
+  test::TempDir dir;
+  isa::Plan p = plan();
+  TraceWriter w;
+  ASSERT_TRUE(w.add(p, 0, records(), 100.0, 0));
+  ASSERT_TRUE(w.add(p, 0, records(), 103.0, 1));
+  const std::string path = (dir.path() / "tp.json").string();
+  ASSERT_TRUE(w.write(path));
+
+  std::ifstream in(path);
+  nlohmann::json j = nlohmann::json::parse(in);
+  std::map<int, std::string> processes;
+  for (const auto &e : j["traceEvents"])
+    if (e["ph"] == "M" && e["name"] == "process_name")
+      processes[e["pid"].get<int>()] = e["args"]["name"];
+  EXPECT_EQ(processes,
+            (std::map<int, std::string>{{0, "launches"}, {1, "rank 0"}, {2, "rank 1"}}));
+
+  Trace t;
+  ASSERT_TRUE(readTrace(path, t));
+  EXPECT_EQ(t.ranks, 2u);
+  EXPECT_EQ(t.workers, 2u);
+  ASSERT_EQ(t.launches.size(), 2u);
+  EXPECT_EQ(t.launches[1].rank, 1u);
+  ASSERT_EQ(t.executions.size(), 8u);
+  for (const TaskExecution &x : t.executions)
+    EXPECT_EQ(x.launch, x.rank) << "rank " << x.rank << " task " << x.task;
+
+  TraceSummary s = summarizeTrace(t, 5.0);
+  EXPECT_EQ(s.kinds["qkv"].count, 4u);
+  ASSERT_EQ(s.workers.size(), 4u);
+  EXPECT_NEAR(s.workers[2].runUs, 30.0, 1e-6) << "rank 1 worker 0";
+  EXPECT_NEAR(s.workers[3].idleUs, s.rankSpanUs[1] - 29.0, 1e-6);
+  EXPECT_TRUE(s.comm.empty());
+  std::vector<CriticalPath> paths;
+  ASSERT_TRUE(criticalPaths(t, p, paths));
+  ASSERT_EQ(paths.size(), 2u);
+  for (const CriticalPath &path : paths) {
+    std::vector<uint32_t> tasks;
+    for (size_t i : path.executions)
+      tasks.push_back(t.executions[i].task);
+    EXPECT_EQ(tasks, (std::vector<uint32_t>{0, 2, 3}));
+  }
+}
+
+// The comm tiles of a two-rank trace (as mkrun --tp writes it): rank 0 reaches the
+// all-reduce at 10 us and rank 1 at 14 us, so rank 0 waits 4 us of its run on its
+// peer; at the all-gather rank 1 is first (20 vs 21 us) and waits 1 us.
+TEST(TraceAnalysis, CommWaitsOnPeersPerRank) {
+  test::TempDir dir;
+  const std::string path = (dir.path() / "comm.json").string();
+  auto slice = [](const char *cat, const char *kind, int rank, uint32_t task, double ts,
+                  double dur) {
+    return nlohmann::json{{"ph", "X"},
+                          {"name", kind},
+                          {"cat", cat},
+                          {"pid", 1 + rank},
+                          {"tid", 0},
+                          {"ts", ts},
+                          {"dur", dur},
+                          {"args",
+                           {{"task", task},
+                            {"kind", kind},
+                            {"layer", 0},
+                            {"step", 0},
+                            {"program", "decode"},
+                            {"rank", rank}}}};
+  };
+  nlohmann::json events = nlohmann::json::array();
+  for (int rank : {0, 1})
+    events.push_back({{"ph", "X"},
+                      {"name", "decode"},
+                      {"cat", "launch"},
+                      {"pid", 0},
+                      {"tid", rank},
+                      {"ts", 0.0},
+                      {"dur", 40.0},
+                      {"args", {{"program", "decode"}, {"rank", rank}, {"steps", 1}}}});
+  // all_reduce (task 1): rank 0 ready at 10, done at 15; rank 1 ready at 14, done 16.
+  events.push_back(slice("wait", "all_reduce", 0, 1, 8.0, 2.0));
+  events.push_back(slice("run", "all_reduce", 0, 1, 10.0, 5.0));
+  events.push_back(slice("wait", "all_reduce", 1, 1, 9.0, 5.0));
+  events.push_back(slice("run", "all_reduce", 1, 1, 14.0, 2.0));
+  // all_gather (task 2): rank 0 ready at 21, rank 1 at 20 (its run: 3 us).
+  events.push_back(slice("wait", "all_gather", 0, 2, 21.0, 0.0));
+  events.push_back(slice("run", "all_gather", 0, 2, 21.0, 1.0));
+  events.push_back(slice("wait", "all_gather", 1, 2, 20.0, 0.0));
+  events.push_back(slice("run", "all_gather", 1, 2, 20.0, 3.0));
+  std::ofstream(path) << nlohmann::json{{"traceEvents", events}}.dump();
+
+  Trace t;
+  Status st = readTrace(path, t);
+  ASSERT_TRUE(st) << st.message();
+  TraceSummary s = summarizeTrace(t);
+  ASSERT_EQ(s.comm.size(), 2u);
+  const CommSummary &r0 = s.comm[0].at("all_reduce"), &r1 = s.comm[1].at("all_reduce");
+  EXPECT_EQ(r0.count, 1u);
+  EXPECT_NEAR(r0.waitUs, 2.0, 1e-9);
+  EXPECT_NEAR(r0.runUs, 5.0, 1e-9);
+  EXPECT_NEAR(r0.peerWaitUs, 4.0, 1e-9);
+  EXPECT_NEAR(r1.peerWaitUs, 0.0, 1e-9);
+  EXPECT_EQ(r0.last, 0u);
+  EXPECT_EQ(r1.last, 1u);
+  EXPECT_NEAR(s.comm[1].at("all_gather").peerWaitUs, 1.0, 1e-9);
+  EXPECT_NEAR(s.comm[0].at("all_gather").peerWaitUs, 0.0, 1e-9);
+  EXPECT_EQ(s.comm[0].at("all_gather").last, 1u);
 }
 
 TEST(TraceAnalysis, TimelineSvgAndErrors) {

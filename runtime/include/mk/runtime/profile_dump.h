@@ -12,9 +12,13 @@
 // One track per worker (pid 1, tid = worker); a "launches" track (pid 0) with one
 // slice per launch. ts and dur are microseconds (floats, ns resolution). Slice args:
 //   task (index in the program), kind, layer (null when not per-layer), expert (the
-//   expert a moe_gate_up / moe_down tile served, else null), step, program,
+//   expert a moe_gate_up / moe_down tile served, else null), step, program, rank,
 //   rows / range1 / range2 ([begin, end) tile ranges, meaning per kind: task_kinds.h);
 //   wait slices also list the task's waits ({event, count, step_back}).
+// Tensor parallelism: one track group (process) per rank, pid 1 + rank, named
+// "rank R" ("workers" when the trace has one rank), its workers' tracks inside; the
+// launches track has one thread per rank (tid = rank), and launch slices name the
+// rank too. Every rank runs the same launches, in the same order.
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -31,13 +35,15 @@ namespace mk::runtime {
 /// Accumulates the profile records of several launches into one trace.
 class TraceWriter {
 public:
-  /// Appends one launch of `program` whose records' times (ns since the launch
-  /// started) are placed at `offsetUs` on the trace's timeline; pass endUs() to put
-  /// it after everything added so far. `plan` must outlive the writer (write() reads
-  /// its task records). Fails, adding nothing, on a record whose task is not in the
-  /// program or whose times are not claim <= ready <= done.
+  /// Appends one launch of `program` on tensor-parallel rank `rank` whose records'
+  /// times (ns since the launch started) are placed at `offsetUs` on the trace's
+  /// timeline; pass endUs() to put it after everything added so far. `plan` must
+  /// outlive the writer (write() reads its task records). Fails, adding nothing, on a
+  /// record whose task is not in the program or whose times are not
+  /// claim <= ready <= done.
   Status add(const isa::Plan &plan, uint32_t program,
-             const std::vector<host::ProfileRecord> &records, double offsetUs = 0);
+             const std::vector<host::ProfileRecord> &records, double offsetUs = 0,
+             uint32_t rank = 0);
 
   /// End (µs) of the last slice added so far; 0 when empty.
   double endUs() const { return endUs_; }
@@ -51,6 +57,7 @@ private:
   struct Launch {
     const isa::Plan *plan;
     uint32_t program;
+    uint32_t rank;
     double offsetUs;
     std::vector<host::ProfileRecord> records;
   };

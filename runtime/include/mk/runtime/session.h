@@ -10,6 +10,10 @@
 //     executor's step hook while the launch goes on;
 //   - a sequence stops at EOS or after max_new_tokens; its slot and KV blocks are freed
 //     and the next waiting prompt is prefilled into it (continuous batching).
+// A rank of a tensor-parallel plan runs its own Session, SPMD with its peers (same
+// prompts, same options): it binds its slices of the weights and, where the host needs
+// logits (sampling, keepLogits), gathers the full vocabulary rows through its RankComm
+// (each rank's logits are [rows, V/N]), so every rank samples the same token.
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -17,10 +21,12 @@
 #include "mk/isa/plan.h"
 #include "mk/isa/status.h"
 #include "mk/runtime/kv_cache.h"
+#include "mk/runtime/rank_comm.h"
 #include "mk/runtime/safetensors.h"
 #include "mk/runtime/sampler.h"
 #include "mk/runtime/weights.h"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +42,9 @@ struct GenerateOptions {
   uint32_t stepsPerLaunch = 8; // decode steps per launch
   bool keepLogits = false;     // keep the logits each generated token was chosen from
   bool profile = false;        // record per-task profiles of every launch
+  /// Where LaunchProfile::startUs counts from; unset: generate()'s start. The ranks
+  /// of a tensor-parallel run share one, so their timelines line up.
+  std::optional<std::chrono::steady_clock::time_point> profileEpoch;
 };
 
 struct SequenceOutput {
@@ -59,7 +68,8 @@ struct GenerateStats {
 /// One launch's profile, for trace output.
 struct LaunchProfile {
   uint32_t program;
-  double startUs; // since generate() began
+  uint32_t rank;  // the session's tensor-parallel rank (0 without TP)
+  double startUs; // since GenerateOptions::profileEpoch, or generate()'s start
   std::vector<host::ProfileRecord> records;
 };
 
@@ -72,10 +82,16 @@ public:
   /// A session on the host executor.
   Session(const isa::Plan &plan, host::ExecutorOptions options);
   /// A session on any executor (e.g. mk::cuda::createExecutor's) built for `plan`.
-  Session(const isa::Plan &plan, std::unique_ptr<Executor> executor);
+  /// A rank of a tensor-parallel plan passes its communicator (which must outlive the
+  /// session, and whose ranks() is the plan's tensorParallel); its executor runs that
+  /// rank.
+  Session(const isa::Plan &plan, std::unique_ptr<Executor> executor,
+          RankComm *ranks = nullptr);
   ~Session();
 
-  /// Binds the weights (checked against the plan) and allocates the KV cache.
+  /// Binds the weights (this rank's slices, checked against the plan) and allocates
+  /// the KV cache. With a RankComm, collective: every rank gets the lowest failing
+  /// rank's error, so no rank launches while a peer cannot.
   Status load(const SafetensorsSet &weights);
 
   Status generate(const std::vector<std::vector<int32_t>> &prompts,
@@ -85,6 +101,8 @@ public:
 
   uint64_t weightBytes() const { return weights_.bytes(); }
   unsigned workers() const { return executor_->workers(); }
+  /// The tensor-parallel rank this session runs (0 without a RankComm).
+  uint32_t rank() const { return ranks_ ? ranks_->rank() : 0; }
   const Executor &executor() const { return *executor_; }
   const isa::Plan &plan() const { return plan_; }
 
@@ -99,9 +117,16 @@ private:
                       double t0);
   bool accept(Slot &slot, int32_t token, const float *logits,
               const GenerateOptions &options);
+  /// Rows [first, first + rows) of program `p`'s logits, full vocabulary
+  /// ([rows, vocab] f32): this rank's own, or gathered from every rank's [rows, V/N].
+  /// nullptr (and `status` set) when the logits cannot be read or gathered.
+  const float *fullLogits(const Program &p, uint32_t first, uint32_t rows,
+                          Status &status);
 
   const isa::Plan &plan_;
   std::unique_ptr<Executor> executor_;
+  RankComm *ranks_ = nullptr;
+  std::vector<float> gathered_, fullRows_; // fullLogits' buffers
   WeightStore weights_;
   KvCache kv_;
   std::vector<std::vector<uint8_t>> stepState_; // by tensor id

@@ -4,6 +4,15 @@
 // executions, and summarizes them: time per kind (run and wait) and per MoE expert,
 // per-worker utilization, bubbles (a worker neither waiting nor running), and, given
 // the plan, the observed critical path of each launch. Also draws a timeline as SVG.
+//
+// A tensor-parallel trace holds every rank's launches (the same launches on every
+// rank, in the same order): workers are per rank (a track is (rank, worker)), each
+// launch belongs to one rank, and the comm tasks (all_reduce, all_gather) get a
+// summary per rank: their wait on local events (claim -> ready), their run (push,
+// wait on the peers' flags, reduce) and, within it, the time spent waiting on peers,
+// read from the timeline: a comm tile's data is complete once every rank's copy of it
+// has pushed, so rank p waits on peers for min(run, max over ranks q of ready_q -
+// ready_p) (the ranks' timelines share one clock).
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -24,12 +33,14 @@ struct TaskExecution {
   int32_t layer = -1;
   int32_t expert = -1; // the expert a moe_gate_up / moe_down tile served
   uint32_t task = 0, worker = 0;
+  uint32_t rank = 0; // tensor-parallel rank; worker is the rank's own
   uint64_t step = 0;
   double claimUs = 0, readyUs = 0, doneUs = 0;
 };
 
 struct TraceLaunch {
   std::string program;
+  uint32_t rank = 0;
   uint64_t steps = 0;
   double startUs = 0, endUs = 0;
 };
@@ -37,7 +48,11 @@ struct TraceLaunch {
 struct Trace {
   std::vector<TraceLaunch> launches;
   std::vector<TaskExecution> executions; // sorted by claim time
-  uint32_t workers = 0;
+  uint32_t workers = 0;                  // per rank: the most any rank has
+  uint32_t ranks = 1;
+
+  /// A worker's row among all ranks' workers: rank * workers + worker.
+  uint32_t track(const TaskExecution &x) const { return x.rank * workers + x.worker; }
 };
 
 /// Parses a trace file; errors name the file and what is wrong.
@@ -54,7 +69,7 @@ struct WorkerSummary {
 };
 
 struct Bubble {
-  uint32_t worker;
+  uint32_t rank, worker;
   double startUs, durUs;
 };
 
@@ -66,14 +81,26 @@ struct CriticalPath {
   double spanUs = 0; // first claim to last done
 };
 
+/// A rank's comm tasks of one kind (all_reduce or all_gather).
+struct CommSummary {
+  uint64_t count = 0;
+  double waitUs = 0;     // claim -> ready: waiting on this rank's own producers
+  double runUs = 0;      // ready -> done: push, wait on the peers, reduce / copy
+  double peerWaitUs = 0; // the part of runUs spent waiting on slower peers
+  uint64_t last = 0;     // tiles this rank was the last to reach (the others waited)
+};
+
 struct TraceSummary {
-  double spanUs = 0; // sum of launch durations
+  double spanUs = 0; // sum of launch durations (with TP: the longest rank's sum)
+  std::vector<double> rankSpanUs; // [rank]: sum of the rank's launch durations
   std::map<std::string, KindSummary> kinds;
+  /// [rank]: comm kind -> summary; empty without comm tasks.
+  std::vector<std::map<std::string, CommSummary>> comm;
   /// The MoE expert tiles by (kind, expert): what each expert cost.
   std::map<std::pair<std::string, int32_t>, KindSummary> experts;
-  std::vector<WorkerSummary> workers;
-  std::vector<Bubble> bubbles; // gaps longer than the threshold, longest first
-  double bubbleUs = 0;         // all idle time inside launches
+  std::vector<WorkerSummary> workers; // by Trace::track
+  std::vector<Bubble> bubbles;        // gaps longer than the threshold, longest first
+  double bubbleUs = 0;                // all idle time inside launches
 };
 
 TraceSummary summarizeTrace(const Trace &trace, double bubbleThresholdUs = 5.0);
@@ -90,7 +117,8 @@ Status criticalPaths(const Trace &trace, const isa::Plan &plan,
 /// "moe_gate_up l3 e17", "qkv l0", "lm_head".
 std::string executionLabel(const TaskExecution &x);
 
-/// A timeline picture: one row per worker, run slices colored by kind, waits grey.
+/// A timeline picture: one row per worker (of every rank), run slices colored by kind,
+/// waits grey.
 Status writeTimelineSvg(const std::string &path, const Trace &trace, double fromUs = 0,
                         double toUs = 0 /* 0 = the end */);
 

@@ -9,6 +9,15 @@
 //     64-byte-aligned buffer, rounding to nearest even (mk/host/bf16.h).
 // Before anything else, the embedding table's [vocab, hidden] is compared with the
 // plan's model, so weights of another model fail with one clear message.
+//
+// Tensor parallelism: a sharded weight (TensorDesc's shard fields) is one of
+// `shardParts` equal slices of its checkpoint tensor along `shardDim`; rank r binds
+// slice shardIndex(r). The checkpoint holds the full tensor (the plan's shape with
+// shape[shardDim] * shardParts). The rank reads only its slice's bytes:
+//   - dim 0: rows [i * n, (i + 1) * n) are a contiguous byte range of the file, used in
+//     place like a whole tensor (the rank touches only its pages);
+//   - dim 1: each row's columns [i * n, (i + 1) * n) are strided, gathered (and
+//     converted where needed) into an owned buffer.
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -32,20 +41,23 @@ public:
   WeightStore(const WeightStore &) = delete;
   WeightStore &operator=(const WeightStore &) = delete;
 
-  /// Finds, checks and (where needed) converts every Weight tensor of `plan`. `plan`
+  /// Finds, checks and (where needed) slices and converts every Weight tensor of
+  /// `plan` for tensor-parallel rank `rank` (0 of 1 for a plan without TP). `plan`
   /// and `st` must outlive the store (zero-copy weights point into `st`'s mappings).
   /// Errors name the file and the tensor, e.g.
   ///   "<file>: tensor 'model.layers.0.mlp.up_proj.weight' has shape [128, 64], the
   ///    plan expects [256, 64] (is this the model the plan was compiled for?)"
   ///   "<dir>: tensor 'lm_head.weight' is missing (the plan needs it)"
-  /// On error the store is left empty.
-  Status load(const isa::Plan &plan, const SafetensorsSet &st);
+  /// (a sharded tensor's expected shape is the full one). On error the store is left
+  /// empty.
+  Status load(const isa::Plan &plan, const SafetensorsSet &st, uint32_t rank = 0);
 
   /// The data of plan tensor `tensorId` (plan dtype and shape, row-major), or nullptr
   /// when it is not a weight or load() has not succeeded. Read-only memory when
   /// isZeroCopy(): never write through it.
   void *data(uint16_t tensorId) const;
-  /// Whether tensor `tensorId` points into the safetensors mapping (no copy was made).
+  /// Whether tensor `tensorId` points into the safetensors mapping (no copy was made;
+  /// a dim-0 slice is one too).
   bool isZeroCopy(uint16_t tensorId) const;
 
   /// Binds every weight to `exec` (which must run the plan given to load()).
