@@ -65,18 +65,7 @@ RUNS = [("llama-gqa", 2), ("llama-mha", 2), ("qwen3-qknorm", 2),
 TP1_TOL = 3e-2
 # Runs that fail for a known reason outside the runtime: they run, and their failures
 # print as XFAIL; one that passes fails the test (XPASS) until it is taken off the list.
-KNOWN_FAILURES = {
-    ("llama-gqa", 2): "tied LM head: mk-plan-memory places decode.partial_max_all "
-                      "(all_gather's out) over decode.logits, so the host reads "
-                      "overwritten logits (the greedy tokens are right)",
-    ("llama-gqa", 4): "as llama-gqa TP=2, and the decode steps choose other tokens "
-                      "than TP=1 even with --workers 1, while prefill alone of the "
-                      "same prefixes gives TP=1's tokens: decode with 2 query heads "
-                      "per KV head replicated on 2 ranks",
-    ("qwen3-qknorm", 4): "KV heads replicated over ranks: results depend on the worker "
-                         "count (--workers 1 matches TP=1, 2 does not): a missing "
-                         "dependency or an arena overlap in the plan",
-}
+KNOWN_FAILURES = {}
 SAMPLING = ("--temperature", "0.8", "--top-p", "0.95", "--seed", "7")
 
 
