@@ -2,6 +2,7 @@
 #include "mk/host/executor.h"
 
 #include "mk/isa/executor_checks.h"
+#include "mk/isa/message_text.h"
 #include "mk/isa/protocol.h"
 
 #include <algorithm>
@@ -32,12 +33,14 @@ struct HostExecutor::Worker {
   std::atomic<uint32_t> task{kNotWaiting};
   std::atomic<uint64_t> step{0};
   std::atomic<uint32_t> wait{kNotWaiting};
+  std::atomic<uint32_t> commPeer{kNotWaiting}; // the rank a comm task waits for
   std::vector<ProfileRecord> profile;
   uint64_t weightBytes = 0; // streamed by this worker's tasks this launch
 };
 
-HostExecutor::HostExecutor(const isa::Plan &plan, ExecutorOptions options)
-    : plan_(plan), options_(options) {
+HostExecutor::HostExecutor(const isa::Plan &plan, ExecutorOptions options, uint32_t rank,
+                           HostCommGroup *group)
+    : plan_(plan), options_(options), rank_(rank), group_(group) {
   workers_ = options.workers ? options.workers
                              : std::max(1u, std::thread::hardware_concurrency());
   refs_.resize(plan.tensors.size());
@@ -57,24 +60,64 @@ HostExecutor::HostExecutor(const isa::Plan &plan, ExecutorOptions options)
     const isa::TensorDesc &t = plan.tensors[i];
     if (t.placement == isa::Placement::Activation && t.program < arenas_.size())
       refs_[i].data = arenas_[t.program].get() + t.offset;
+    // Comm buffers start zeroed: epoch 0 is never a comm site's (epochs start at 1).
+    if (t.placement == isa::Placement::Comm) {
+      commBuffers_.push_back(std::unique_ptr<uint8_t[], AlignedDelete>(
+          new (std::align_val_t(64)) uint8_t[std::max<uint64_t>(t.bytes(), 64)]()));
+      refs_[i].data = commBuffers_.back().get();
+    }
   }
+  commSites_.assign(plan.programs.size(), 0);
+  commBase_.assign(plan.programs.size(), 0);
+  for (size_t p = 0; p < plan.programs.size(); ++p)
+    for (const isa::TaskRecord &r : plan.programs[p].tasks)
+      if (r.kind == uint16_t(isa::TaskKind::AllReduce) ||
+          r.kind == uint16_t(isa::TaskKind::AllGather))
+        commSites_[p] = std::max(commSites_[p], r.aux[0] + 1);
+
+  const uint32_t ranks = plan.tensorParallel;
+  if (ranks > 1 && !group)
+    setup_ = Status::error("the plan is tensor-parallel (" + std::to_string(ranks) +
+                           " ranks): each rank needs its executor in a rank group "
+                           "(mkrun runs them with --tp)");
+  else if (group && group->ranks() != ranks)
+    setup_ = Status::error("the plan has " + std::to_string(ranks) +
+                           " tensor-parallel ranks, the rank group " +
+                           std::to_string(group->ranks()));
+  else if (group)
+    setup_ = group->join(rank, refs_.data());
 }
 
-HostExecutor::~HostExecutor() = default;
+HostExecutor::~HostExecutor() {
+  if (group_ && setup_)
+    group_->leave(rank_);
+}
 
 std::string HostExecutor::describe() const {
-  return "host: " + std::to_string(workers_) + " worker thread" +
-         (workers_ == 1 ? "" : "s");
+  std::string s =
+      "host: " + std::to_string(workers_) + " worker thread" + (workers_ == 1 ? "" : "s");
+  if (plan_.tensorParallel > 1)
+    s += " (rank " + std::to_string(rank_) + " of " +
+         std::to_string(plan_.tensorParallel) + ")";
+  return s;
 }
 
 Status HostExecutor::bind(uint16_t id, void *data) {
   if (Status s = isa::checkBindable(plan_, id, data); !s)
     return s;
+  if (plan_.tensors[id].placement == isa::Placement::Comm)
+    return Status::error("bind: tensor " + quote(plan_.tensors[id].name) +
+                         " is a comm buffer; the executor owns it");
   refs_[id].data = data;
   return Status::ok();
 }
 
 Status HostExecutor::checkLaunchable(uint32_t program) const {
+  if (!setup_)
+    return setup_;
+  if (group_)
+    if (Status s = group_->complete(); !s)
+      return Status::error("launch: " + s.message());
   return isa::checkLaunchable(plan_, program, isa::Executor::Host,
                               [&](uint16_t id) { return refs_[id].data != nullptr; });
 }
@@ -97,8 +140,17 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
   const bool recording = options_.profile && profile;
   const Clock::time_point start = Clock::now();
 
+  RankContext rankContext;
+  if (group_) {
+    rankContext.rank = rank_;
+    rankContext.ranks = group_->ranks();
+    rankContext.peers = group_->peers();
+    rankContext.commBase = commBase_[programIndex];
+    rankContext.commSites = commSites_[programIndex];
+  }
+
   // The protocol's executor hooks for one worker thread.
-  struct Exec {
+  struct Exec final : CommSpin {
     const HostExecutor &self;
     const isa::Program &program;
     uint32_t programIndex;
@@ -109,13 +161,40 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     bool recording;
     Clock::time_point start;
     const StepHook &onStep;
+    RankContext rank;
     ProfileRecord current{};
+
+    Exec(const HostExecutor &self, const isa::Program &program, uint32_t programIndex,
+         Worker &me, uint32_t index, std::atomic<bool> &stop,
+         std::atomic<uint64_t> &completed, bool recording, Clock::time_point start,
+         const StepHook &onStep, const RankContext &rank)
+        : self(self), program(program), programIndex(programIndex), me(me), index(index),
+          stop(stop), completed(completed), recording(recording), start(start),
+          onStep(onStep), rank(rank) {
+      this->rank.spin = this;
+    }
 
     TaskContext context(uint64_t step) const {
       return makeTaskContext(self.plan_, programIndex, self.refs_.data(),
-                             uint32_t(self.refs_.size()), step);
+                             uint32_t(self.refs_.size()), step, rank);
     }
     bool stopRequested() { return stop.load(std::memory_order_relaxed); }
+    // A comm task waiting for rank `peer`'s flag: the same back-off as an event wait;
+    // gives up when the launch stops or another rank failed.
+    bool spin(uint32_t peer, uint64_t spins) override {
+      me.commPeer.store(peer, std::memory_order_relaxed);
+      if (stop.load(std::memory_order_relaxed))
+        return false;
+      if (self.group_ && self.group_->failed()) {
+        stop.store(true, std::memory_order_relaxed);
+        return false;
+      }
+      if (spins > 2048)
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+      else if (spins > 64)
+        std::this_thread::yield();
+      return true;
+    }
     void onClaim(uint32_t task, uint64_t step) {
       me.task.store(task, std::memory_order_relaxed);
       me.step.store(step, std::memory_order_relaxed);
@@ -150,6 +229,7 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     }
     void run(const isa::TaskRecord &task, uint32_t, uint64_t step) {
       runTask(context(step), task);
+      me.commPeer.store(kNotWaiting, std::memory_order_relaxed);
       // Before the signal: step s + 1 waits on it (see StepHook).
       if (onStep && task.kind == uint16_t(isa::TaskKind::Argmax))
         onStep(step);
@@ -169,8 +249,8 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
   for (unsigned w = 0; w < workers_; ++w) {
     try {
       threads.emplace_back([&, w] {
-        Exec exec{*this, program,   programIndex, workers[w], w,
-                  stop,  completed, recording,    start,      onStep};
+        Exec exec(*this, program, programIndex, workers[w], w, stop, completed, recording,
+                  start, onStep, rankContext);
         protocol::workerLoop(exec, state, program.tasks.data(), program.order.data(),
                              numTasks, steps);
       });
@@ -192,6 +272,11 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
   std::string hang;
   while (completed.load(std::memory_order_relaxed) < total) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    // Another rank failed (its message is returned below), or a worker gave up.
+    if (stop.load(std::memory_order_relaxed) || (group_ && group_->failed())) {
+      stop.store(true, std::memory_order_relaxed);
+      break;
+    }
     uint64_t now = completed.load(std::memory_order_relaxed);
     if (now != lastCompleted) {
       lastCompleted = now;
@@ -204,6 +289,19 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
       continue;
     // Describe every waiting worker before stopping them.
     std::vector<isa::StuckWorker> stuck;
+    std::string commWaits;
+    for (unsigned w = 0; w < workers_; ++w) {
+      const uint32_t task = workers[w].task.load(std::memory_order_relaxed);
+      const uint32_t peer = workers[w].commPeer.load(std::memory_order_relaxed);
+      if (task < numTasks && peer != kNotWaiting) {
+        const isa::TaskRecord &r = program.tasks[task];
+        commWaits += "; worker " + std::to_string(w) + " runs task " +
+                     std::to_string(task) + " (" +
+                     isa::taskKindName(isa::TaskKind(r.kind)) + " site " +
+                     std::to_string(r.aux[0]) + " tile " + std::to_string(r.aux[1]) +
+                     ") and waits for rank " + std::to_string(peer) + "'s flag";
+      }
+    }
     for (unsigned w = 0; w < workers_; ++w) {
       uint32_t task = workers[w].task.load(std::memory_order_relaxed);
       uint32_t wait = workers[w].wait.load(std::memory_order_relaxed);
@@ -220,7 +318,8 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
                                 "no task finished for " + std::to_string(idle.count()) +
                                     " ms (" + std::to_string(now) + " of " +
                                     std::to_string(total) + " tasks done)",
-                                stuck);
+                                stuck) +
+           commWaits;
     stop.store(true, std::memory_order_relaxed);
     break;
   }
@@ -228,8 +327,15 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     t.join();
   for (const Worker &w : workers)
     lastWeightBytes_ += w.weightBytes;
+  if (group_) {
+    if (!hang.empty())
+      group_->fail(rank_, hang);
+    else if (group_->failed())
+      return Status::error("stopped: " + group_->failure());
+  }
   if (!hang.empty())
     return Status::error(hang);
+  commBase_[programIndex] += steps * commSites_[programIndex];
   if (recording) {
     profile->clear();
     for (Worker &w : workers)

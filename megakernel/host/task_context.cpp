@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "mk/host/task_context.h"
 
+#include "tasks/all_gather.h"
+#include "tasks/all_reduce.h"
 #include "tasks/argmax.h"
 #include "tasks/attn_decode.h"
 #include "tasks/attn_merge.h"
@@ -105,10 +107,12 @@ uint16_t findTensor(const isa::Plan &plan, std::string_view name) {
 }
 
 TaskContext makeTaskContext(const isa::Plan &plan, uint32_t programIndex,
-                            const TensorRef *tensors, uint32_t numTensors,
-                            uint64_t step) {
+                            const TensorRef *tensors, uint32_t numTensors, uint64_t step,
+                            const RankContext &comm) {
   TaskContext ctx;
   ctx.model = &plan.model;
+  ctx.descs = plan.tensors.data();
+  ctx.comm = comm;
   assert(programIndex < plan.programs.size() && "program index out of range");
   ctx.program = &plan.programs[programIndex];
   ctx.tensors = tensors;

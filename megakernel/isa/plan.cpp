@@ -1,4 +1,4 @@
-//===- plan.cpp - Names of the plan enums ---------------------------------===//
+//===- plan.cpp - Names of the plan enums, per-rank model numbers ----------===//
 #include "mk/isa/plan.h"
 
 namespace mk::isa {
@@ -51,6 +51,22 @@ const char *ropeStyleName(RopeStyle s) {
     return "interleaved";
   }
   return "invalid";
+}
+
+RankDims rankDims(const ModelMeta &m, uint32_t tp) {
+  const uint32_t n = tp ? tp : 1;
+  RankDims d;
+  d.heads = m.numHeads / n;
+  if (m.numKvHeads >= n || m.numKvHeads == 0) {
+    d.kvHeads = m.numKvHeads / n;
+  } else {
+    d.kvHeads = 1;
+    d.kvReplicas = n / m.numKvHeads;
+  }
+  d.intermediate = m.intermediateSize / n;
+  d.moeIntermediate = m.moeIntermediateSize / n;
+  d.vocab = m.vocabSize / n;
+  return d;
 }
 
 } // namespace mk::isa

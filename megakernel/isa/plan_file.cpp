@@ -1,6 +1,7 @@
 //===- plan_file.cpp - Reading and writing .mkp plan files ----------------===//
 //
-// Plan file format, version 2 (version 1 had no MoE fields in META). Little-endian, no
+// Plan file format, version 3 (version 1 had no MoE fields in META, version 2 no shard
+// fields in TENS). Little-endian, no
 // padding, no alignment assumed.
 //
 //   header (40 B)
@@ -20,7 +21,8 @@
 //             u32 num experts, experts per token, moe intermediate size; u8 norm topk
 //             prob
 //     "TENS"  u32 n; n x { str name; u8 dtype, placement, rank, 0; u16 layer, program;
-//             i64 shape[4]; u64 offset }
+//             i64 shape[4]; u64 offset; u8 shard dim, 0; u16 shard parts, shard
+//             replicas, 0 }
 //     "PROG"  u32 n; n x { str name; u8 kind, 0, 0, 0; u32 rows; u64 arena bytes;
 //             u32 ne, ne x { str name; u32 count };
 //             u32 nt, nt x TaskRecord (128 B, exactly as in task_record.h);
@@ -56,7 +58,7 @@ constexpr char kTagTensors[4] = {'T', 'E', 'N', 'S'};
 constexpr char kTagPrograms[4] = {'P', 'R', 'O', 'G'};
 
 // Smallest encodings, to bound counts before allocating.
-constexpr size_t kMinTensorBytes = 4 + 4 + 4 + 8 * kMaxRank + 8;
+constexpr size_t kMinTensorBytes = 4 + 4 + 4 + 8 * kMaxRank + 8 + 8;
 constexpr size_t kMinEventBytes = 4 + 4;
 constexpr size_t kMinProgramBytes = 4 + 4 + 4 + 8 + 4 + 4 + 4;
 
@@ -198,6 +200,11 @@ void writeTensors(ByteWriter &w, const std::vector<TensorDesc> &tensors) {
     for (int64_t d : t.shape)
       w.i64(d);
     w.u64(t.offset);
+    w.u8(t.shardDim);
+    w.u8(0);
+    w.u16(t.shardParts);
+    w.u16(t.shardReplicas);
+    w.u16(0);
   }
   w.endSection(at);
 }
@@ -447,6 +454,12 @@ void readTensors(ByteReader &r, std::vector<TensorDesc> &tensors) {
     for (int64_t &d : t.shape)
       d = r.i64();
     t.offset = r.u64();
+    t.shardDim = r.u8();
+    r.zero("after the shard dim");
+    t.shardParts = r.u16();
+    t.shardReplicas = r.u16();
+    r.zero("after the shard replicas");
+    r.zero("after the shard replicas");
   }
   r.endSection();
 }

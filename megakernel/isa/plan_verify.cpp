@@ -87,8 +87,30 @@ void checkPlanAndModel(const Plan &plan, Violations &v) {
   }
   if (plan.tensorParallel < 1)
     v.add("plan: tensorParallel is 0, expected >= 1");
+  if (plan.tensorParallel > kMaxTensorParallel)
+    v.add(strFormat("plan: tensorParallel is %u, at most %u ranks are supported",
+                    plan.tensorParallel, kMaxTensorParallel));
 
   const ModelMeta &m = plan.model;
+  // What N-way tensor parallelism splits must split evenly (rankDims).
+  if (const uint32_t n = plan.tensorParallel; n > 1) {
+    const struct {
+      const char *name;
+      uint32_t value;
+    } split[] = {{"numHeads", m.numHeads},
+                 {"intermediateSize", m.intermediateSize},
+                 {"moeIntermediateSize", m.moeIntermediateSize},
+                 {"vocabSize", m.vocabSize}};
+    for (const auto &f : split)
+      if (f.value % n != 0)
+        v.add(strFormat("model: %s %u is not divisible by tensorParallel %u", f.name,
+                        f.value, n));
+    if (m.numKvHeads != 0 && m.numKvHeads % n != 0 && n % m.numKvHeads != 0)
+      v.add(strFormat("model: numKvHeads %u and tensorParallel %u: one must divide the "
+                      "other (KV heads are split, or replicated when fewer than the "
+                      "ranks)",
+                      m.numKvHeads, n));
+  }
   const struct {
     const char *name;
     uint32_t value;
@@ -136,6 +158,42 @@ void checkPlanAndModel(const Plan &plan, Violations &v) {
   }
 }
 
+// Rule b's tensor-parallel part: shard fields and comm buffers.
+void checkShard(const Plan &plan, uint32_t i, Violations &v) {
+  const TensorDesc &t = plan.tensors[i];
+  auto where = [&] { return tensorLabel(plan, i); };
+  if (t.placement == Placement::Comm) {
+    if (plan.tensorParallel < 2)
+      v.add(strFormat("%s: a comm buffer in a plan with tensorParallel %u",
+                      where().c_str(), plan.tensorParallel));
+    if (t.program >= plan.programs.size())
+      v.add(strFormat("%s: comm buffer of program %u, but the plan has %zu programs",
+                      where().c_str(), t.program, plan.programs.size()));
+  }
+  if (t.shardParts == 0 || t.shardReplicas == 0) {
+    v.add(strFormat("%s: shard parts %u, replicas %u, expected >= 1", where().c_str(),
+                    t.shardParts, t.shardReplicas));
+    return;
+  }
+  if (!t.sharded()) {
+    if (t.shardReplicas != 1 || t.shardDim != 0)
+      v.add(strFormat("%s: not sharded (parts 1) but shard dim %u, replicas %u; "
+                      "expected 0 and 1",
+                      where().c_str(), t.shardDim, t.shardReplicas));
+    return;
+  }
+  if (t.placement != Placement::Weight)
+    v.add(strFormat("%s: sharded (%u parts), but its placement is %s; only weights are "
+                    "sharded",
+                    where().c_str(), t.shardParts, placementName(t.placement)));
+  if (t.shardDim >= t.rank)
+    v.add(strFormat("%s: shard dim %u, but the tensor has rank %u", where().c_str(),
+                    t.shardDim, t.rank));
+  if (uint64_t(t.shardParts) * t.shardReplicas != plan.tensorParallel)
+    v.add(strFormat("%s: %u parts x %u replicas, expected tensorParallel %u ranks",
+                    where().c_str(), t.shardParts, t.shardReplicas, plan.tensorParallel));
+}
+
 // Rule b.
 void checkTensors(const Plan &plan, Violations &v) {
   if (plan.tensors.size() > kNoTensor)
@@ -152,9 +210,19 @@ void checkTensors(const Plan &plan, Violations &v) {
     auto where = [&] { return tensorLabel(plan, i); };
     if (t.name.empty())
       v.add(strFormat("tensor %u: empty name", i));
-    else if (auto [it, inserted] = names.emplace(t.name, i); !inserted)
-      v.add(strFormat("%s: duplicate name (tensor %u has it too)", where().c_str(),
-                      it->second));
+    else if (auto [it, inserted] = names.emplace(t.name, i); !inserted) {
+      // A weight may be bound twice with different sharding (a tied embedding is the
+      // whole table for the embedding and a vocabulary slice for the LM head).
+      const TensorDesc &o = plan.tensors[it->second];
+      const bool twoShardings =
+          t.placement == Placement::Weight && o.placement == Placement::Weight &&
+          (t.shardParts != o.shardParts || t.shardDim != o.shardDim ||
+           t.shardReplicas != o.shardReplicas);
+      if (!twoShardings)
+        v.add(strFormat("%s: duplicate name (tensor %u has it too)", where().c_str(),
+                        it->second));
+    }
+    checkShard(plan, i, v);
     if (!dtypeValid(t.dtype))
       v.add(strFormat("%s: invalid dtype %u, expected 0..3 (bf16, f16, f32, i32)",
                       where().c_str(), static_cast<uint32_t>(t.dtype)));
@@ -206,7 +274,8 @@ void checkTensors(const Plan &plan, Violations &v) {
 /// Largest valid range[1].end of a task, from the tensor shapes by convention:
 ///   embedding, o_proj, gate_up, down_proj: last dim of 'out' ([rows, N]);
 ///   qkv: heads of its section = rows of 'w' ([heads * headDim, hidden]) / headDim;
-///   attn_*: the model's numKvHeads; lm_head: the model's vocabSize; argmax: none;
+///   attn_*: the model's numKvHeads; lm_head: the model's vocabSize (per rank under
+///   tensor parallelism, rankDims); argmax, all_gather: none; all_reduce: 'out';
 ///   moe_router: the model's numExperts; moe_gate_up, moe_down, moe_combine: last dim
 ///   of 'out'.
 struct Extent {
@@ -239,9 +308,9 @@ Extent rangeOneExtent(const Plan &plan, const TaskRecord &r) {
     return {true, static_cast<uint64_t>(w->shape[0]) / plan.model.headDim, w};
   }
   case TileAxis::KvHeads:
-    return {true, plan.model.numKvHeads, nullptr};
+    return {true, rankDims(plan.model, plan.tensorParallel).kvHeads, nullptr};
   case TileAxis::Vocabulary:
-    return {true, plan.model.vocabSize, nullptr};
+    return {true, rankDims(plan.model, plan.tensorParallel).vocab, nullptr};
   case TileAxis::Experts:
     return {true, plan.model.numExperts, nullptr};
   case TileAxis::None:
@@ -258,9 +327,11 @@ std::string describeExtent(const Plan &plan, const TaskRecord &r, const Extent &
     return strFormat("the heads of its 'w' tensor %s (%" PRId64 " rows / headDim %u)",
                      quote(e.from->name).c_str(), e.from->shape[0], plan.model.headDim);
   case TileAxis::KvHeads:
-    return "the model's numKvHeads";
+    return plan.tensorParallel > 1 ? "the KV heads of one rank"
+                                   : "the model's numKvHeads";
   case TileAxis::Vocabulary:
-    return "the model's vocabSize";
+    return plan.tensorParallel > 1 ? "the vocabulary of one rank"
+                                   : "the model's vocabSize";
   case TileAxis::Experts:
     return "the model's numExperts";
   case TileAxis::None:
@@ -413,6 +484,8 @@ bool checkTasks(const Plan &plan, uint32_t pi, Violations &v) {
     checkRanges(plan, pi, t, v);
     graphOk = checkWaitsAndSignals(plan, pi, t, v) && graphOk;
   }
+  if (!v.full())
+    detail::checkCommProgram(plan, pi, v);
   return graphOk;
 }
 
@@ -460,6 +533,8 @@ void verifyInto(const Plan &plan, Violations &v) {
     checkEvents(plan, p, v);
     if (!v.full())
       detail::verifyProgramGraph(plan, p, v);
+    if (!v.full())
+      detail::checkCommOrder(plan, p, v);
   }
 }
 

@@ -4,7 +4,7 @@
 // router writes, expert ids added to a weight operand), so their shapes are checked
 // exactly against the model and the program, with R = the program's rows,
 // k = numExpertsPerTok, E = numExperts, Smax = min(E, R * k), H = hiddenSize and
-// I = moeIntermediateSize (moe_routes.h):
+// I = moeIntermediateSize / N under N-way tensor parallelism (moe_routes.h):
 //   moe_router   x [R, H] bf16, norm_w [H] bf16, w [E, H] bf16, positions [R] i32,
 //                xg [Smax, R, H] bf16, routes [1 + 2 Smax + Smax R + 2 R k] i32,
 //                route_weights [R, k] f32; range[0] = [0, R), range[1] = [0, E)
@@ -14,7 +14,8 @@
 //   moe_down     act [Smax, R, I] bf16, routes, w an expert group of [H, I] bf16,
 //                out [Smax, R, H] bf16; range[0], range[2] as moe_gate_up
 //   moe_combine  expert_out [Smax, R, H] bf16, routes, route_weights,
-//                residual [R, H] bf16, out [R, H] bf16
+//                residual [R, H] bf16 (absent under tensor parallelism: the
+//                all_reduce after it adds it), out [R, H] bf16
 // An expert group is E consecutive weight tensors of one dtype and shape starting at
 // the operand (expert e is tensor operand + e). range[1] is bounded by rule c's
 // generic check (TileAxis).
@@ -29,12 +30,6 @@
 #include <string_view>
 
 namespace mk::isa::detail {
-
-namespace {
-
-struct MoeDims {
-  uint32_t rows, topK, experts, slots, hidden, inter;
-};
 
 /// "[2, 4, 64] bf16"
 std::string shapeText(const TensorDesc &t) {
@@ -66,6 +61,12 @@ bool hasShape(const TensorDesc &t,
       return false;
   return true;
 }
+
+namespace {
+
+struct MoeDims {
+  uint32_t rows, topK, experts, slots, hidden, inter;
+};
 
 class MoeTaskCheck {
 public:
@@ -160,7 +161,8 @@ void checkMoeTask(const Plan &plan, uint32_t pi, uint32_t t, Violations &v) {
   if (r.numOperands != info.numOperands)
     return;
   for (uint32_t i = 0; i < info.numOperands; ++i)
-    if (r.operand[i] >= plan.tensors.size())
+    if (r.operand[i] >= plan.tensors.size() &&
+        !(r.operand[i] == kNoTensor && roleIsOptional(info.operandRoles[i])))
       return;
   MoeTaskCheck c(plan, pi, t, v);
   const ModelMeta &m = plan.model;
@@ -170,9 +172,10 @@ void checkMoeTask(const Plan &plan, uint32_t pi, uint32_t t, Violations &v) {
                     c.where().c_str(), info.name, m.numExperts, m.numExpertsPerTok));
     return;
   }
+  // Under tensor parallelism each rank holds I / N of every expert's columns.
   const MoeDims d{prog.rows,    m.numExpertsPerTok,
                   m.numExperts, moeSlots(m.numExperts, prog.rows, m.numExpertsPerTok),
-                  m.hiddenSize, m.moeIntermediateSize};
+                  m.hiddenSize, rankDims(m, plan.tensorParallel).moeIntermediate};
   const int64_t R = d.rows, K = d.topK, E = d.experts, S = d.slots, H = d.hidden,
                 I = d.inter;
   const int64_t routes = int64_t(moeRoutesLength(d.rows, d.topK, d.slots));
@@ -213,7 +216,8 @@ void checkMoeTask(const Plan &plan, uint32_t pi, uint32_t t, Violations &v) {
     c.operand("expert_out", {{"Smax", S}, {"R", R}, {"H", H}}, bf);
     common("routes");
     c.operand("route_weights", {{"R", R}, {"k", K}}, DType::F32);
-    c.operand("residual", {{"R", R}, {"H", H}}, bf);
+    if (r.operand[roleIndex(kind, "residual")] != kNoTensor)
+      c.operand("residual", {{"R", R}, {"H", H}}, bf);
     c.operand("out", {{"R", R}, {"H", H}}, bf);
     break;
   default:

@@ -23,6 +23,8 @@ it, per task:
                 selected in the task's layer), rows range[1] of w_gate and w_up of expert
                 e = the s-th selected expert in ascending id (tensor id operand + e)
   moe_down      late, likewise: rows range[1] of expert e's w
+  all_reduce,   nothing (activations and comm buffers)
+  all_gather
   others        nothing (they read activations, KV caches and step state only)
 
 A kind this table does not know is an error, so a new kind cannot be counted as free.
@@ -154,7 +156,8 @@ def read_plan(path):
         name = r.str()
         dtype, placement, rank, _zero, _layer, _program = r.unpack("BBBBHH")
         shape = list(r.unpack("4q"))
-        r.unpack("Q")
+        r.unpack("Q")  # arena offset
+        r.unpack("BBHHH")  # shard dim, 0, shard parts, shard replicas, 0
         if dtype not in DTYPE_BYTES or rank > MAX_RANK:
             raise PlanError(f"{path}: TENS: tensor {name!r}: dtype {dtype} rank {rank}")
         tensors.append(Tensor(name, dtype, placement, rank, shape))
@@ -241,7 +244,7 @@ def step_bytes(tensors, program, head_dim, selected, kinds=None):
                 else:
                     total += rows("w", *r1, e)
         elif kind in ("attn_decode", "attn_merge", "attn_prefill", "argmax",
-                      "moe_combine"):
+                      "moe_combine", "all_reduce", "all_gather"):
             pass
         else:
             raise PlanError(f"task {i}: kind {kind!r} has no footprint rule in "

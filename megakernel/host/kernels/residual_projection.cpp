@@ -15,7 +15,8 @@ void residualProjection(const bf16 *x, const bf16 *w, const bf16 *residual, bf16
       const bf16 *wRow = w + c * k;
       for (int64_t r = r0; r < r1; ++r) {
         const float y = roundToBf16(dotBf16(x + r * k, wRow, size_t(k)));
-        out[r * n + c] = floatToBf16(bf16ToFloat(residual[r * n + c]) + y);
+        out[r * n + c] =
+            residual ? floatToBf16(bf16ToFloat(residual[r * n + c]) + y) : floatToBf16(y);
       }
     }
   }

@@ -2,6 +2,7 @@
 //
 //   x [R, K] bf16, w [N, K] bf16, residual [R, N] bf16 -> out [R, N] bf16
 //   out[r, n] = bf16(residual[r, n] + bf16(x[r] . w[n]))   for r in rows, n in cols
+//   residual null (a tensor-parallel partial): out[r, n] = bf16(x[r] . w[n])
 // HF rounding points: the projection's output is a bf16 tensor, and the residual add
 // is a bf16 op (fp32 sum rounded once).
 //===----------------------------------------------------------------------===//

@@ -7,7 +7,9 @@
 //   xn = rmsNorm(x[r], norm_w)  (bf16);  logits[r, v] = xn . w[v]  (fp32, not rounded)
 //   partial_max[r, aux[0]] = (max logit, its index as f32) over the tile: the first
 //   (lowest) index wins ties, NaN never wins; a tile of NaNs only gives (-inf, first).
-// Indices are exact as f32 below 2^24 (vocabularies are far smaller).
+// Indices are exact as f32 below 2^24 (vocabularies are far smaller). Under tensor
+// parallelism w is rank r's slice of the vocabulary, and the indices written are global:
+// the local index + shardIndex(r) * the slice's rows (TaskContext::vocabBase).
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -44,7 +46,7 @@ inline void HostTask<isa::TaskKind::LmHead>::run(const TaskContext &ctx,
   const int64_t vocab = wRef.shape[0], hidden = wRef.shape[1], tiles = pmRef.shape[1];
   assert(ctx.tensor(task, kX).shape[1] == hidden &&
          ctx.tensor(task, kLogits).shape[1] == vocab && task.aux[0] < tiles &&
-         vocab < (int64_t(1) << 24));
+         ctx.vocabBase(task, kW) + vocab < (int64_t(1) << 24));
   const bf16 *x = ctx.data<const bf16>(task, kX);         // [R, hidden]
   const bf16 *normW = ctx.data<const bf16>(task, kNormW); // [hidden]
   const bf16 *w = ctx.data<const bf16>(task, kW);         // [vocab, hidden]
@@ -79,7 +81,8 @@ inline void HostTask<isa::TaskKind::LmHead>::run(const TaskContext &ctx,
     }
     float *dst = partialMax + (r * tiles + task.aux[0]) * 2;
     dst[0] = best;
-    dst[1] = static_cast<float>(bestIndex < 0 ? int64_t(cols.begin) : bestIndex);
+    dst[1] = static_cast<float>((bestIndex < 0 ? int64_t(cols.begin) : bestIndex) +
+                                ctx.vocabBase(task, kW));
   }
 }
 

@@ -9,6 +9,8 @@
 //   out[r, c] = bf16(residual[r, c] + bf16(acc))
 // (HF: the sum of weight * expert output in fp32, the block's bf16 output, the bf16
 // residual add.) Inactive row: out[r, c] = residual[r, c].
+// Without residual (tensor parallelism: the rank's partial over its expert columns; the
+// all_reduce adds the residual): out[r, c] = bf16(acc), and 0 on an inactive row.
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -45,10 +47,10 @@ inline void HostTask<isa::TaskKind::MoeCombine>::run(const TaskContext &ctx,
   const int64_t hidden = eoRef.shape[2];
   const uint32_t k = uint32_t(weightsRef.shape[1]);
   assert(ctx.tensor(task, kOut).shape[1] == hidden &&
-         ctx.tensor(task, kResidual).shape[1] == hidden);
+         (!ctx.has(task, kResidual) || ctx.tensor(task, kResidual).shape[1] == hidden));
   const bf16 *expertOut = ctx.data<const bf16>(task, kExpertOut);         // [Smax, R, H]
   const float *routeWeights = ctx.data<const float>(task, kRouteWeights); // [R, k]
-  const bf16 *residual = ctx.data<const bf16>(task, kResidual);           // [R, H]
+  const bf16 *residual = ctx.dataOrNull<const bf16>(task, kResidual);     // [R, H]
   bf16 *out = ctx.data<bf16>(task, kOut);                                 // [R, H]
   const isa::ConstMoeRoutes routes{ctx.data<const int32_t>(task, kRoutes), rows, k,
                                    slots};
@@ -57,10 +59,13 @@ inline void HostTask<isa::TaskKind::MoeCombine>::run(const TaskContext &ctx,
   std::vector<float> acc(width);
   std::vector<int64_t> expertRows(k); // row of expert_out viewed as [Smax * R, H]
   for (uint32_t r = task.range[0].begin; r < task.range[0].end; ++r) {
-    const bf16 *res = residual + int64_t(r) * hidden;
+    const bf16 *res = residual ? residual + int64_t(r) * hidden : nullptr;
     bf16 *o = out + int64_t(r) * hidden;
     if (routes.rowSlot(r, 0) < 0) {
-      std::copy(res + cols.begin, res + cols.end, o + cols.begin);
+      if (res)
+        std::copy(res + cols.begin, res + cols.end, o + cols.begin);
+      else
+        std::fill(o + cols.begin, o + cols.end, floatToBf16(0.0f));
       continue;
     }
     for (uint32_t j = 0; j < k; ++j)
@@ -71,7 +76,8 @@ inline void HostTask<isa::TaskKind::MoeCombine>::run(const TaskContext &ctx,
                                       k, width, acc.data());
     for (uint32_t c = 0; c < width; ++c)
       o[cols.begin + c] =
-          floatToBf16(bf16ToFloat(res[cols.begin + c]) + roundToBf16(acc[c]));
+          res ? floatToBf16(bf16ToFloat(res[cols.begin + c]) + roundToBf16(acc[c]))
+              : floatToBf16(acc[c]);
   }
 }
 

@@ -102,6 +102,9 @@ TEST(PlanFile, RoundTripKeepsUnusualValues) {
   plan.model.eosTokenIds.clear();
   plan.model.configHash = ~0ull;
   plan.tensors[0].shape[3] = -7; // beyond rank: kept as is
+  plan.tensors[1].shardDim = 1;
+  plan.tensors[1].shardParts = 4;
+  plan.tensors[1].shardReplicas = 2;
   plan.tensors[0].name = std::string(kPlanMaxStringBytes, 'n');
   plan.programs[0].tasks[0].reserved1 = 0xdeadbeef;
   plan.programs[1].events.clear();
@@ -147,22 +150,22 @@ TEST(PlanFile, RefusesOtherFormatVersionSayingWhichItReads) {
   std::vector<uint8_t> b = bytesOf(makeToyPlan());
   putU32(b, 8, 7);
   EXPECT_EQ(readError(b), "plan format version 7 is not supported (this build reads "
-                          "version 2); rebuild the plan with this build's mkc");
-  // Version 1 (no MoE metadata) is refused the same way, not misread.
-  putU32(b, 8, 1);
-  EXPECT_EQ(readError(b), "plan format version 1 is not supported (this build reads "
-                          "version 2); rebuild the plan with this build's mkc");
+                          "version 3); rebuild the plan with this build's mkc");
+  // Version 2 (no shard fields) is refused the same way, not misread.
+  putU32(b, 8, 2);
+  EXPECT_EQ(readError(b), "plan format version 2 is not supported (this build reads "
+                          "version 3); rebuild the plan with this build's mkc");
 }
 
 TEST(PlanFile, RefusesOtherIsaVersion) {
   std::vector<uint8_t> b = bytesOf(makeToyPlan());
-  putU32(b, 12, 3);
-  EXPECT_EQ(readError(b), "plan ISA version 3 is not supported (this build executes ISA "
-                          "version 2); rebuild the plan with this build's mkc");
-  // ISA 1: the table of ten kinds, without the MoE kinds.
-  putU32(b, 12, 1);
-  EXPECT_EQ(readError(b), "plan ISA version 1 is not supported (this build executes ISA "
-                          "version 2); rebuild the plan with this build's mkc");
+  putU32(b, 12, 4);
+  EXPECT_EQ(readError(b), "plan ISA version 4 is not supported (this build executes ISA "
+                          "version 3); rebuild the plan with this build's mkc");
+  // ISA 2: the table of fourteen kinds, without the comm kinds.
+  putU32(b, 12, 2);
+  EXPECT_EQ(readError(b), "plan ISA version 2 is not supported (this build executes ISA "
+                          "version 3); rebuild the plan with this build's mkc");
 }
 
 TEST(PlanFile, MoeMetadataRoundTrips) {
@@ -243,7 +246,7 @@ TEST(PlanFileSections, HugeCountIsRefusedBeforeAllocating) {
   putU32(b, tens + 12, 0xffffffffu);
   reseal(b);
   EXPECT_EQ(readError(b),
-            "truncated tensor table: 4294967295 tensors need at least 223338299340 bytes "
+            "truncated tensor table: 4294967295 tensors need at least 257698037700 bytes "
             "after offset " +
                 std::to_string(tens + 12) + ", the section ends at offset " +
                 std::to_string(end));

@@ -39,13 +39,13 @@ TaskRecord &decode(Plan &p, uint32_t task) { return p.programs[kDecode].tasks[ta
 // Rule c: kind, layer and operands.
 const BreakCase kOperandCases[] = {
     {"InvalidKind", [](Plan &p) { decode(p, kDOProj).kind = 42; },
-     "program 0 'decode' task 6 (kind 42, layer 0): invalid kind 42, the ISA has 14 "
+     "program 0 'decode' task 6 (kind 42, layer 0): invalid kind 42, the ISA has 16 "
      "kinds"},
     {"LayerOutOfRange", [](Plan &p) { decode(p, kDGateUp).layer = 1; },
      "program 0 'decode' task 7 (gate_up, layer 1): layer 1, but the model has 1 layers"},
     {"WrongOperandCount", [](Plan &p) { decode(p, kDOProj).numOperands = 3; },
      "program 0 'decode' task 6 (o_proj, layer 0): has 3 operands, o_proj expects 4 (x, "
-     "w, residual, =out)"},
+     "w, residual?, =out)"},
     {"RequiredOperandAbsent", [](Plan &p) { decode(p, kDOProj).operand[1] = kNoTensor; },
      "program 0 'decode' task 6 (o_proj, layer 0): operand 1 'w' is required but absent"},
     {"OperandOutOfRange", [](Plan &p) { decode(p, kDOProj).operand[1] = 999; },

@@ -148,6 +148,9 @@ void expectPlansEqual(const Plan &a, const Plan &b) {
     for (uint32_t d = 0; d < kMaxRank; ++d)
       EXPECT_EQ(s.shape[d], t.shape[d]);
     EXPECT_EQ(s.offset, t.offset);
+    EXPECT_EQ(s.shardDim, t.shardDim);
+    EXPECT_EQ(s.shardParts, t.shardParts);
+    EXPECT_EQ(s.shardReplicas, t.shardReplicas);
     EXPECT_EQ(s.layer, t.layer);
     EXPECT_EQ(s.program, t.program);
   }

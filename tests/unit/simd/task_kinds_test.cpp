@@ -10,6 +10,7 @@
 #include "simd_targets.h"
 
 #include "attn_fixture.h"
+#include "comm_fixture.h"
 #include "moe_fixture.h"
 
 #include "mk/isa/task_kinds.h"
@@ -193,6 +194,33 @@ Bytes moe(isa::TaskKind upTo) {
 }
 template <isa::TaskKind Kind> Bytes moeUpTo() { return moe(Kind); }
 
+// The comm kinds on 3 ranks (threads); their sums are scalar fp32 on every target.
+Bytes allReduce() {
+  CommRanks c(3, 3, kHidden, 2, 2);
+  c.run(
+      {c.reduceTask({0, kHidden / 2}, 0, 0), c.reduceTask({kHidden / 2, kHidden}, 0, 1)},
+      0, 0, 1);
+  Bytes all;
+  for (uint32_t r = 0; r < c.ranks; ++r)
+    all.push_back(c.bench[r]->bytes(c.out));
+  return all;
+}
+Bytes allGather() {
+  CommRanks c(3, 2, kHidden, 3, 2);
+  for (uint32_t r = 0; r < c.ranks; ++r)
+    c.bench[r]->fillRandomBf16(c.partial); // unused by the gather; ids stay aligned
+  for (uint32_t r = 0; r < c.ranks; ++r) {
+    float *local = c.bench[r]->data<float>(c.local);
+    for (int64_t i = 0; i < int64_t(c.rows) * c.tiles * 2; ++i)
+      local[i] = float(r) + 0.25f * float(i);
+  }
+  c.run({c.gatherTask(0)}, 0, 0, 1);
+  Bytes all;
+  for (uint32_t r = 0; r < c.ranks; ++r)
+    all.push_back(c.bench[r]->bytes(c.gathered));
+  return all;
+}
+
 struct Scenario {
   isa::TaskKind kind;
   Bytes (*run)();
@@ -213,6 +241,8 @@ constexpr Scenario kScenarios[] = {
     {isa::TaskKind::MoeGateUp, moeUpTo<isa::TaskKind::MoeGateUp>},
     {isa::TaskKind::MoeDown, moeUpTo<isa::TaskKind::MoeDown>},
     {isa::TaskKind::MoeCombine, moeUpTo<isa::TaskKind::MoeCombine>},
+    {isa::TaskKind::AllReduce, allReduce},
+    {isa::TaskKind::AllGather, allGather},
 };
 static_assert(std::size(kScenarios) == isa::kNumTaskKinds,
               "every task kind needs a scenario here");

@@ -7,12 +7,17 @@
 // no float atomics).
 //
 // The caller binds weights, KV caches and step state (TensorRefs by tensor id); the
-// executor owns each program's activation arena. A watchdog turns a hang into an error
-// that names the task, the event and the counts.
+// executor owns each program's activation arena and its comm buffers. A watchdog turns
+// a hang into an error that names the task, the event and the counts (or the peer rank
+// a comm task waits for).
+//
+// Tensor parallelism: one executor per rank, each constructed with the rank and the
+// group (mk/host/comm_group.h); the caller binds each rank's weight slices.
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "mk/executor.h"
+#include "mk/host/comm_group.h"
 #include "mk/host/task_context.h"
 #include "mk/isa/plan.h"
 #include "mk/isa/status.h"
@@ -41,8 +46,11 @@ using mk::StepHook;
 
 class HostExecutor final : public Executor {
 public:
-  /// `plan` must outlive the executor and should have passed isa::verifyPlan.
-  HostExecutor(const isa::Plan &plan, ExecutorOptions options);
+  /// `plan` must outlive the executor and should have passed isa::verifyPlan. A
+  /// tensor-parallel plan's rank `rank` of `group` (both outlive the executor); a plan
+  /// of one rank needs neither.
+  HostExecutor(const isa::Plan &plan, ExecutorOptions options, uint32_t rank = 0,
+               HostCommGroup *group = nullptr);
   ~HostExecutor() override;
 
   const char *backend() const override { return "host"; }
@@ -59,13 +67,14 @@ public:
   }
 
   /// Binds a weight, KV-cache or step-state tensor to caller-owned memory of the
-  /// tensor's dtype and shape. Activations are bound by the executor.
+  /// tensor's dtype and shape. Activations and comm buffers are bound by the executor.
   Status bind(uint16_t tensor, void *data) override;
   /// The memory of a tensor (activations point into the program's arena).
   const TensorRef &tensor(uint16_t id) const { return refs_[id]; }
 
   /// Runs `steps` steps of program `program` in one launch. Returns an error instead
-  /// of hanging (watchdog), and when a tensor the program uses is unbound.
+  /// of hanging (watchdog), and when a tensor the program uses is unbound. Under
+  /// tensor parallelism every rank must make the same launches.
   Status launch(uint32_t program, uint64_t steps,
                 std::vector<ProfileRecord> *profile = nullptr,
                 const StepHook &onStep = nullptr) override;
@@ -77,7 +86,12 @@ private:
   const isa::Plan &plan_;
   ExecutorOptions options_;
   unsigned workers_;
+  uint32_t rank_ = 0;
+  HostCommGroup *group_ = nullptr;
+  Status setup_; // an error the constructor found (reported by every launch)
   std::vector<TensorRef> refs_;
+  std::vector<uint32_t> commSites_; // per program: comm sites per step
+  std::vector<uint64_t> commBase_;  // per program: epochs used by past launches
   uint64_t lastWeightBytes_ = 0;
   /// Frees what `new (std::align_val_t(64)) uint8_t[n]` allocated (the default
   /// deleter would call the unaligned operator delete[]).
@@ -85,6 +99,7 @@ private:
     void operator()(uint8_t *p) const { ::operator delete[](p, std::align_val_t(64)); }
   };
   std::vector<std::unique_ptr<uint8_t[], AlignedDelete>> arenas_; // per program
+  std::vector<std::unique_ptr<uint8_t[], AlignedDelete>> commBuffers_;
 };
 
 } // namespace mk::host

@@ -39,14 +39,47 @@ template <> inline constexpr isa::DType kDTypeOf<int32_t> = isa::DType::I32;
 
 using isa::role;
 
+/// How a comm task waits for a peer's flag (mk/isa/protocol.h, "Cross-rank
+/// communication"): called between polls; false = give up (the launch is stopping).
+class CommSpin {
+public:
+  virtual bool spin(uint32_t peer, uint64_t spins) = 0;
+
+protected:
+  ~CommSpin() = default;
+};
+
+/// A tensor-parallel rank's view of its group (the defaults: one rank, no peers).
+struct RankContext {
+  uint32_t rank = 0;
+  uint32_t ranks = 1;
+  /// peers[q] = rank q's tensor table (the same tensor ids on every rank); comm tasks
+  /// read only the Comm tensors' memory through it.
+  const TensorRef *const *peers = nullptr;
+  uint64_t commBase = 0;  // epochs of the launch's comm sites start after it
+  uint32_t commSites = 0; // comm sites per step of the program
+  CommSpin *spin = nullptr;
+};
+
 /// Everything a task kernel may use besides its record. Cheap to copy; one per launch
 /// (or per step: only `step` changes between the steps of a launch).
 struct TaskContext {
   const isa::ModelMeta *model = nullptr;
   const isa::Program *program = nullptr;
-  const TensorRef *tensors = nullptr; // [numTensors], indexed by tensor id
+  const isa::TensorDesc *descs = nullptr; // [numTensors]: the plan's tensor table
+  const TensorRef *tensors = nullptr;     // [numTensors], indexed by tensor id
   uint32_t numTensors = 0;
   uint64_t step = 0; // step of the launch; decode step s uses positions[r] + s
+  RankContext comm;
+
+  /// The first global vocabulary id of the LM-head weight operand `role`: under
+  /// tensor parallelism the weight is this rank's slice of the vocabulary.
+  int64_t vocabBase(const isa::TaskRecord &task, uint32_t role) const {
+    if (!descs || comm.ranks < 2)
+      return 0;
+    const isa::TensorDesc &d = descs[task.operand[role]];
+    return d.sharded() ? int64_t(d.shardIndex(comm.rank)) * d.shape[0] : 0;
+  }
 
   bool isDecode() const { return program && program->kind == isa::ProgramKind::Decode; }
 
@@ -84,7 +117,7 @@ uint16_t findTensor(const isa::Plan &plan, std::string_view name);
 /// tensor).
 TaskContext makeTaskContext(const isa::Plan &plan, uint32_t programIndex,
                             const TensorRef *tensors, uint32_t numTensors,
-                            uint64_t step = 0);
+                            uint64_t step = 0, const RankContext &comm = {});
 
 /// A task kernel: computes the task's tile.
 using TaskFn = void (*)(const TaskContext &, const isa::TaskRecord &);

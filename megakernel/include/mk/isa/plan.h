@@ -37,8 +37,25 @@ struct TensorDesc {
   int64_t shape[kMaxRank] = {0, 0, 0, 0};
   uint64_t offset = 0; // Activation: byte offset in the arena; otherwise 0
   uint16_t layer = kNoLayer;
-  /// Activation tensors: the program that owns it (index into Plan::programs).
+  /// Activation and comm tensors: the program that owns it (index into Plan::programs).
   uint16_t program = 0;
+  /// Tensor parallelism. A sharded weight is one of `shardParts` equal slices of the
+  /// checkpoint tensor along dimension `shardDim`; the plan's shape is one slice
+  /// (checkpointShape() is the whole). Rank r binds slice shardIndex(r): consecutive
+  /// groups of `shardReplicas` ranks share a slice (KV heads fewer than the ranks).
+  /// Replicated (every rank binds the whole tensor): parts 1, replicas 1.
+  uint8_t shardDim = 0;
+  uint16_t shardParts = 1;
+  uint16_t shardReplicas = 1;
+
+  bool sharded() const { return shardParts > 1; }
+  uint32_t shardIndex(uint32_t rank) const {
+    return shardParts > 1 ? (rank / shardReplicas) % shardParts : 0;
+  }
+  /// The checkpoint tensor's dimension d (the plan's, times the parts along shardDim).
+  int64_t checkpointDim(uint32_t d) const {
+    return d == shardDim ? shape[d] * shardParts : shape[d];
+  }
 
   uint64_t numElements() const {
     uint64_t n = 1;
@@ -103,6 +120,21 @@ struct ModelMeta {
   std::vector<int32_t> eosTokenIds;
   uint64_t configHash = 0; // FNV-1a 64 of the config.json bytes
 };
+
+/// The most ranks a tensor-parallel plan may have.
+inline constexpr uint32_t kMaxTensorParallel = 64;
+
+/// What one rank of an N-way tensor-parallel plan holds of the model (N = 1: all of it).
+/// ModelMeta keeps the whole model's numbers; these are the per-rank ones. Query heads,
+/// MLP and expert intermediate columns and the vocabulary are split N ways; KV heads are
+/// split while there are at least N of them, else each is replicated on kvReplicas =
+/// N / numKvHeads consecutive ranks (rank r holds KV head r / kvReplicas).
+struct RankDims {
+  uint32_t heads = 0, kvHeads = 0, kvReplicas = 1;
+  uint32_t intermediate = 0, moeIntermediate = 0, vocab = 0;
+};
+/// Assumes a model whose dims the plan verifier accepted for `tp` (divisible).
+RankDims rankDims(const ModelMeta &m, uint32_t tp);
 
 struct Plan {
   TargetKind target = TargetKind::Host;

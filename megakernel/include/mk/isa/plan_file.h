@@ -20,7 +20,7 @@
 namespace mk::isa {
 
 /// The plan format version this build writes; the only one it reads.
-inline constexpr uint32_t kPlanFormatVersion = 2;
+inline constexpr uint32_t kPlanFormatVersion = 3;
 inline constexpr char kPlanMagic[8] = {'M', 'K', 'P', 'L', 'A', 'N', '\0', '\1'};
 
 // Header layout, little-endian:

@@ -288,4 +288,93 @@ MK_CTA_LOOP void ctaWorkerLoop(Exec &exec, LaunchState &state,
   }
 }
 
+//===----------------------------------------------------------------------===//
+// Cross-rank communication (tensor parallelism)
+//
+// The N ranks of a tensor-parallel plan run the same program (SPMD): the same tasks,
+// events and queue order, each over its own slices of the weights. A comm site is one
+// point of a step where the ranks exchange data: an all_reduce (tiles j = 0..n-1 over
+// column ranges of [R, H]) after each layer's O projection and MLP, and the all_gather
+// of the LM head's argmax partials. Sites are numbered 0..S-1 in program order (task
+// aux[0]; the tile is aux[1]). The executor keeps a per-program counter `commBase`,
+// the same on every rank because every rank runs the same launches; site k of
+// launch-local step s has epoch
+//   e = commBase + s * S + k + 1       (commEpoch; uint32, compared with wrap)
+// and uses buffer b = e % 2 of the program's symmetric tensors comm [2, N, R, ...] and
+// flags [2, F, N] (every rank has them; on CUDA, NCCL symmetric windows). After a
+// launch of `steps` steps, commBase += steps * S.
+//
+// Rank p runs comm tile (k, j), after its local waits (the partial's producers):
+//   1. push: for each rank q (p included), write p's tile into q's comm[b][p], then
+//      store flags_q[b][j][p] = e with release semantics (system scope on CUDA).
+//   2. wait: for each rank q, acquire-load own flags[b][j][q] until it reached e.
+//   3. combine: read own comm[b][q] for q = 0..N-1 in rank order (all_reduce: fp32 sum
+//      of the partials, q = 0 first; rounded to bf16, + residual, rounded). Every rank
+//      reads the same values in the same order, so every rank gets the same bits.
+// Never a per-CTA or per-launch barrier: with a dynamic queue, worker i on two ranks
+// runs different tasks; the flags are the only cross-rank synchronization.
+//
+// Why two buffers suffice. The plan verifier checks that the sites are totally
+// ordered on each rank: every tile of site k + 1 is a same-step descendant of every
+// tile of site k, and every tile of site 0 descends (through a previous-step wait)
+// from the previous step's site S-1. So rank p pushes epoch e + 2 (buffer b again) only
+// after its own e + 1 tiles completed, which needed every rank's push of e + 1, which
+// every rank made only after completing epoch e, including reading comm[b]: nothing
+// is overwritten before it was read. The same argument shows a flag slot's epochs only
+// grow, and that a reader waiting for e never sees e + 2 first. Launches: a launch
+// ends on each rank after its last site completed; the next launch's first epoch uses
+// the other buffer, and its second needs every rank's push of the first. Different
+// programs have different comm tensors.
+//
+// Deadlock freedom: the ticket order is the same on every rank. Take the smallest
+// ticket t unfinished on any rank. On every rank, every smaller ticket is finished, so
+// t is claimed (a worker is free, or holds t); its local waits name smaller tickets,
+// so it is ready; a comm task pushes before it waits, so every rank's push of t
+// arrives and t completes on every rank. Any number of workers per rank.
+//
+// Memory ordering: the pushed bytes are plain writes sequenced before the release
+// store of the flag; the reader's acquire load that observes e makes them visible
+// (on CUDA: __threadfence_system-strength release at system scope, because the peer's
+// memory is another GPU's). The flag of a slot is written by one rank only.
+//===----------------------------------------------------------------------===//
+
+/// The epoch of comm site `site` of launch-local step `step` (see above).
+MK_HOST_DEVICE uint32_t commEpoch(uint64_t commBase, uint64_t step, uint32_t sites,
+                                  uint32_t site) {
+  return static_cast<uint32_t>(commBase + step * sites + site + 1);
+}
+
+/// The buffer (0 or 1) of the comm tensors that epoch `e` uses.
+MK_HOST_DEVICE uint32_t commBuffer(uint32_t epoch) { return epoch & 1u; }
+
+/// Index of flag [b][tile][rank] in flags [2, F, N].
+MK_HOST_DEVICE uint64_t commFlagIndex(uint32_t buffer, uint32_t tile, uint32_t rank,
+                                      uint32_t tileSlots, uint32_t ranks) {
+  return (uint64_t(buffer) * tileSlots + tile) * ranks + rank;
+}
+
+/// Whether a flag holding `value` has reached epoch `epoch` (wrap-safe).
+MK_HOST_DEVICE bool epochReached(uint32_t value, uint32_t epoch) {
+  return static_cast<int32_t>(value - epoch) >= 0;
+}
+
+#if MK_HAVE_CUDA_ATOMIC
+/// A flag in another rank's (another GPU's) memory: system scope.
+template <typename T>
+using SystemAtomicRef = ::cuda::atomic_ref<T, ::cuda::thread_scope_system>;
+#else
+template <typename T> using SystemAtomicRef = std::atomic_ref<T>;
+#endif
+
+/// Step 1's flag store: publishes the bytes pushed before it.
+MK_HOST_DEVICE void storeFlagRelease(uint32_t *flag, uint32_t epoch) {
+  SystemAtomicRef<uint32_t>(*flag).store(epoch, kRelease);
+}
+
+/// Step 2's poll: once it returns a value that reached the epoch, the pushed bytes
+/// are visible.
+MK_HOST_DEVICE uint32_t loadFlagAcquire(uint32_t *flag) {
+  return SystemAtomicRef<uint32_t>(*flag).load(kAcquire);
+}
+
 } // namespace mk::protocol

@@ -284,6 +284,18 @@ template <> struct Footprint<TaskKind::MoeCombine> : NoLateWeights {
   MK_HOST_DEVICE static void weights(const FootprintInput &, Emit &) {}
 };
 
+// The comm kinds read activations and symmetric buffers only.
+template <> struct Footprint<TaskKind::AllReduce> : NoLateWeights {
+  static constexpr TileAxis kRange1 = TileAxis::OutColumns;
+  template <class Emit>
+  MK_HOST_DEVICE static void weights(const FootprintInput &, Emit &) {}
+};
+template <> struct Footprint<TaskKind::AllGather> : NoLateWeights {
+  static constexpr TileAxis kRange1 = TileAxis::None; // [0, T): this rank's LM-head tiles
+  template <class Emit>
+  MK_HOST_DEVICE static void weights(const FootprintInput &, Emit &) {}
+};
+
 /// Calls emit(role, begin, end) for each weight rows entry of the task's footprint, in
 /// its kind's order. Kinds outside the table (refused by the plan verifier) emit none.
 template <class Emit>

@@ -43,16 +43,19 @@
   /* Causal attention of a prefill chunk for KV head range[1].                 */ \
   X(AttnPrefill, "attn_prefill",HostAndCuda, "q", "k_cache", "v_cache",           \
                                 "block_table", "positions", "=out")               \
-  /* O projection + residual add. range[1]: output columns.                    */ \
-  X(OProj,       "o_proj",      HostAndCuda, "x", "w", "residual", "=out")        \
+  /* O projection + residual add (none under tensor parallelism: all_reduce  */ \
+  /* adds it after the sum). range[1]: output columns.                         */ \
+  X(OProj,       "o_proj",      HostAndCuda, "x", "w", "residual?", "=out")       \
   /* RMSNorm prologue, gate and up projections, SiLU(gate) * up.               */ \
   /* range[1]: intermediate columns.                                           */ \
   X(GateUp,      "gate_up",     HostAndCuda, "x", "norm_w", "w_gate", "w_up",     \
                                 "=out")                                           \
-  /* Down projection + residual add. range[1]: output columns.                 */ \
-  X(DownProj,    "down_proj",   HostAndCuda, "x", "w", "residual", "=out")        \
+  /* Down projection + residual add (optional, as o_proj's).                  */ \
+  /* range[1]: output columns.                                                 */ \
+  X(DownProj,    "down_proj",   HostAndCuda, "x", "w", "residual?", "=out")       \
   /* Final RMSNorm prologue, LM-head logits for vocab range[1], and the tile's */ \
-  /* partial argmax.                                                           */ \
+  /* partial argmax. Under tensor parallelism w is the rank's vocabulary slice */ \
+  /* and partial_max holds global ids (+ the slice's first id).                */ \
   X(LmHead,      "lm_head",     HostAndCuda, "x", "norm_w", "w", "=logits",       \
                                 "=partial_max")                                   \
   /* Fixed-order reduction of the partial argmaxes into the next token.        */ \
@@ -72,10 +75,19 @@
   /* Expert slot range[2]: down projection of the slot's rows for hidden       */ \
   /* columns range[1]; w names expert 0's tensor.                              */ \
   X(MoeDown,     "moe_down",    HostAndCuda, "act", "routes", "w", "=out")        \
-  /* Weighted sum of each row's experts in a fixed order, + residual.          */ \
-  /* range[1]: hidden columns.                                                 */ \
+  /* Weighted sum of each row's experts in a fixed order, + residual          */ \
+  /* (optional, as o_proj's). range[1]: hidden columns.                        */ \
   X(MoeCombine,  "moe_combine", HostAndCuda, "expert_out", "routes",              \
-                                "route_weights", "residual", "=out")
+                                "route_weights", "residual?", "=out")             \
+  /* Tensor parallelism (protocol.h, "Cross-rank communication"). Sum of every */ \
+  /* rank's partial [R, H] in rank order, + residual: columns range[1] of comm */ \
+  /* site aux[0], tile aux[1] of the site. comm [2, N, R, H] and flags         */ \
+  /* [2, F, N] are symmetric buffers (Placement::Comm).                        */ \
+  X(AllReduce,   "all_reduce",  HostOnly,    "partial", "residual?", "comm",      \
+                                "flags", "=out")                                  \
+  /* Every rank's LM-head partial argmaxes local [R, T, 2] gathered in rank    */ \
+  /* order into out [R, N T, 2] (comm [2, N, R, 2 T]); site aux[0].            */ \
+  X(AllGather,   "all_gather",  HostOnly,    "local", "comm", "flags", "=out")
 // clang-format on
 
 namespace mk::isa {

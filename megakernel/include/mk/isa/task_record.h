@@ -12,10 +12,10 @@
 
 namespace mk::isa {
 
-inline constexpr uint32_t kIsaVersion = 2;
+inline constexpr uint32_t kIsaVersion = 3;
 // The tripwire of the task table: a plan's kind ids mean the table of its ISA version.
 static_assert(
-    kNumTaskKinds == 14,
+    kNumTaskKinds == 16,
     "a task kind was added or removed in MK_TASK_KINDS: bump kIsaVersion "
     "(plans of the old table are then refused, not misread) and set this count");
 inline constexpr uint32_t kMaxOperands = 12;
