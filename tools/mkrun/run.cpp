@@ -1,6 +1,7 @@
 //===- run.cpp - mkrun's run: plan, backend, session, generation -----------===//
 #include "run.h"
 
+#include "mpi_launch.h"
 #include "options.h"
 #include "prompts.h"
 
@@ -28,6 +29,12 @@ Status createExecutor(const RunOptions &o, const isa::Plan &plan,
     options.workers = o.workers;
     options.profile = o.gen.profile;
     options.lookahead = !o.noLookahead;
+    if (o.mpi) {
+      options.rank = o.mpi->rank;
+      options.ranks = o.mpi->ranks;
+      options.commId = o.mpi->commId;
+      options.agree = o.mpi->agree;
+    }
     if (Status s = cuda::createExecutor(plan, options, out); !s)
       return Status::error(o.planPath + ": " + s.message());
     fmt::print(stderr, "mkrun: {}\n", out->describe());
