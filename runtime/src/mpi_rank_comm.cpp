@@ -30,14 +30,6 @@ Status mpiError(const char *call, int code) {
 
 } // namespace
 
-bool launchedByMpi() {
-  // Open MPI, MPICH / Intel MPI (PMI), PMIx launchers (srun, prte).
-  for (const char *var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
-    if (std::getenv(var))
-      return true;
-  return false;
-}
-
 Status MpiProcess::init(int &argc, char **&argv, std::unique_ptr<MpiProcess> &out) {
   int initialized = 0;
   MK_MPI_TRY(MPI_Initialized(&initialized));

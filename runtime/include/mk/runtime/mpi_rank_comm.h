@@ -23,11 +23,6 @@
 
 namespace mk::runtime {
 
-/// Whether this process was started by an MPI launcher (mpirun / mpiexec / srun set
-/// their rank variables): only then does mkrun initialize MPI, so a plain run behaves
-/// the same in a build with MPI as in one without.
-bool launchedByMpi();
-
 /// MPI_Init_thread on construction (through init), MPI_Finalize on destruction.
 class MpiProcess {
 public:
