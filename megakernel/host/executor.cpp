@@ -124,8 +124,12 @@ Status HostExecutor::checkLaunchable(uint32_t program) const {
 
 Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
                             std::vector<ProfileRecord> *profile, const StepHook &onStep) {
-  if (Status s = checkLaunchable(programIndex); !s)
+  if (Status s = checkLaunchable(programIndex); !s) {
+    // The other ranks would wait for this one's comm pushes: stop them too.
+    if (group_ && setup_)
+      group_->fail(rank_, s.message());
     return s;
+  }
   const isa::Program &program = plan_.programs[programIndex];
   const uint32_t numTasks = program.tasks.size();
   lastWeightBytes_ = 0;

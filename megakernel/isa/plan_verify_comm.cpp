@@ -165,8 +165,7 @@ void checkCommProgram(const Plan &plan, uint32_t pi, Violations &v) {
     if (!operandsValid(plan, r))
       continue; // checkOperands reported it
     checkCommTask(plan, pi, t, v);
-    const uint16_t myFlags =
-        r.operand[roleIndex(static_cast<TaskKind>(r.kind), "flags")];
+    const uint16_t myFlags = r.operand[roleIndex(static_cast<TaskKind>(r.kind), "flags")];
     if (flags == kNoTensor)
       flags = myFlags;
     else if (myFlags != flags)
@@ -191,9 +190,8 @@ void checkCommProgram(const Plan &plan, uint32_t pi, Violations &v) {
     ++expected;
     const TaskRecord &first = prog.tasks[tasks.front()];
     const auto kind = static_cast<TaskKind>(first.kind);
-    const std::string siteLabel = strFormat("%s comm site %u (%s)",
-                                            programLabel(plan, pi).c_str(), site,
-                                            taskKindName(kind));
+    const std::string siteLabel = strFormat(
+        "%s comm site %u (%s)", programLabel(plan, pi).c_str(), site, taskKindName(kind));
     std::vector<uint32_t> tileOwner(tasks.size(), UINT32_MAX);
     std::vector<Range> columns;
     for (uint32_t t : tasks) {

@@ -22,9 +22,9 @@ namespace mk::host::kernels {
 struct CommPeers {
   uint32_t rank = 0;
   uint32_t ranks = 1;
-  uint32_t tileSlots = 1;    // F of flags [2, F, N]
-  uint64_t regionBytes = 0;  // one rank's region of comm[b]
-  uint8_t *const *comm = nullptr;  // [ranks]
+  uint32_t tileSlots = 1;           // F of flags [2, F, N]
+  uint64_t regionBytes = 0;         // one rank's region of comm[b]
+  uint8_t *const *comm = nullptr;   // [ranks]
   uint32_t *const *flags = nullptr; // [ranks]
 
   uint8_t *region(uint32_t owner, uint32_t buffer, uint32_t from) const {

@@ -38,9 +38,9 @@ inline void HostTask<isa::TaskKind::AllReduce>::run(const TaskContext &ctx,
   CommPeerTables tables;
   const kernels::CommPeers peers = commPeers(ctx, task, kComm, kFlags, tables);
   const int64_t hidden = ctx.tensor(task, kOut).shape[1];
-  const bf16 *partial = ctx.data<const bf16>(task, kPartial);       // [R, H]
+  const bf16 *partial = ctx.data<const bf16>(task, kPartial);         // [R, H]
   const bf16 *residual = ctx.dataOrNull<const bf16>(task, kResidual); // [R, H]
-  bf16 *out = ctx.data<bf16>(task, kOut);                            // [R, H]
+  bf16 *out = ctx.data<bf16>(task, kOut);                             // [R, H]
   const isa::Range rows = task.range[0], cols = task.range[1];
   const size_t width = cols.end - cols.begin;
   const uint32_t epoch = commEpoch(ctx, task);

@@ -54,10 +54,10 @@ struct CommRanks {
 
   isa::TaskRecord reduceTask(isa::Range cols, uint32_t site, uint32_t tile,
                              bool withResidual = true) const {
-    return makeTask(isa::TaskKind::AllReduce,
-                    {partial, withResidual ? residual : isa::kNoTensor, reduceComm, flags,
-                     out},
-                    {0, rows}, cols, {0, 0}, site, tile);
+    return makeTask(
+        isa::TaskKind::AllReduce,
+        {partial, withResidual ? residual : isa::kNoTensor, reduceComm, flags, out},
+        {0, rows}, cols, {0, 0}, site, tile);
   }
   isa::TaskRecord gatherTask(uint32_t site) const {
     return makeTask(isa::TaskKind::AllGather, {local, gatherComm, flags, gathered},

@@ -62,8 +62,8 @@ TEST_P(AllReduceRanks, WithoutResidualAndOverManyEpochs) {
           for (int64_t i = 0; i < int64_t(rows) * hidden; ++i)
             ASSERT_EQ(c.bench[r]->data<bf16>(c.out)[i].bits,
                       expectedSum(c, i, false).bits)
-                << "launch " << launch << " step " << step << " site " << site
-                << " rank " << r;
+                << "launch " << launch << " step " << step << " site " << site << " rank "
+                << r;
       }
     commBase += 5 * 2;
   }

@@ -216,6 +216,73 @@ ModelMeta toyModel() {
 
 } // namespace
 
+// See toy_plan.h.
+//   0 embedding --emb--> 1, 2 o_proj (no residual, columns [0,16) / [16,32)) --o-->
+//   3, 4 all_reduce site 0 (tiles 0, 1) --ar--> 5, 6 lm_head (vocab [0,16) / [16,32) of
+//   the rank's slice) --lm--> 7 all_gather site 1 --ag--> 8 argmax --argmax--> (next
+//   step's embedding)
+
+Plan makeToyTpPlan() {
+  using enum ToyTpEvent;
+  using enum TaskKind;
+  PlanBuilder b;
+  b.plan.target = TargetKind::Host;
+  b.plan.tensorParallel = 2;
+  ModelMeta &m = b.plan.model;
+  m.family = "llama";
+  m.vocabSize = 64;
+  m.hiddenSize = 32;
+  m.intermediateSize = 64;
+  m.numLayers = 1;
+  m.numHeads = 4;
+  m.numKvHeads = 2;
+  m.headDim = 8;
+  m.maxSeqLen = 64;
+  const auto W = Placement::Weight, S = Placement::StepState, C = Placement::Comm;
+  const auto bf = DType::BF16, f32 = DType::F32, i32 = DType::I32;
+  const uint16_t embed = b.tensor("model.embed_tokens.weight", bf, W, {64, 32});
+  const uint16_t oW =
+      b.tensor("model.layers.0.self_attn.o_proj.weight", bf, W, {32, 32}, 0);
+  b.plan.tensors[oW].shardDim = 1;
+  b.plan.tensors[oW].shardParts = 2;
+  const uint16_t norm = b.tensor("model.norm.weight", bf, W, {32});
+  const uint16_t lmW = b.tensor("lm_head.weight", bf, W, {32, 32});
+  b.plan.tensors[lmW].shardParts = 2;
+  const uint32_t d = b.program("decode", ProgramKind::Decode, 2, 768);
+  const uint16_t tokens = b.tensor("decode.tokens", i32, S, {2});
+  const uint16_t out = b.tensor("decode.tokens_out", i32, S, {2});
+  const uint16_t x = b.activation("decode.x", d, bf, {2, 32}, 0);
+  const uint16_t part = b.activation("decode.partial", d, bf, {2, 32}, 128);
+  const uint16_t h = b.activation("decode.h", d, bf, {2, 32}, 256);
+  const uint16_t logits = b.activation("decode.logits", d, f32, {2, 32}, 384);
+  const uint16_t pm = b.activation("decode.partial_max", d, f32, {2, 2, 2}, 640);
+  const uint16_t gathered = b.activation("decode.gathered", d, f32, {2, 4, 2}, 672);
+  const uint16_t reduce = b.tensor("decode.comm.reduce", bf, C, {2, 2, 2, 32});
+  const uint16_t gather = b.tensor("decode.comm.gather", f32, C, {2, 2, 2, 4});
+  const uint16_t flags = b.tensor("decode.comm.flags", i32, C, {2, 2, 2});
+  for (const char *name : {"emb", "o", "ar", "lm", "ag", "argmax"})
+    b.event(d, name);
+  const Range rows{0, 2}, none{0, 0};
+  b.task(d, Embedding, kNoLayer, {tokens, embed, x}, rows, {0, 32}, none, {{eArgmax, 1}},
+         {eEmb});
+  for (uint32_t t = 0; t < 2; ++t)
+    b.task(d, OProj, 0, {x, oW, kNoTensor, part}, rows, {16 * t, 16 * t + 16}, none,
+           {{eEmb}}, {eO});
+  for (uint32_t t = 0; t < 2; ++t) {
+    const uint32_t i = b.task(d, AllReduce, 0, {part, x, reduce, flags, h}, rows,
+                              {16 * t, 16 * t + 16}, none, {{eO}}, {eAr}, 0);
+    b.plan.programs[d].tasks[i].aux[1] = t;
+  }
+  for (uint32_t t = 0; t < 2; ++t)
+    b.task(d, LmHead, kNoLayer, {h, norm, lmW, logits, pm}, rows, {16 * t, 16 * t + 16},
+           none, {{eAr}}, {eLm}, t);
+  b.task(d, AllGather, kNoLayer, {pm, gather, flags, gathered}, rows, {0, 2}, none,
+         {{eLm}}, {eAg}, 1);
+  b.task(d, Argmax, kNoLayer, {gathered, out}, rows, none, none, {{eAg}}, {eArgmax});
+  b.finish();
+  return b.plan;
+}
+
 Plan makeToyPlan() {
   using enum TaskKind;
   PlanBuilder b;

@@ -104,6 +104,27 @@ inline constexpr uint32_t kMoeRows = 4, kMoeExperts = 4, kMoeTopK = 2, kMoeHidde
                           kMoeInter = 16, kMoeSlots = 4;
 Plan makeToyMoePlan();
 
+// makeToyTpPlan(): a TP = 2 decode program (rows 2, hidden 32, vocab 64, 32 per rank):
+//   0 embedding --emb--> 1, 2 o_proj (no residual, columns [0,16) / [16,32)) --o-->
+//   3, 4 all_reduce site 0 (tiles 0, 1; residual = the embedding) --ar--> 5, 6 lm_head
+//   (vocab [0,16) / [16,32) of the rank's slice) --lm--> 7 all_gather site 1 --ag-->
+//   8 argmax --argmax--> (next step's embedding)
+// Weights: the embedding [64, 32] (whole), o_proj [32, 32] (half of [32, 64] by input
+// columns), model.norm [32], lm_head [32, 32] (half of the vocabulary).
+enum ToyTpTask : uint32_t {
+  kTEmb,
+  kTO0,
+  kTO1,
+  kTAr0,
+  kTAr1,
+  kTLm0,
+  kTLm1,
+  kTAg,
+  kTArgmax
+};
+enum ToyTpEvent : uint32_t { eEmb, eO, eAr, eLm, eAg, eArgmax };
+Plan makeToyTpPlan();
+
 /// A Llama-3-8B-shaped decode plan (batch 1): ~536 tasks per layer plus the LM head,
 /// events per KV head; ~17.7k tasks for 32 layers. For the verifier speed test.
 Plan makeLargePlan(uint32_t layers);

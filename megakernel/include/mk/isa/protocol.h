@@ -366,15 +366,26 @@ using SystemAtomicRef = ::cuda::atomic_ref<T, ::cuda::thread_scope_system>;
 template <typename T> using SystemAtomicRef = std::atomic_ref<T>;
 #endif
 
+// The orders of the flag store and poll. MK_PROTOCOL_TEST_RELAXED_COMM_FLAGS exists
+// only for the TP stress test's broken variant, which shows that ThreadSanitizer
+// reports the race when they are weakened; nothing else may define it.
+#ifdef MK_PROTOCOL_TEST_RELAXED_COMM_FLAGS
+inline constexpr auto kFlagStore = kRelaxed;
+inline constexpr auto kFlagLoad = kRelaxed;
+#else
+inline constexpr auto kFlagStore = kRelease;
+inline constexpr auto kFlagLoad = kAcquire;
+#endif
+
 /// Step 1's flag store: publishes the bytes pushed before it.
 MK_HOST_DEVICE void storeFlagRelease(uint32_t *flag, uint32_t epoch) {
-  SystemAtomicRef<uint32_t>(*flag).store(epoch, kRelease);
+  SystemAtomicRef<uint32_t>(*flag).store(epoch, kFlagStore);
 }
 
 /// Step 2's poll: once it returns a value that reached the epoch, the pushed bytes
 /// are visible.
 MK_HOST_DEVICE uint32_t loadFlagAcquire(uint32_t *flag) {
-  return SystemAtomicRef<uint32_t>(*flag).load(kAcquire);
+  return SystemAtomicRef<uint32_t>(*flag).load(kFlagLoad);
 }
 
 } // namespace mk::protocol
