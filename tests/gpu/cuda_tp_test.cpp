@@ -12,11 +12,20 @@
 // launch and several launches run the epochs through both buffers and across launch
 // boundaries. Every rank's outputs must equal the reference the host's tasks define
 // (all_reduce.h, all_gather.h) bit for bit: the sum is fp32 in rank order from 0.
+//
+// Then the toy TP plan (tests/unit/isa/toy_plan.h: embedding, o_proj without residual,
+// all_reduce, lm_head over the rank's vocabulary slice, all_gather, argmax) on two CUDA
+// ranks and on two host ranks (HostCommGroup): the same tokens on every rank of both,
+// launch after launch.
 //===----------------------------------------------------------------------===//
+#include "../unit/isa/toy_plan.h"
 #include "task_bench.h"
 
 #include "mk/cuda/executor.h"
 #include "mk/host/bf16.h"
+#include "mk/host/comm_group.h"
+#include "mk/host/executor.h"
+#include "mk/isa/plan_verify.h"
 #include "mk/runtime/rank_comm.h"
 
 #include <gtest/gtest.h>
@@ -119,12 +128,32 @@ struct RankData {
   }
 };
 
+/// Skips the current test without two CUDA devices or without NCCL, saying why.
+#define MK_SKIP_WITHOUT_TWO_DEVICES()                                                    \
+  do {                                                                                   \
+    if (!tensorParallelBuilt())                                                          \
+      GTEST_SKIP() << "this build has no NCCL >= 2.28 (tensor-parallel plans on CUDA)";  \
+    for (int d = 0; d < int(kRanks); ++d)                                                \
+      if (Status s = probeDevice(d); !s)                                                 \
+        GTEST_SKIP() << "needs " << kRanks << " CUDA devices: " << s.message();          \
+  } while (0)
+
+/// The options of CUDA rank r of kRanks (device r) agreeing through `group`.
+CudaOptions rankOptions(uint32_t r, const CommId &id, runtime::HostRankGroup &group) {
+  CudaOptions options;
+  options.device = int(r);
+  options.checkTarget = false; // the test plans target the host
+  options.workers = 4;
+  options.watchdogMs = 20'000;
+  options.rank = r;
+  options.ranks = kRanks;
+  options.commId = id;
+  options.agree = [&group, r](const Status &s) { return group.rank(r).agree(s); };
+  return options;
+}
+
 TEST(CudaTensorParallel, AllReduceAndAllGatherMatchTheReferenceOnEveryRank) {
-  if (!tensorParallelBuilt())
-    GTEST_SKIP() << "this build has no NCCL >= 2.28 (tensor-parallel plans on CUDA)";
-  for (int d = 0; d < int(kRanks); ++d)
-    if (Status s = probeDevice(d); !s)
-      GTEST_SKIP() << "needs " << kRanks << " CUDA devices: " << s.message();
+  MK_SKIP_WITHOUT_TWO_DEVICES();
 
   CommPlan c = commPlan();
   CommId id;
@@ -137,17 +166,8 @@ TEST(CudaTensorParallel, AllReduceAndAllGatherMatchTheReferenceOnEveryRank) {
   std::vector<std::thread> threads;
   for (uint32_t r = 0; r < kRanks; ++r)
     threads.emplace_back([&, r] {
-      CudaOptions options;
-      options.device = int(r);
-      options.checkTarget = false;
-      options.workers = 4;
-      options.watchdogMs = 20'000;
-      options.rank = r;
-      options.ranks = kRanks;
-      options.commId = id;
-      options.agree = [&, r](const Status &s) { return group.rank(r).agree(s); };
       std::unique_ptr<Executor> executor;
-      Status s = createExecutor(c.plan, options, executor);
+      Status s = createExecutor(c.plan, rankOptions(r, id, group), executor);
       RankData &d = data[r];
       for (auto [tensor, memory] :
            {std::pair<uint16_t, void *>{c.partial, d.partial.data()},
@@ -187,6 +207,112 @@ TEST(CudaTensorParallel, AllReduceAndAllGatherMatchTheReferenceOnEveryRank) {
                     data[q].local[row * 2 * kTiles + j])
               << "row " << row << " rank " << q << " float " << j;
   }
+}
+
+/// One rank's bound memory of the toy TP plan: weights random per slice (so the
+/// ranks differ), step state, tokens 5 and 60.
+struct ToyRankMemory {
+  std::vector<std::vector<uint8_t>> buffers;
+  ToyRankMemory(const isa::Plan &plan, uint32_t rank) : buffers(plan.tensors.size()) {
+    for (size_t i = 0; i < plan.tensors.size(); ++i) {
+      const isa::TensorDesc &t = plan.tensors[i];
+      if (t.placement == isa::Placement::Activation ||
+          t.placement == isa::Placement::Comm)
+        continue;
+      buffers[i].assign(t.bytes(), 0);
+      if (t.placement != isa::Placement::Weight)
+        continue;
+      std::mt19937 rng(uint32_t(i * 977 + t.shardIndex(rank) * 13 + 1));
+      std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+      bf16 *w = reinterpret_cast<bf16 *>(buffers[i].data());
+      for (uint64_t e = 0; e < t.numElements(); ++e)
+        w[e] = floatToBf16(value(rng));
+    }
+    int32_t *tokens = reinterpret_cast<int32_t *>(
+        buffers[isa::test::tensorId(plan, "decode.tokens")].data());
+    tokens[0] = 5, tokens[1] = 60;
+  }
+  Status bindAll(Executor &exec) {
+    for (size_t i = 0; i < buffers.size(); ++i)
+      if (!buffers[i].empty())
+        if (Status s = exec.bind(uint16_t(i), buffers[i].data()); !s)
+          return s;
+    return Status::ok();
+  }
+};
+
+/// Every rank's tokens after each of `launches` launches of `steps` steps; executor
+/// r of `executors` runs rank r, each on its own thread.
+std::vector<std::vector<int32_t>>
+runToyRanks(const isa::Plan &plan, std::vector<std::unique_ptr<Executor>> &executors,
+            uint32_t launches, uint64_t steps, std::vector<std::string> &errors) {
+  const uint16_t out = isa::test::tensorId(plan, "decode.tokens_out");
+  std::vector<std::vector<int32_t>> tokens(kRanks);
+  errors.assign(kRanks, "");
+  std::vector<std::thread> threads;
+  for (uint32_t r = 0; r < kRanks; ++r)
+    threads.emplace_back([&, r] {
+      for (uint32_t l = 0; l < launches; ++l) {
+        if (Status s = executors[r]->launch(0, steps); !s) {
+          errors[r] = s.message();
+          return;
+        }
+        const int32_t *t = static_cast<const int32_t *>(executors[r]->read(out));
+        tokens[r].insert(tokens[r].end(), t, t + 2);
+      }
+    });
+  for (std::thread &t : threads)
+    t.join();
+  return tokens;
+}
+
+TEST(CudaTensorParallel, ToyTpPlanGivesTheHostRanksTokens) {
+  const isa::Plan plan = isa::test::makeToyTpPlan();
+  ASSERT_TRUE(isa::verifyPlan(plan).isOk());
+  constexpr uint32_t kLaunches = 3;
+  constexpr uint64_t kSteps = 4;
+
+  // The host ranks run everywhere (a broken plan or host side fails without GPUs too).
+  host::HostCommGroup hostGroup(kRanks);
+  std::vector<std::unique_ptr<ToyRankMemory>> hostMemory;
+  std::vector<std::unique_ptr<Executor>> hosts;
+  for (uint32_t r = 0; r < kRanks; ++r) {
+    hostMemory.push_back(std::make_unique<ToyRankMemory>(plan, r));
+    hosts.push_back(std::make_unique<host::HostExecutor>(
+        plan, host::ExecutorOptions{.workers = 2}, r, &hostGroup));
+    ASSERT_TRUE(hostMemory[r]->bindAll(*hosts[r]));
+  }
+  std::vector<std::string> errors;
+  const std::vector<std::vector<int32_t>> want =
+      runToyRanks(plan, hosts, kLaunches, kSteps, errors);
+  ASSERT_EQ(errors[0] + errors[1], "");
+  ASSERT_EQ(want[0], want[1]);
+
+  MK_SKIP_WITHOUT_TWO_DEVICES();
+  CommId id;
+  ASSERT_TRUE(newCommId(id));
+  runtime::HostRankGroup group(kRanks);
+  std::vector<std::unique_ptr<ToyRankMemory>> memory;
+  std::vector<std::unique_ptr<Executor>> cudas(kRanks);
+  std::vector<Status> created(kRanks);
+  std::vector<std::thread> threads; // ncclCommInitRank waits for every rank
+  for (uint32_t r = 0; r < kRanks; ++r)
+    memory.push_back(std::make_unique<ToyRankMemory>(plan, r));
+  for (uint32_t r = 0; r < kRanks; ++r)
+    threads.emplace_back([&, r] {
+      created[r] = createExecutor(plan, rankOptions(r, id, group), cudas[r]);
+      if (created[r])
+        created[r] = memory[r]->bindAll(*cudas[r]);
+    });
+  for (std::thread &t : threads)
+    t.join();
+  for (uint32_t r = 0; r < kRanks; ++r)
+    ASSERT_TRUE(created[r]) << "rank " << r << ": " << created[r].message();
+  const std::vector<std::vector<int32_t>> got =
+      runToyRanks(plan, cudas, kLaunches, kSteps, errors);
+  ASSERT_EQ(errors[0] + errors[1], "");
+  EXPECT_EQ(got[0], want[0]);
+  EXPECT_EQ(got[1], want[0]);
 }
 
 } // namespace
