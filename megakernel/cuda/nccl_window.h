@@ -11,6 +11,9 @@
 //                            one-thread kernel: the megakernel then takes plain pointers
 //                            from a table and needs no NCCL code
 // Every call is checked; a failure is one line naming the call (and NCCL's last error).
+// Teardown (window deregistration, devcomm and communicator destruction) may wait for
+// the peers: every rank destroys its window, concurrently (one process per rank does;
+// ranks that are threads of one process must destroy theirs on their own threads).
 // Plain C++ (compiled by g++ in executor.cpp); the NCCL code is in nccl_window.cu.
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -266,6 +266,16 @@ runToyRanks(const isa::Plan &plan, std::vector<std::unique_ptr<Executor>> &execu
   return tokens;
 }
 
+/// Destroys the ranks' executors at once, each on its own thread: tearing down NCCL
+/// windows and device communicators may wait for the peers.
+void destroyRanks(std::vector<std::unique_ptr<Executor>> &executors) {
+  std::vector<std::thread> threads;
+  for (std::unique_ptr<Executor> &e : executors)
+    threads.emplace_back([&e] { e.reset(); });
+  for (std::thread &t : threads)
+    t.join();
+}
+
 TEST(CudaTensorParallel, ToyTpPlanGivesTheHostRanksTokens) {
   const isa::Plan plan = isa::test::makeToyTpPlan();
   ASSERT_TRUE(isa::verifyPlan(plan).isOk());
@@ -306,10 +316,13 @@ TEST(CudaTensorParallel, ToyTpPlanGivesTheHostRanksTokens) {
     });
   for (std::thread &t : threads)
     t.join();
-  for (uint32_t r = 0; r < kRanks; ++r)
-    ASSERT_TRUE(created[r]) << "rank " << r << ": " << created[r].message();
+  if (!created[0] || !created[1]) {
+    destroyRanks(cudas);
+    FAIL() << "rank 0: " << created[0].message() << "; rank 1: " << created[1].message();
+  }
   const std::vector<std::vector<int32_t>> got =
       runToyRanks(plan, cudas, kLaunches, kSteps, errors);
+  destroyRanks(cudas);
   ASSERT_EQ(errors[0] + errors[1], "");
   EXPECT_EQ(got[0], want[0]);
   EXPECT_EQ(got[1], want[0]);
