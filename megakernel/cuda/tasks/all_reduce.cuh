@@ -53,13 +53,23 @@ CudaTask<isa::TaskKind::AllReduce>::run(const TaskContext &ctx,
   const uint32_t n = (task.range[0].end - r0) * width;
   const bf16 *partial = ctx.data<const bf16>(task, kPartial); // [R, H]
 
-  // 1. push: consecutive threads take consecutive columns of a row.
+  // 1. push: consecutive threads take consecutive columns of a row, 8 at a time (one
+  // 16-byte store: a remote store crosses NVLink as one packet) where the tile's
+  // columns and the buffers allow it. The comm regions are 16-byte aligned whenever
+  // hidden is a multiple of 8 (nccl_window.h, executor.cpp's 256-byte offsets).
+  const bool wide = (c0 | width | uint32_t(hidden)) % 8 == 0 &&
+                    reinterpret_cast<uintptr_t>(partial) % 16 == 0;
+  const uint32_t lanes = wide ? 8 : 1;
   for (uint32_t q = 0; q < c.ranks; ++q) {
     bf16 *dst =
         ctx.peerData<bf16>(task, kComm, q) + (size_t(b) * c.ranks + c.rank) * region;
-    for (uint32_t i = threadIdx.x; i < n; i += kThreads) {
+    for (uint32_t i = threadIdx.x * lanes; i < n; i += kThreads * lanes) {
       const size_t at = size_t(r0 + i / width) * hidden + c0 + i % width;
-      dst[at] = partial[at];
+      if (wide)
+        *reinterpret_cast<uint4 *>(dst + at) =
+            *reinterpret_cast<const uint4 *>(partial + at);
+      else
+        dst[at] = partial[at];
     }
   }
   __syncthreads();
