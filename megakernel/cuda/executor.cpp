@@ -13,6 +13,7 @@
 #include "config.cuh"
 #include "device/moe_router_layout.h"
 #include "launch.h"
+#include "nccl_window.h"
 
 #include "mk/isa/executor_checks.h"
 
@@ -101,6 +102,9 @@ public:
   }
 
   Status init();
+  /// Tensor-parallel plans, after every rank's init agreed: the NCCL window over the
+  /// comm tensors and the peer table (collective).
+  Status initComm();
 
   const char *backend() const override { return "cuda"; }
   unsigned workers() const override { return grid_; }
@@ -132,6 +136,8 @@ private:
     DeviceBuffer tasks, order, arena;
     std::vector<uint16_t> argmaxOut; // tokens_out tensor of each argmax task
     uint32_t argmaxTasks = 0;
+    uint32_t commSites = 0; // distinct aux[0] of its comm tasks
+    uint64_t commBase = 0;  // epochs its earlier launches used (protocol.h)
   };
   Status checkLaunchable(uint32_t program) const;
   Status checkMoeRouters() const;
@@ -151,6 +157,9 @@ private:
   std::vector<ProgramBuffers> programs_;
   DeviceBuffer dTensors_, dModel_, dState_, dEvents_, dHang_, dStop_;
   DeviceBuffer dProfile_, dProfileCount_, dWeightBytes_;
+  DeviceBuffer dPeers_, dShardIndex_;  // CommParams::peers, shardIndex
+  std::unique_ptr<NcclWindow> window_; // tensor-parallel plans only
+  bool commBroken_ = false;            // a launch with comm sites failed (see launch)
   std::optional<uint64_t> lastWeightBytes_;
   MappedBuffer ring_, ringCount_;
   std::vector<std::vector<uint8_t>> readBuf_;
@@ -236,12 +245,17 @@ Status CudaExecutor::init() {
                            cudaMemcpyHostToDevice));
     // Zeroed, like the host executor's arenas.
     MK_CUDA_TRY(cudaMemset(pb.arena.ptr, 0, std::max<uint64_t>(program.arenaBytes, 16)));
-    for (const isa::TaskRecord &r : program.tasks)
+    for (const isa::TaskRecord &r : program.tasks) {
       if (r.kind == uint16_t(isa::TaskKind::Argmax)) {
         ++pb.argmaxTasks;
         pb.argmaxOut.push_back(
             r.operand[isa::roleIndex(isa::TaskKind::Argmax, "tokens_out")]);
       }
+      // The verifier checked that the sites are 0..sites-1.
+      if (r.kind == uint16_t(isa::TaskKind::AllReduce) ||
+          r.kind == uint16_t(isa::TaskKind::AllGather))
+        pb.commSites = std::max(pb.commSites, r.aux[0] + 1);
+    }
     maxEvents = std::max(maxEvents, program.events.size());
   }
   for (size_t i = 0; i < n; ++i) {
@@ -293,6 +307,15 @@ Status CudaExecutor::init() {
     return s;
   if (Status s = checkMoeRouters(); !s)
     return s;
+  // Each tensor's slice under tensor parallelism (lm_head's vocabulary offset); all
+  // zeros on one rank.
+  std::vector<uint32_t> shardIndex(n);
+  for (size_t i = 0; i < n; ++i)
+    shardIndex[i] = plan_.tensors[i].shardIndex(options_.rank);
+  if (Status s = dShardIndex_.allocate(n * sizeof(uint32_t), "shard indices"); !s)
+    return s;
+  MK_CUDA_TRY(cudaMemcpy(dShardIndex_.ptr, shardIndex.data(), n * sizeof(uint32_t),
+                         cudaMemcpyHostToDevice));
   if (options_.profile) {
     if (Status s = dProfile_.allocate(
             options_.profileCapacity * sizeof(DeviceProfileRecord), "profile records");
@@ -322,6 +345,38 @@ Status CudaExecutor::bind(uint16_t id, void *data) {
   b.host = t.placement == isa::Placement::StepState ? data : nullptr;
   tensors_[id].data = b.device.ptr;
   tensorsDirty_ = true;
+  return Status::ok();
+}
+
+/// The comm tensors of every program in one symmetric window (the same layout on every
+/// rank: the plan is the same), each at a 256-byte aligned offset; the kernel's peer
+/// table holds every rank's address of each.
+Status CudaExecutor::initComm() {
+  const size_t n = plan_.tensors.size();
+  std::vector<uint64_t> offset(n, 0);
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (plan_.tensors[i].placement == isa::Placement::Comm) {
+      offset[i] = bytes;
+      bytes += (plan_.tensors[i].bytes() + 255) & ~uint64_t(255);
+    }
+  if (Status s = NcclWindow::create(options_.commId, options_.rank, options_.ranks,
+                                    size_t(bytes), window_);
+      !s)
+    return s;
+  const std::vector<uint8_t *> &peers = window_->peers();
+  std::vector<void *> table(size_t(options_.ranks) * n, nullptr);
+  for (size_t i = 0; i < n; ++i)
+    if (plan_.tensors[i].placement == isa::Placement::Comm) {
+      for (uint32_t q = 0; q < options_.ranks; ++q)
+        table[q * n + i] = peers[q] + offset[i];
+      tensors_[i].data = peers[options_.rank] + offset[i];
+    }
+  tensorsDirty_ = true;
+  if (Status s = dPeers_.allocate(table.size() * sizeof(void *), "the peer table"); !s)
+    return s;
+  MK_CUDA_TRY(cudaMemcpy(dPeers_.ptr, table.data(), table.size() * sizeof(void *),
+                         cudaMemcpyHostToDevice));
   return Status::ok();
 }
 
@@ -380,6 +435,19 @@ Status CudaExecutor::hangError(const isa::Program &program) {
   MK_CUDA_TRY(cudaMemcpy(&hang, dHang_.ptr, sizeof hang, cudaMemcpyDeviceToHost));
   if (!hang.hung)
     return Status::ok();
+  if (hang.peer != kNoPeer) {
+    const isa::TaskRecord &task = program.tasks[hang.task];
+    return Status::error(
+        "watchdog: rank " + std::to_string(options_.rank) + ", program '" + program.name +
+        "': task " + std::to_string(hang.task) + " (" +
+        isa::taskKindName(isa::TaskKind(task.kind)) + ", site " +
+        std::to_string(task.aux[0]) + " tile " + std::to_string(task.aux[1]) +
+        ") of step " + std::to_string(hang.step) + " waited over " +
+        std::to_string(options_.watchdogMs) + " ms for rank " +
+        std::to_string(hang.peer) + ": its flag " + std::to_string(hang.flag) +
+        " holds epoch " + std::to_string(hang.counter) + ", expected " +
+        std::to_string(hang.target));
+  }
   // The first wait to outlive the watchdog records itself and stops the launch.
   isa::StuckWorker stuck{hang.worker, hang.task,    hang.step,
                          hang.wait,   hang.counter, hang.target};
@@ -490,6 +558,19 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
   params.hang = dHang_.as<HangReport>();
   params.stop = dStop_.as<uint32_t>();
   params.weightBytes = dWeightBytes_.as<uint64_t>();
+  params.comm.rank = options_.rank;
+  params.comm.ranks = options_.ranks;
+  params.comm.base = pb.commBase;
+  params.comm.sites = pb.commSites;
+  params.comm.numTensors = uint32_t(tensors_.size());
+  params.comm.peers = dPeers_.as<void *const>();
+  params.comm.shardIndex = dShardIndex_.as<const uint32_t>();
+  // Every rank runs the same launches, so every rank advances the same way; a failed
+  // launch leaves the ranks' epochs apart, and the executor refuses to go on.
+  if (commBroken_)
+    return Status::error("cuda: an earlier launch of this tensor-parallel rank failed; "
+                         "the ranks' comm epochs no longer agree");
+  commBroken_ = pb.commSites > 0;
   if (int e = launchMegakernel(params, grid_, props_.major, stream_); e != 0)
     return cudaError("megakernel launch", cudaError_t(e));
 
@@ -543,6 +624,8 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
               });
   }
   lastWeightBytes_ = weightBytes;
+  pb.commBase += steps * pb.commSites;
+  commBroken_ = false;
   return Status::ok();
 }
 
@@ -602,13 +685,43 @@ Status probeDevice(int device, std::string *name, int *smVersion) {
 
 bool deviceAvailable(int device) { return bool(probeDevice(device)); }
 
+namespace {
+/// The options' ranks against the plan's.
+Status checkRanks(const isa::Plan &plan, const CudaOptions &options) {
+  if (options.ranks != plan.tensorParallel)
+    return Status::error(
+        "plan: tensor-parallel over " + std::to_string(plan.tensorParallel) + " rank" +
+        (plan.tensorParallel == 1 ? "" : "s") + ", but " + std::to_string(options.ranks) +
+        " rank" + (options.ranks == 1 ? " runs" : "s run") + " it");
+  if (options.rank >= options.ranks)
+    return Status::error("cuda: rank " + std::to_string(options.rank) + " of " +
+                         std::to_string(options.ranks) + " does not exist");
+  if (plan.tensorParallel > 1 && !tensorParallelBuilt())
+    return Status::error("cuda: this mk was built without NCCL >= 2.28 (its device API), "
+                         "which tensor-parallel plans need on --backend cuda");
+  return Status::ok();
+}
+} // namespace
+
 Status createExecutor(const isa::Plan &plan, const CudaOptions &options,
                       std::unique_ptr<Executor> &out) {
-  if (Status s = probeDevice(options.device); !s)
+  // Everything local first; a tensor-parallel plan's ranks then agree before NCCL, so
+  // no rank waits in ncclCommInitRank for a peer that already failed.
+  std::unique_ptr<CudaExecutor> executor;
+  Status s = checkRanks(plan, options);
+  if (s)
+    s = probeDevice(options.device);
+  if (s) {
+    executor = std::make_unique<CudaExecutor>(plan, options);
+    s = executor->init();
+  }
+  if (plan.tensorParallel > 1 && options.agree)
+    s = options.agree(s);
+  if (!s)
     return s;
-  auto executor = std::make_unique<CudaExecutor>(plan, options);
-  if (Status s = executor->init(); !s)
-    return s;
+  if (plan.tensorParallel > 1)
+    if (Status c = executor->initComm(); !c)
+      return c;
   out = std::move(executor);
   return Status::ok();
 }

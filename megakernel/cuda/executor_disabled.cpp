@@ -16,6 +16,10 @@ Status notBuilt() {
 
 bool built() { return false; }
 
+bool tensorParallelBuilt() { return false; }
+
+Status newCommId(CommId &) { return notBuilt(); }
+
 Status probeDevice(int, std::string *, int *) { return notBuilt(); }
 
 bool deviceAvailable(int) { return false; }

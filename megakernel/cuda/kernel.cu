@@ -12,6 +12,8 @@
 #include "device/staging.cuh"
 #include "task_context.cuh"
 
+#include "tasks/all_gather.cuh"
+#include "tasks/all_reduce.cuh"
 #include "tasks/argmax.cuh"
 #include "tasks/attn_decode.cuh"
 #include "tasks/attn_merge.cuh"
@@ -161,9 +163,10 @@ struct DeviceExec {
   /// tile serves. Late spans read activations, which the wait made visible. (When the
   /// wait gave up, the launch fails and the count is dropped; what it reads then is
   /// still an expert id or -1, or a token id: the only values their writers store.)
-  __device__ void prepare(const isa::TaskRecord &task, uint32_t, uint64_t step,
+  __device__ void prepare(const isa::TaskRecord &task, uint32_t taskIndex, uint64_t step,
                           uint32_t slot) {
     ctx.step = step;
+    ctx.taskIndex = taskIndex;
     ctx.staged = staged[slot];
     const isa::LateFootprintInput late{task, ctx.tensors};
     LateBytes sink{ctx.tensors, 0};
@@ -196,6 +199,7 @@ struct DeviceExec {
       p.hang->step = step;
       p.hang->counter = protocol::loadAcquire(&p.state->events[w.event]);
       p.hang->target = protocol::waitTarget(w, step);
+      p.hang->peer = kNoPeer;
     }
     ::cuda::atomic_ref<uint32_t, ::cuda::thread_scope_device>(*p.stop).store(
         1, ::cuda::memory_order_relaxed);
@@ -262,7 +266,9 @@ __global__ void __launch_bounds__(kThreads, 1)
                             0,
                             params.isDecode != 0,
                             smem + kConfig.stageBytes,
-                            StagedSpan{nullptr, nullptr, 0}};
+                            StagedSpan{nullptr, nullptr, 0},
+                            &params,
+                            0};
   }
   __syncthreads();
   static_assert(kStageSlots == protocol::kPrefetchSlots);

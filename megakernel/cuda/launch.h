@@ -44,7 +44,11 @@ struct DeviceProfileRecord {
   uint32_t reserved;
 };
 
-/// Written once, by the first worker whose wait outlived the watchdog.
+inline constexpr uint32_t kNoPeer = 0xFFFFFFFFu;
+
+/// Written once, by the first worker whose wait outlived the watchdog. A comm task's
+/// wait for a peer's flag (peer != kNoPeer) records the flag's value as counter and the
+/// epoch it waited for as target; an event wait records the event's.
 struct HangReport {
   uint32_t hung; // 0 = no hang
   uint32_t worker;
@@ -53,6 +57,23 @@ struct HangReport {
   uint64_t step;
   uint64_t counter;
   uint64_t target;
+  uint32_t peer;
+  uint32_t flag; // comm wait: index of the flag in the flags tensor
+};
+
+/// Tensor parallelism (one rank of `ranks`; a single-rank plan has ranks 1 and no comm
+/// tasks). A comm task of launch-local step s at site aux[0] has epoch
+///   e = base + s * sites + aux[0] + 1   and uses buffer e % 2 (mk/isa/protocol.h).
+struct CommParams {
+  uint32_t rank, ranks;
+  uint64_t base;  // the program's comm epochs used by earlier launches
+  uint32_t sites; // comm sites per step of the program
+  uint32_t numTensors;
+  void *const *peers; // [ranks][numTensors]: rank q's copy of comm tensor id, as this
+                      // GPU addresses it; null for other tensors
+  // [numTensors]: TensorDesc::shardIndex(rank) of each tensor (lm_head's vocabulary
+  // offset: its slice's first global id is shardIndex * its rows).
+  const uint32_t *shardIndex;
 };
 
 struct KernelParams {
@@ -79,6 +100,7 @@ struct KernelParams {
   uint64_t watchdogNs;
   HangReport *hang;
   uint32_t *stop; // set to 1 to stop every worker at its next claim or spin
+  CommParams comm;
   // [grid] per CTA, written once when the CTA's loop ends: the bytes of the weight
   // spans its tasks streamed (each task's static footprint and late spans,
   // mk/isa/task_footprint.h), which the executor sums into lastLaunchWeightBytes.

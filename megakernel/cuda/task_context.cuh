@@ -79,6 +79,16 @@ struct TaskContext {
   bool isDecode;               // program kind
   uint8_t *scratch;            // kConfig.scratchBytes of shared memory for the task
   StagedSpan staged;
+  const KernelParams *params; // the launch's (comm tasks: peers, epochs, watchdog)
+  uint32_t taskIndex;         // the task's index in its program
+
+  /// Rank q's copy of the comm tensor of role r (this rank's own is tensor(r).data's
+  /// alias through the same mapping).
+  template <typename T>
+  __device__ T *peerData(const isa::TaskRecord &task, uint32_t r, uint32_t q) const {
+    const CommParams &c = params->comm;
+    return static_cast<T *>(c.peers[size_t(q) * c.numTensors + task.operand[r]]);
+  }
 
   __device__ bool has(const isa::TaskRecord &task, uint32_t r) const {
     return r < task.numOperands && task.operand[r] != isa::kNoTensor;

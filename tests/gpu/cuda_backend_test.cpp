@@ -5,10 +5,14 @@
 // "--backend cuda:", so they must be one line and say what is missing.
 //===----------------------------------------------------------------------===//
 #include "mk/cuda/executor.h"
+#include "mk/runtime/rank_comm.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace mk::cuda {
 namespace {
@@ -72,6 +76,64 @@ TEST(CudaBackend, WithoutADeviceCreateExecutorSaysWhy) {
   EXPECT_TRUE(explainsMissingBackend(s.message())) << s.message();
   EXPECT_EQ(s.message(), probe.message()) << "createExecutor reports the probe's reason";
   EXPECT_EQ(executor, nullptr);
+}
+
+TEST(CudaBackend, TensorParallelPlanNeedsItsRanks) {
+  isa::Plan plan;
+  plan.tensorParallel = 2;
+  std::unique_ptr<Executor> executor;
+  const Status s = createExecutor(plan, {}, executor);
+  ASSERT_TRUE(oneLineError(s));
+  if (built()) {
+    EXPECT_EQ(s.message(), "plan: tensor-parallel over 2 ranks, but 1 rank runs it");
+  }
+  const Status t = createExecutor(isa::Plan{}, {.rank = 0, .ranks = 2}, executor);
+  ASSERT_TRUE(oneLineError(t));
+  if (built()) {
+    EXPECT_EQ(t.message(), "plan: tensor-parallel over 1 rank, but 2 ranks run it");
+  }
+}
+
+// Two ranks of a tensor-parallel plan, as threads, where neither can run it: no
+// device here, or (on a GPU machine) rank 0's plan targets the host and rank 1's device
+// does not exist. Each rank's createExecutor calls agree exactly once, before any NCCL
+// call (a rank that reached ncclCommInitRank would wait there for the other forever),
+// and both return the lowest failing rank's error.
+TEST(CudaBackend, TensorParallelRanksAgreeOnAFailureBeforeNccl) {
+  isa::Plan plan;
+  plan.tensorParallel = 2;
+  runtime::HostRankGroup group(2);
+  std::atomic<int> agreeCalls{0};
+  std::vector<Status> results(2);
+  std::vector<std::thread> ranks;
+  for (uint32_t r = 0; r < 2; ++r)
+    ranks.emplace_back([&, r] {
+      CudaOptions options;
+      options.device = r == 0 ? 0 : 1000;
+      options.rank = r;
+      options.ranks = 2;
+      options.agree = [&, r](const Status &mine) {
+        ++agreeCalls;
+        return group.rank(r).agree(mine);
+      };
+      std::unique_ptr<Executor> executor;
+      results[r] = createExecutor(plan, options, executor);
+      EXPECT_EQ(executor, nullptr);
+    });
+  for (std::thread &t : ranks)
+    t.join();
+  for (const Status &s : results) {
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.message().find('\n'), std::string::npos) << s.message();
+  }
+  if (!built()) {
+    EXPECT_TRUE(explainsMissingBackend(results[0].message())) << results[0].message();
+    EXPECT_EQ(agreeCalls, 0) << "a build without CUDA makes no NCCL call to agree on";
+    return;
+  }
+  EXPECT_EQ(agreeCalls, 2);
+  EXPECT_EQ(results[0].message(), results[1].message());
+  EXPECT_EQ(results[0].message().rfind("rank 0: ", 0), 0u) << results[0].message();
 }
 
 } // namespace

@@ -105,6 +105,12 @@ std::vector<ScenarioCase> moeScenarioCases() {
   std::vector<ScenarioCase> out;
   for (const MoeLayerCase &c : moeCases())
     out.push_back({c.name, [c] { return moeLayer(c); }});
+  // Tensor parallelism's partials: the combine without residual (inactive rows: 0).
+  for (const MoeLayerCase &c : moeCases())
+    if (c.first == MoeStage::Combine && c.last == MoeStage::Combine)
+      out.push_back({std::string(c.name) + "NoResidual", [c] {
+                       return withoutResidual(moeLayer(c), isa::TaskKind::MoeCombine);
+                     }});
   return out;
 }
 

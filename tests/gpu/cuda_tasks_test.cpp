@@ -277,6 +277,12 @@ std::vector<ScenarioCase> projectionCases() {
     for (const Shape &sh : shapes())
       out.push_back({std::string(isa::taskKindName(kind)) + "_" + sh.name,
                      [kind, &sh] { return projection(kind, sh); }});
+  // Tensor parallelism's partials: no residual.
+  for (isa::TaskKind kind : {isa::TaskKind::OProj, isa::TaskKind::DownProj})
+    for (const Shape &sh : shapes())
+      out.push_back(
+          {std::string(isa::taskKindName(kind)) + "_no_residual_" + sh.name,
+           [kind, &sh] { return withoutResidual(projection(kind, sh), kind); }});
   return out;
 }
 

@@ -65,6 +65,15 @@ Scenario projection(isa::TaskKind kind, const Shape &sh) {
   return s;
 }
 
+Scenario withoutResidual(Scenario s, isa::TaskKind kind) {
+  const int residual = isa::roleIndex(kind, "residual");
+  EXPECT_GE(residual, 0) << isa::taskKindName(kind) << " has no residual";
+  for (isa::TaskRecord &t : s.tasks)
+    if (t.kind == uint16_t(kind) && residual >= 0)
+      t.operand[residual] = isa::kNoTensor;
+  return s;
+}
+
 Scenario lmHeadArgmax(int64_t rows, int64_t hidden, int64_t vocab, int64_t tileCols,
                       uint64_t steps) {
   isa::ModelMeta model = testModel(4, 2, 16, uint32_t(hidden));

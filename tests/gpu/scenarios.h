@@ -32,6 +32,10 @@ struct Shape {
 /// one that no tile writes.
 Scenario projection(isa::TaskKind kind, const Shape &shape);
 
+/// `s` with the optional residual of every `kind` task (o_proj, down_proj,
+/// moe_combine) removed: the tensor-parallel partial that all_reduce sums.
+Scenario withoutResidual(Scenario s, isa::TaskKind kind);
+
 /// lm_head tiles of `tileCols` vocabulary columns (phase 0), then argmax tasks over
 /// their partials (phase 1). Row 0's largest logit appears twice, in two tiles
 /// (identical weight rows): the lower index must win on both backends.

@@ -82,7 +82,9 @@ std::optional<int> parseOptions(int argc, char **argv, RunOptions &o) {
                  "needs a plan compiled for --target a100, h100 or h200)")
       ->capture_default_str()
       ->check(CLI::IsMember({"host", "cuda"}));
-  app.add_option("--device", o.device, "CUDA device index for --backend cuda")
+  app.add_option("--device", o.device,
+                 "CUDA device index for --backend cuda (under mpirun: the first of the "
+                 "node's ranks, which take consecutive devices)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--no-lookahead", o.noLookahead,

@@ -10,6 +10,8 @@
 
 namespace mk::mkrun {
 
+struct MpiRank;
+
 /// Every mkrun flag. parseOptions fills it from argv; resolveOptions then applies the
 /// demo's defaults and checks the flags that depend on each other.
 struct RunOptions {
@@ -31,6 +33,8 @@ struct RunOptions {
   bool samplingGiven = false;
   /// Whether --max-new-tokens was given (an explicit 0 is kept).
   bool maxNewTokensGiven = false;
+  /// This process's rank under mpirun (mpi_launch.h); null otherwise.
+  const MpiRank *mpi = nullptr;
 };
 
 /// Parses argv into `options`. std::nullopt: go on; otherwise the process exit code

@@ -1,6 +1,8 @@
 //===- ranks.cpp - mkrun's tensor-parallel runs ----------------------------===//
 #include "ranks.h"
 
+#include "mpi_launch.h"
+
 #include "options.h"
 #include "prompts.h"
 #include "run.h"
@@ -53,10 +55,8 @@ Status checkTensorParallel(const RunOptions &o, const isa::Plan &plan) {
         ranksText(n) +
         (n == 1 ? " (compile it with mkc compile --tp " + std::to_string(o.tp) + ")"
                 : " (pass --tp " + std::to_string(n) + " or leave --tp out)"));
-  if (n > 1 && o.backend != "host")
-    return Status::error(o.planPath + ": a tensor-parallel plan (" + ranksText(n) +
-                         ") runs on --backend host in this build");
-  return Status::ok();
+  // --backend cuda: one process per rank under mpirun (checkCudaLaunch).
+  return checkCudaLaunch(o, plan);
 }
 
 Status runHostRanks(const RunOptions &options, const isa::Plan &plan,

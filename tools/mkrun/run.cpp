@@ -1,6 +1,7 @@
 //===- run.cpp - mkrun's run: plan, backend, session, generation -----------===//
 #include "run.h"
 
+#include "mpi_launch.h"
 #include "options.h"
 #include "prompts.h"
 #include "ranks.h"
@@ -29,6 +30,12 @@ Status createExecutor(const RunOptions &o, const isa::Plan &plan,
     options.workers = o.workers;
     options.profile = o.gen.profile;
     options.lookahead = !o.noLookahead;
+    if (o.mpi) {
+      options.rank = o.mpi->rank;
+      options.ranks = o.mpi->ranks;
+      options.commId = o.mpi->commId;
+      options.agree = o.mpi->agree;
+    }
     if (Status s = cuda::createExecutor(plan, options, out); !s)
       return Status::error(o.planPath + ": " + s.message());
     fmt::print(stderr, "mkrun: {}\n", out->describe());
@@ -69,15 +76,17 @@ Status runPlan(const RunOptions &o, const isa::Plan &plan, const Prompts &prompt
   runtime::SafetensorsSet weights;
   if (Status s = runtime::SafetensorsSet::open(o.weightsDir, weights); !s)
     return s;
-  if (plan.tensorParallel > 1)
+  // Host ranks are threads of this process; under mpirun this process is one rank.
+  if (plan.tensorParallel > 1 && !o.mpi)
     return runHostRanks(o, plan, weights, prompts, out);
   std::unique_ptr<Executor> executor;
   if (Status s = createExecutor(o, plan, executor); !s)
     return s;
-  runtime::Session session(plan, std::move(executor));
+  runtime::Session session(plan, std::move(executor),
+                           o.mpi && o.mpi->ranks > 1 ? o.mpi->comm : nullptr);
   if (Status s = session.load(weights); !s)
     return s;
-  return generate(o, prompts, session, /*print=*/true, out);
+  return generate(o, prompts, session, /*print=*/!o.mpi || o.mpi->rank == 0, out);
 }
 
 Status generate(const RunOptions &o, const Prompts &prompts, runtime::Session &session,

@@ -7,6 +7,8 @@
 //   xn = rmsNorm(x[r], norm_w)  (bf16);  logits[r, v] = xn . w[v]  (fp32, not rounded)
 //   partial_max[r, aux[0]] = (max logit, its index as f32) over the tile: the first
 //   (lowest) index wins ties, NaN never wins; a tile of NaNs only gives (-inf, first).
+// Under tensor parallelism w is rank r's slice of the vocabulary, and the indices
+// written are global: the local index + shardIndex(r) * the slice's rows.
 // The host's tasks/lm_head.h. The argmax reads the tile's logits back after the
 // projection: one warp per row, lanes scan strided columns, then a butterfly keeps the
 // (value, lowest index) maximum; that order is total, so the result is the host's
@@ -34,6 +36,7 @@ struct LmHeadOperands {
   float *logits;     // [R, vocab]
   float *partialMax; // [R, tiles, 2]
   uint32_t vocab, hidden, tiles;
+  uint32_t vocabBase; // the slice's first global id (0 without tensor parallelism)
 
   __device__ LmHeadOperands(const TaskContext &ctx, const isa::TaskRecord &task) {
     constexpr isa::TaskKind kKind = isa::TaskKind::LmHead;
@@ -47,6 +50,7 @@ struct LmHeadOperands {
     vocab = uint32_t(wRef.shape[0]);
     hidden = uint32_t(wRef.shape[1]);
     tiles = uint32_t(pmRef.shape[1]);
+    vocabBase = ctx.params->comm.shardIndex[task.operand[role(kKind, "w")]] * vocab;
   }
 };
 
@@ -83,7 +87,8 @@ __device__ inline void lmHeadTileArgmax(const TaskContext &ctx,
     if (lane == 0) {
       float *dst = o.partialMax + (size_t(r) * o.tiles + task.aux[0]) * 2;
       dst[0] = best;
-      dst[1] = float(bestIndex < 0 ? int32_t(cols.begin) : bestIndex);
+      dst[1] =
+          float((bestIndex < 0 ? int32_t(cols.begin) : bestIndex) + int32_t(o.vocabBase));
     }
   }
 }

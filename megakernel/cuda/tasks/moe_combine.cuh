@@ -7,7 +7,9 @@
 //   acc = 0;  acc = fma(w[r][j], expert_out[rowSlot[r][j], rowLocal[r][j], c], acc)
 //             for j = 0, 1, ..., k - 1 (ascending expert id)
 //   out[r, c] = bf16(residual[r, c] + bf16(acc))
-// Inactive row: out[r, c] = residual[r, c]. The host's tasks/moe_combine.h, bit for
+// Inactive row: out[r, c] = residual[r, c]. Without residual (tensor parallelism: the
+// all_reduce adds it): out[r, c] = bf16(acc), and 0 on an inactive row. The host's
+// tasks/moe_combine.h, bit for
 // bit: the same fmas in the same order. A thread per element; consecutive threads take
 // consecutive columns of a row.
 //===----------------------------------------------------------------------===//
@@ -49,7 +51,7 @@ CudaTask<isa::TaskKind::MoeCombine>::run(const TaskContext &ctx,
   const uint32_t k = uint32_t(weightsRef.shape[1]);
   const bf16 *expertOut = static_cast<const bf16 *>(eoRef.data);           // [Smax, R, H]
   const float *routeWeights = static_cast<const float *>(weightsRef.data); // [R, k]
-  const bf16 *residual = ctx.data<const bf16>(task, kResidual);            // [R, H]
+  const bf16 *residual = ctx.dataOrNull<const bf16>(task, kResidual);      // [R, H]
   bf16 *out = ctx.data<bf16>(task, kOut);                                  // [R, H]
   const isa::ConstMoeRoutes routes{ctx.data<const int32_t>(task, kRoutes), rows, k,
                                    slots};
@@ -60,7 +62,7 @@ CudaTask<isa::TaskKind::MoeCombine>::run(const TaskContext &ctx,
     const uint32_t r = r0 + i / width;
     const size_t at = size_t(r) * hidden + c0 + i % width;
     if (routes.rowSlot(r, 0) < 0) {
-      out[at] = residual[at];
+      out[at] = residual ? residual[at] : toBf16(0.0f);
       continue;
     }
     float acc = 0.0f;
@@ -69,7 +71,7 @@ CudaTask<isa::TaskKind::MoeCombine>::run(const TaskContext &ctx,
       acc = fmaf(routeWeights[size_t(r) * k + j],
                  toFloat(expertOut[row * hidden + c0 + i % width]), acc);
     }
-    out[at] = toBf16(toFloat(residual[at]) + roundBf16(acc));
+    out[at] = residual ? toBf16(toFloat(residual[at]) + roundBf16(acc)) : toBf16(acc);
   }
 }
 

@@ -4,6 +4,8 @@
 //   tile: rows range[0], output columns range[1].
 //   out[r, n] = bf16(residual[r, n] + bf16(x[r] . w[n]))   (fp32 dot,
 //   projection_pass.cuh)
+// Without residual (tensor parallelism: the rank's partial sum over its K slice; the
+// all_reduce adds the residual): out[r, n] = bf16(x[r] . w[n]).
 // The body o_proj and down_proj share (the host's tasks/residual_projection_task.h):
 // same operand roles, same arithmetic. Every row of the tile is computed.
 //===----------------------------------------------------------------------===//
@@ -25,7 +27,7 @@ namespace mk::cuda::tasks {
 template <isa::TaskKind Kind> struct ResidualProjectionOperands {
   const bf16 *x;        // [R, K]
   const bf16 *w;        // [N, K]
-  const bf16 *residual; // [R, N]
+  const bf16 *residual; // [R, N], or null
   bf16 *out;            // [R, N]
   uint32_t n, k;
 
@@ -34,7 +36,7 @@ template <isa::TaskKind Kind> struct ResidualProjectionOperands {
     const DeviceTensor &wRef = ctx.tensor(task, role(Kind, "w"));
     x = ctx.data<const bf16>(task, role(Kind, "x"));
     w = static_cast<const bf16 *>(wRef.data);
-    residual = ctx.data<const bf16>(task, role(Kind, "residual"));
+    residual = ctx.dataOrNull<const bf16>(task, role(Kind, "residual"));
     out = ctx.data<bf16>(task, role(Kind, "out"));
     n = uint32_t(wRef.shape[0]);
     k = uint32_t(wRef.shape[1]);
@@ -68,7 +70,8 @@ template <isa::TaskKind Kind> struct ResidualProjectionTask {
     for (uint32_t i = threadIdx.x; i < p.rows * p.units; i += kThreads) {
       const uint32_t r = i / p.units, j = i % p.units;
       const size_t e = size_t(p.row0 + r) * o.n + task.range[1].begin + p.unit0 + j;
-      o.out[e] = toBf16(toFloat(o.residual[e]) + roundBf16(p.at(r, j)));
+      o.out[e] = o.residual ? toBf16(toFloat(o.residual[e]) + roundBf16(p.at(r, j)))
+                            : toBf16(p.at(r, j));
     }
   }
 

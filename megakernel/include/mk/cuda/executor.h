@@ -14,10 +14,24 @@
 #include "mk/executor.h"
 #include "mk/isa/plan.h"
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 namespace mk::cuda {
+
+/// The NCCL unique id of a tensor-parallel run (ncclUniqueId's bytes): rank 0 makes it
+/// (newCommId), the launcher gives every rank the same bytes (MPI_Bcast).
+struct CommId {
+  uint8_t bytes[128] = {};
+};
+
+/// Makes a new NCCL unique id (ncclGetUniqueId); an error in builds without NCCL.
+Status newCommId(CommId &out);
+
+/// Whether this build runs tensor-parallel plans (CUDA and NCCL >= 2.28 were found).
+bool tensorParallelBuilt();
 
 struct CudaOptions {
   int device = 0;
@@ -30,6 +44,18 @@ struct CudaOptions {
   // that task's first weight bytes while the current one waits and runs
   // (protocol::ctaWorkerLoop). Off: the next task is claimed when the current is done.
   bool lookahead = true;
+  // Tensor parallelism: this process is rank `rank` of `ranks` (the plan's
+  // tensorParallel), one process per GPU, all with the same `commId`. The comm tensors
+  // are NCCL symmetric memory (ncclMemAlloc + ncclCommWindowRegister) and the kernel's
+  // all_reduce / all_gather tasks store into the peers' copies through LSA pointers.
+  uint32_t rank = 0, ranks = 1;
+  CommId commId{};
+  // Called exactly once by createExecutor on every rank of a tensor-parallel plan with
+  // this rank's status so far, before the first NCCL call (ncclCommInitRank waits for
+  // every rank: one that failed earlier must not leave its peers there). Returns the
+  // ranks' common status (e.g. MpiRankComm::agree); an error stops createExecutor with
+  // it. Unset: the rank's own status.
+  std::function<Status(const Status &)> agree{};
 };
 
 /// Whether this build has the CUDA executor.

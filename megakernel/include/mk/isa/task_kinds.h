@@ -83,11 +83,11 @@
   /* rank's partial [R, H] in rank order, + residual: columns range[1] of comm */ \
   /* site aux[0], tile aux[1] of the site. comm [2, N, R, H] and flags         */ \
   /* [2, F, N] are symmetric buffers (Placement::Comm).                        */ \
-  X(AllReduce,   "all_reduce",  HostOnly,    "partial", "residual?", "comm",      \
+  X(AllReduce,   "all_reduce",  HostAndCuda, "partial", "residual?", "comm",      \
                                 "flags", "=out")                                  \
   /* Every rank's LM-head partial argmaxes local [R, T, 2] gathered in rank    */ \
   /* order into out [R, N T, 2] (comm [2, N, R, 2 T]); site aux[0].            */ \
-  X(AllGather,   "all_gather",  HostOnly,    "local", "comm", "flags", "=out")
+  X(AllGather,   "all_gather",  HostAndCuda, "local", "comm", "flags", "=out")
 // clang-format on
 
 namespace mk::isa {
