@@ -116,8 +116,9 @@ public:
            std::to_string(kThreads) + " threads";
   }
   Status bind(uint16_t tensor, void *data) override;
+  /// Computes every row of the program, whatever `rows` asks (LaunchRows allows it).
   Status launch(uint32_t program, uint64_t steps, std::vector<ProfileRecord> *profile,
-                const StepHook &onStep) override;
+                const StepHook &onStep, const LaunchRows &rows) override;
   const void *read(uint16_t tensor) override;
   bool liveStepHook() const override { return false; }
   /// The kernel counts them: each CTA's leader adds every task's static footprint and
@@ -484,7 +485,8 @@ Status CudaExecutor::waitForKernel(uint64_t steps, const isa::Program &program,
 }
 
 Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
-                            std::vector<ProfileRecord> *profile, const StepHook &onStep) {
+                            std::vector<ProfileRecord> *profile, const StepHook &onStep,
+                            const LaunchRows &) {
   if (Status s = checkLaunchable(programIndex); !s)
     return s;
   const isa::Program &program = plan_.programs[programIndex];

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -26,7 +28,180 @@ uint64_t nsSince(Clock::time_point start) {
       .count();
 }
 
+/// How long an idle worker polls for the next launch before it sleeps.
+constexpr auto kIdlePoll = std::chrono::microseconds(100);
+/// How often the launching thread checks for a hang or a failed peer rank.
+constexpr auto kWatchdogPeriod = std::chrono::milliseconds(2);
+
+/// Which rows of a task's range[0] a launch computes (LaunchRows).
+enum class RowUse : uint8_t {
+  Active, // rows [0, end)
+  Logits, // the LM head's rows and what carries its outputs on
+  All,    // the task finds its rows itself (positions or the MoE routes)
+};
+
+static_assert(isa::kNumTaskKinds == 16, "a new task kind needs its RowUse below");
+constexpr RowUse rowUse(isa::TaskKind kind) {
+  using K = isa::TaskKind;
+  switch (kind) {
+  case K::Embedding:
+  case K::Qkv:
+  case K::AttnDecode:
+  case K::AttnMerge:
+  case K::AttnPrefill:
+  case K::OProj:
+  case K::GateUp:
+  case K::DownProj:
+  case K::MoeCombine:
+  case K::AllReduce:
+    return RowUse::Active;
+  case K::LmHead:
+  case K::Argmax:
+  case K::AllGather:
+    return RowUse::Logits;
+  // The router's one task covers all rows and skips inactive ones; an expert tile's
+  // rows are its slot's (the routes), so neither depends on range[0].
+  case K::MoeRouter:
+  case K::MoeGateUp:
+  case K::MoeDown:
+    return RowUse::All;
+  }
+  return RowUse::All;
+}
+
+constexpr bool isComm(isa::TaskKind kind) {
+  return kind == isa::TaskKind::AllReduce || kind == isa::TaskKind::AllGather;
+}
+
+/// One iteration of a polling loop: lets another thread of the core run.
+inline void relax() { std::this_thread::yield(); }
+
 } // namespace
+
+/// A launch's rows, resolved against its program (LaunchRows, clipped to [0, R)).
+struct HostExecutor::RowLimits {
+  uint32_t end = 0, logitsBegin = 0, logitsEnd = 0;
+  bool all = true; // nothing is clipped
+
+  /// `task` with range[0] clipped to the rows its kind computes in this launch.
+  isa::TaskRecord clip(const isa::TaskRecord &task) const {
+    isa::TaskRecord t = task;
+    if (all)
+      return t;
+    isa::Range &rows = t.range[0];
+    switch (rowUse(isa::TaskKind(task.kind))) {
+    case RowUse::Active:
+      rows.end = std::min(rows.end, end);
+      break;
+    case RowUse::Logits:
+      rows.begin = std::max(rows.begin, logitsBegin);
+      rows.end = std::min(rows.end, logitsEnd);
+      break;
+    case RowUse::All:
+      break;
+    }
+    rows.begin = std::min(rows.begin, rows.end);
+    return t;
+  }
+};
+
+/// The executor's worker threads. Each runs one job per launch: run() publishes the
+/// job by bumping `generation_`; a thread that saw generation g runs the job once it
+/// sees another value, then counts itself out of `pending_`. A launch waits until
+/// pending_ is 0 before it returns, so the next run() finds every thread idle and no
+/// thread can skip a job.
+/// Memory ordering: the job and everything the launch prepared are written before the
+/// generation bump (under mutex_, and a release store); a worker's acquire load (or
+/// its wake-up under mutex_) that sees the new generation sees them. A worker's
+/// writes (task outputs, its profile and byte counts) precede its acq_rel decrement of
+/// pending_; the launch's acquire load that sees 0 sees every worker's (the decrements
+/// form one release sequence).
+class HostExecutor::Pool {
+public:
+  using Job = std::function<void(unsigned worker)>;
+
+  explicit Pool(unsigned size) : size_(size) { threads_.reserve(size); }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      quit_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread &t : threads_)
+      t.join();
+  }
+
+  /// Starts the threads not running yet; an error if the OS refuses one (the threads
+  /// already started stay, idle, and a later call starts the rest).
+  Status start(const std::string &program) {
+    while (threads_.size() < size_) {
+      const unsigned index = unsigned(threads_.size());
+      const uint64_t seen = generation_.load(std::memory_order_relaxed);
+      try {
+        threads_.emplace_back([this, index, seen] { loop(index, seen); });
+      } catch (const std::system_error &e) {
+        return Status::error(program + ": cannot start worker thread " +
+                             std::to_string(index) + " of " + std::to_string(size_) +
+                             ": " + e.what());
+      }
+    }
+    return Status::ok();
+  }
+
+  /// Hands `job` to every thread (start() succeeded). `job` must live until done().
+  void run(const Job &job) {
+    job_ = &job;
+    pending_.store(size_, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+  }
+
+  /// Waits up to `timeout` for every thread to finish the job; true when they have.
+  bool done(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return finished_.wait_for(
+        lock, timeout, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+  }
+
+private:
+  void loop(unsigned index, uint64_t seen) {
+    for (;;) {
+      const Clock::time_point idleSince = Clock::now();
+      for (uint32_t polls = 0; generation_.load(std::memory_order_acquire) == seen;
+           ++polls) {
+        if ((polls & 15) == 15 && Clock::now() - idleSince > kIdlePoll) {
+          std::unique_lock<std::mutex> lock(mutex_);
+          wake_.wait(lock, [&] {
+            return quit_ || generation_.load(std::memory_order_relaxed) != seen;
+          });
+          if (quit_)
+            return;
+          break;
+        }
+        relax();
+      }
+      seen = generation_.load(std::memory_order_acquire);
+      (*job_)(index);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        finished_.notify_all();
+      }
+    }
+  }
+
+  const unsigned size_;
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable wake_;     // generation_ moved, or quit_
+  std::condition_variable finished_; // pending_ reached 0
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<unsigned> pending_{0};
+  const Job *job_ = nullptr;
+  bool quit_ = false; // under mutex_
+};
 
 /// What the watchdog can see of one worker: the task it holds and the wait it is on.
 struct HostExecutor::Worker {
@@ -67,6 +242,16 @@ HostExecutor::HostExecutor(const isa::Plan &plan, ExecutorOptions options, uint3
       refs_[i].data = commBuffers_.back().get();
     }
   }
+  for (const isa::Program &p : plan.programs) {
+    const uint16_t id = findTensor(plan, p.name + ".positions");
+    positions_.push_back(
+        id != isa::kNoTensor && plan.tensors[id].placement == isa::Placement::StepState &&
+                plan.tensors[id].dtype == isa::DType::I32 &&
+                plan.tensors[id].numElements() == p.rows
+            ? id
+            : isa::kNoTensor);
+  }
+  pool_ = std::make_unique<Pool>(workers_);
   commSites_.assign(plan.programs.size(), 0);
   commBase_.assign(plan.programs.size(), 0);
   for (size_t p = 0; p < plan.programs.size(); ++p)
@@ -89,6 +274,7 @@ HostExecutor::HostExecutor(const isa::Plan &plan, ExecutorOptions options, uint3
 }
 
 HostExecutor::~HostExecutor() {
+  pool_.reset(); // joins the workers
   if (group_ && setup_)
     group_->leave(rank_);
 }
@@ -122,9 +308,42 @@ Status HostExecutor::checkLaunchable(uint32_t program) const {
                               [&](uint16_t id) { return refs_[id].data != nullptr; });
 }
 
+Status HostExecutor::rowLimits(uint32_t programIndex, const LaunchRows &rows,
+                               RowLimits &limits) const {
+  const isa::Program &program = plan_.programs[programIndex];
+  if (rows.logitsBegin > rows.logitsEnd)
+    return Status::error(program.name + ": launch rows: logits rows [" +
+                         std::to_string(rows.logitsBegin) + ", " +
+                         std::to_string(rows.logitsEnd) + ") are reversed");
+  limits.end = std::min(rows.end, program.rows);
+  limits.logitsEnd = std::min(rows.logitsEnd, limits.end);
+  limits.logitsBegin = std::min(rows.logitsBegin, limits.logitsEnd);
+  limits.all = limits.end == program.rows && limits.logitsBegin == 0 &&
+               limits.logitsEnd == program.rows;
+  // A row past `end` that is active would lose its KV-cache append and its output.
+  const uint16_t positions = positions_[programIndex];
+  if (positions != isa::kNoTensor && refs_[positions].data) {
+    const auto *pos = static_cast<const int32_t *>(refs_[positions].data);
+    for (uint32_t r = limits.end; r < program.rows; ++r)
+      if (pos[r] >= 0)
+        return Status::error(program.name + ": launch rows: row " + std::to_string(r) +
+                             " is active (position " + std::to_string(pos[r]) +
+                             ") but the launch computes rows [0, " +
+                             std::to_string(limits.end) + ")");
+  }
+  return Status::ok();
+}
+
 Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
-                            std::vector<ProfileRecord> *profile, const StepHook &onStep) {
-  if (Status s = checkLaunchable(programIndex); !s) {
+                            std::vector<ProfileRecord> *profile, const StepHook &onStep,
+                            const LaunchRows &rows) {
+  RowLimits limits;
+  Status checked = checkLaunchable(programIndex);
+  if (checked)
+    checked = rowLimits(programIndex, rows, limits);
+  if (checked)
+    checked = pool_->start(plan_.programs[programIndex].name);
+  if (Status s = checked; !s) {
     // The other ranks would wait for this one's comm pushes: stop them too.
     if (group_ && setup_)
       group_->fail(rank_, s.message());
@@ -166,15 +385,18 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     Clock::time_point start;
     const StepHook &onStep;
     RankContext rank;
+    const RowLimits &rows;
     ProfileRecord current{};
+    isa::TaskRecord clipped{}; // the claimed task over this launch's rows
+    bool idle = false;         // it has no rows: not run, nothing streamed
 
     Exec(const HostExecutor &self, const isa::Program &program, uint32_t programIndex,
          Worker &me, uint32_t index, std::atomic<bool> &stop,
          std::atomic<uint64_t> &completed, bool recording, Clock::time_point start,
-         const StepHook &onStep, const RankContext &rank)
+         const StepHook &onStep, const RankContext &rank, const RowLimits &rows)
         : self(self), program(program), programIndex(programIndex), me(me), index(index),
           stop(stop), completed(completed), recording(recording), start(start),
-          onStep(onStep), rank(rank) {
+          onStep(onStep), rank(rank), rows(rows) {
       this->rank.spin = this;
     }
 
@@ -204,12 +426,19 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
       me.step.store(step, std::memory_order_relaxed);
       if (recording)
         current = {task, index, step, nsSince(start), 0, 0, -1};
+      clipped = rows.clip(program.tasks[task]);
+      idle = clipped.range[0].begin == clipped.range[0].end &&
+             !isComm(isa::TaskKind(clipped.kind));
     }
-    void prefetch(const isa::TaskRecord &task, uint32_t, uint64_t step) {
-      me.weightBytes += prefetchTask(context(step), task);
+    // The hooks below use `clipped`, the claimed task (workerLoop passes the record).
+    void prefetch(const isa::TaskRecord &, uint32_t, uint64_t step) {
+      if (!idle)
+        me.weightBytes += prefetchTask(context(step), clipped);
     }
-    void prefetchLate(const isa::TaskRecord &task, uint32_t, uint64_t step) {
-      const LateFetch late = prefetchLateTask(context(step), task);
+    void prefetchLate(const isa::TaskRecord &, uint32_t, uint64_t step) {
+      if (idle)
+        return;
+      const LateFetch late = prefetchLateTask(context(step), clipped);
       me.weightBytes += late.bytes;
       current.expert = late.expert;
     }
@@ -231,11 +460,12 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
       if (recording)
         current.readyNs = nsSince(start);
     }
-    void run(const isa::TaskRecord &task, uint32_t, uint64_t step) {
-      runTask(context(step), task);
+    void run(const isa::TaskRecord &, uint32_t, uint64_t step) {
+      if (!idle)
+        runTask(context(step), clipped);
       me.commPeer.store(kNotWaiting, std::memory_order_relaxed);
       // Before the signal: step s + 1 waits on it (see StepHook).
-      if (onStep && task.kind == uint16_t(isa::TaskKind::Argmax))
+      if (onStep && clipped.kind == uint16_t(isa::TaskKind::Argmax))
         onStep(step);
     }
     void onDone(uint32_t, uint64_t) {
@@ -248,41 +478,30 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     }
   };
 
-  std::vector<std::thread> threads;
-  threads.reserve(workers_);
-  for (unsigned w = 0; w < workers_; ++w) {
-    try {
-      threads.emplace_back([&, w] {
-        Exec exec(*this, program, programIndex, workers[w], w, stop, completed, recording,
-                  start, onStep, rankContext);
-        protocol::workerLoop(exec, state, program.tasks.data(), program.order.data(),
-                             numTasks, steps);
-      });
-    } catch (const std::system_error &e) {
-      // The OS refused a thread: stop the ones that started and report it.
-      stop.store(true, std::memory_order_relaxed);
-      for (std::thread &t : threads)
-        t.join();
-      return Status::error(program.name + ": cannot start worker thread " +
-                           std::to_string(w) + " of " + std::to_string(workers_) + ": " +
-                           e.what());
-    }
-  }
+  const Pool::Job job = [&](unsigned w) {
+    Exec exec(*this, program, programIndex, workers[w], w, stop, completed, recording,
+              start, onStep, rankContext, limits);
+    protocol::workerLoop(exec, state, program.tasks.data(), program.order.data(),
+                         numTasks, steps);
+  };
+  pool_->run(job);
 
-  // Watchdog: the launch is hung when no task completes for watchdogMs.
+  // Watchdog: the launch is hung when no task completes for watchdogMs. Once it
+  // stops the launch, it waits for the workers to leave their loops.
   const uint64_t total = steps * numTasks;
   uint64_t lastCompleted = 0;
   Clock::time_point lastProgress = Clock::now();
   std::string hang;
-  while (completed.load(std::memory_order_relaxed) < total) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    // Another rank failed (its message is returned below), or a worker gave up.
-    if (stop.load(std::memory_order_relaxed) || (group_ && group_->failed())) {
+  while (!pool_->done(kWatchdogPeriod)) {
+    if (stop.load(std::memory_order_relaxed))
+      continue;
+    // Another rank failed (its message is returned below).
+    if (group_ && group_->failed()) {
       stop.store(true, std::memory_order_relaxed);
-      break;
+      continue;
     }
     uint64_t now = completed.load(std::memory_order_relaxed);
-    if (now != lastCompleted) {
+    if (now != lastCompleted || now == total) {
       lastCompleted = now;
       lastProgress = Clock::now();
       continue;
@@ -325,10 +544,7 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
                                 stuck) +
            commWaits;
     stop.store(true, std::memory_order_relaxed);
-    break;
   }
-  for (std::thread &t : threads)
-    t.join();
   for (const Worker &w : workers)
     lastWeightBytes_ += w.weightBytes;
   if (group_) {

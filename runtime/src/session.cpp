@@ -216,9 +216,14 @@ Status Session::prefill(Slot &slot, const GenerateOptions &options, GenerateStat
     p.seqLens[0] = int32_t(start + n);
     std::fill(p.blockTable, p.blockTable + p.maxBlocks, 0);
     std::copy(slot.blocks.blocks.begin(), slot.blocks.blocks.end(), p.blockTable);
+    // Only the chunk's n rows, and the LM head only where the first generated token
+    // comes from: the last row of the last chunk.
+    const bool last = start + n == length;
+    const LaunchRows active{.end = n, .logitsBegin = last ? n - 1 : n, .logitsEnd = n};
     auto t = Clock::now();
     std::vector<host::ProfileRecord> records;
-    Status s = executor_->launch(p.index, 1, options.profile ? &records : nullptr);
+    Status s = executor_->launch(p.index, 1, options.profile ? &records : nullptr,
+                                 nullptr, active);
     if (!s)
       return s;
     if (profiles)

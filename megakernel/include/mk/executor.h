@@ -37,6 +37,21 @@ struct ProfileRecord {
 /// device's token ring while the launch goes on), and it must only read them.
 using StepHook = std::function<void(uint64_t step)>;
 
+/// The rows of a program (its R rows: decode's batch, prefill's chunk) whose results
+/// the caller of a launch reads: the outputs of rows [0, end), and the LM head's
+/// (logits, partial argmaxes, tokens_out) of rows [logitsBegin, logitsEnd) only. Every
+/// row at or past `end` must be inactive (position -1); the logits rows are clipped to
+/// [0, end). An executor may compute more rows than asked (the CUDA executor computes
+/// all R); a row it computes has the same bits either way: rows meet only through the
+/// KV cache (a row attends earlier positions, whose rows lie below it) and the MoE
+/// routes (inactive rows take no part). Under tensor parallelism every rank must pass
+/// the same rows.
+struct LaunchRows {
+  static constexpr uint32_t kAll = UINT32_MAX;
+  uint32_t end = kAll;
+  uint32_t logitsBegin = 0, logitsEnd = kAll;
+};
+
 class Executor {
 public:
   virtual ~Executor() = default;
@@ -51,10 +66,12 @@ public:
   /// Binds a weight, KV-cache or step-state tensor to caller-owned host memory of the
   /// tensor's dtype and shape.
   virtual Status bind(uint16_t tensor, void *data) = 0;
-  /// Runs `steps` steps of program `program` in one launch.
+  /// Runs `steps` steps of program `program` in one launch, computing at least
+  /// `rows` (LaunchRows).
   virtual Status launch(uint32_t program, uint64_t steps,
                         std::vector<ProfileRecord> *profile = nullptr,
-                        const StepHook &onStep = nullptr) = 0;
+                        const StepHook &onStep = nullptr,
+                        const LaunchRows &rows = {}) = 0;
   /// Host-readable contents of a tensor as of the end of the last launch (host: the
   /// memory itself; CUDA: a copy made by this call). nullptr for an unknown id.
   virtual const void *read(uint16_t tensor) = 0;

@@ -11,12 +11,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <string>
+#include <thread>
 
 using namespace mk;
 using namespace mk::host;
@@ -99,22 +103,28 @@ struct Result {
 constexpr int32_t kPrompt[] = {5, 17, 200, 33, 91, 4};
 constexpr int kPromptLen = 6;
 
+/// The step state of a prefill of the prompt's first `len` tokens: one sequence, rows
+/// past it are padding.
+void setPrefill(Model &m, int len) {
+  const int64_t blocks = m.plan.tensors[find(m.plan, "prefill.block_table")].shape[1];
+  for (int r = 0; r < 8; ++r) {
+    bool on = r < len;
+    m.data<int32_t>("prefill.tokens")[r] = on ? kPrompt[r] : 0;
+    m.data<int32_t>("prefill.positions")[r] = on ? r : -1;
+    m.data<int32_t>("prefill.kv_slots")[r] = on ? r : -1;
+  }
+  m.data<int32_t>("prefill.seq_lens")[0] = len;
+  for (int b = 0; b < blocks; ++b)
+    m.data<int32_t>("prefill.block_table")[b] = b;
+}
+
 /// Prefills the prompt, then decodes `steps` tokens, `perLaunch` steps per launch.
 Result generate(unsigned workers, int steps, int perLaunch) {
   Model m;
   HostExecutor exec(m.plan, {.workers = workers});
   m.bindAll(exec);
   const int64_t blocks = m.plan.tensors[find(m.plan, "prefill.block_table")].shape[1];
-  // Prefill: one sequence, rows past the prompt are padding.
-  for (int r = 0; r < 8; ++r) {
-    bool on = r < kPromptLen;
-    m.data<int32_t>("prefill.tokens")[r] = on ? kPrompt[r] : 0;
-    m.data<int32_t>("prefill.positions")[r] = on ? r : -1;
-    m.data<int32_t>("prefill.kv_slots")[r] = on ? r : -1;
-  }
-  m.data<int32_t>("prefill.seq_lens")[0] = kPromptLen;
-  for (int b = 0; b < blocks; ++b)
-    m.data<int32_t>("prefill.block_table")[b] = b;
+  setPrefill(m, kPromptLen);
   Status s = exec.launch(programIndex(m.plan, "prefill"), 1);
   EXPECT_TRUE(s) << s.message();
   Result result;
@@ -274,6 +284,145 @@ TEST(HostExecutor, ProfileRecordsEveryTask) {
     EXPECT_LT(r.worker, 3u);
     EXPECT_LT(r.step, 3u);
   }
+}
+
+/// The process's thread ids (Linux: /proc/self/task).
+std::set<std::string> threadIds() {
+  std::set<std::string> ids;
+  for (const auto &e : std::filesystem::directory_iterator("/proc/self/task"))
+    ids.insert(e.path().filename().string());
+  return ids;
+}
+
+double processCpuMs() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+// The workers start with the first launch and serve every later one (the same
+// threads), sleep while the executor is idle, wake for the next launch, and leave with
+// the executor.
+TEST(HostExecutor, WorkersPersistAcrossLaunchesAndSleepWhenIdle) {
+  const std::set<std::string> before = threadIds();
+  Model m;
+  {
+    HostExecutor exec(m.plan, {.workers = 3, .profile = true});
+    m.bindAll(exec);
+    const uint32_t decode = programIndex(m.plan, "decode");
+    m.data<int32_t>("decode.positions")[0] = 0;
+    m.data<int32_t>("decode.seq_lens")[0] = 1;
+    m.data<int32_t>("decode.positions")[1] = -1;
+    m.data<int32_t>("decode.kv_slots")[1] = -1;
+    ASSERT_TRUE(exec.launch(decode, 1));
+    const std::set<std::string> pool = threadIds();
+    EXPECT_EQ(pool.size(), before.size() + 3);
+    std::vector<ProfileRecord> profile;
+    for (int launch = 0; launch < 30; ++launch) {
+      ASSERT_TRUE(exec.launch(decode, 2, &profile));
+      EXPECT_EQ(profile.size(), 2 * m.plan.programs[decode].tasks.size());
+      EXPECT_EQ(threadIds(), pool) << "launch " << launch;
+    }
+    // Idle: past the workers' short poll, they sleep.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const double cpu0 = processCpuMs();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const double idleCpu = processCpuMs() - cpu0;
+    EXPECT_LT(idleCpu, 20.0) << "3 idle workers burnt " << idleCpu << " ms of CPU in 200";
+    // Asleep, they still wake for a launch.
+    ASSERT_TRUE(exec.launch(decode, 2, &profile));
+    EXPECT_EQ(profile.size(), 2 * m.plan.programs[decode].tasks.size());
+    EXPECT_EQ(threadIds(), pool);
+  }
+  EXPECT_EQ(threadIds(), before) << "the executor joins its workers";
+}
+
+/// Bytes of rows [r0, r1) of a tensor whose first dimension is rows.
+std::vector<uint8_t> rowBytes(const TensorRef &t, int64_t r0, int64_t r1) {
+  const auto *p = static_cast<const uint8_t *>(t.data);
+  return std::vector<uint8_t>(p + r0 * t.rowBytes(), p + r1 * t.rowBytes());
+}
+
+bool allZero(const std::vector<uint8_t> &bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+}
+
+// A prefill of 3 real rows of 8, with the LM head on the last only, against the full
+// launch: the same KV cache in every layer (every computed row's K/V, which the next
+// layer's hidden state of every row feeds), the same logits, partial argmaxes and token
+// of the last row (which all layers of all rows feed); the LM head and the argmax leave
+// the other rows alone (partial_max is no other tensor's memory); the embedding gathers
+// 3 table rows, the LM head streams nothing when no row needs it; any worker count.
+TEST(HostExecutor, LaunchRowsComputeOnlyTheRowsAskedWithTheSameBits) {
+  constexpr int kLen = 3, kRows = 8;
+  const int logitsRow = kLen - 1;
+  Model full;
+  HostExecutor fullExec(full.plan, {.workers = 2});
+  full.bindAll(fullExec);
+  setPrefill(full, kLen);
+  const uint32_t prefill = programIndex(full.plan, "prefill");
+  ASSERT_EQ(full.plan.programs[prefill].rows, uint32_t(kRows));
+  ASSERT_TRUE(fullExec.launch(prefill, 1));
+  const uint64_t fullBytes = *fullExec.lastLaunchWeightBytes();
+  const uint16_t logits = find(full.plan, "prefill.logits");
+  const uint16_t partialMax = find(full.plan, "prefill.partial_max");
+  const uint64_t tableRow =
+      fullExec.tensor(find(full.plan, "model.embed_tokens.weight")).rowBytes();
+
+  for (unsigned workers : {1u, 3u}) {
+    Model m;
+    HostExecutor exec(m.plan, {.workers = workers});
+    m.bindAll(exec);
+    setPrefill(m, kLen);
+    const LaunchRows rows{
+        .end = kLen, .logitsBegin = uint32_t(logitsRow), .logitsEnd = kLen};
+    Status s = exec.launch(prefill, 1, nullptr, nullptr, rows);
+    ASSERT_TRUE(s) << s.message();
+    for (size_t i = 0; i < m.plan.tensors.size(); ++i) {
+      if (m.plan.tensors[i].placement == isa::Placement::KvCache) {
+        EXPECT_EQ(m.memory[i], full.memory[i]) << m.plan.tensors[i].name;
+      }
+    }
+    for (uint16_t id : {logits, partialMax})
+      EXPECT_EQ(rowBytes(exec.tensor(id), logitsRow, kLen),
+                rowBytes(fullExec.tensor(id), logitsRow, kLen))
+          << m.plan.tensors[id].name;
+    EXPECT_TRUE(allZero(rowBytes(exec.tensor(partialMax), 0, logitsRow)));
+    EXPECT_TRUE(allZero(rowBytes(exec.tensor(partialMax), kLen, kRows)));
+    const int32_t *tokens = m.data<int32_t>("prefill.tokens_out");
+    EXPECT_EQ(tokens[logitsRow], full.data<int32_t>("prefill.tokens_out")[logitsRow]);
+    for (int r = 0; r < kRows; ++r)
+      EXPECT_TRUE(r == logitsRow || tokens[r] == 0) << "argmax wrote row " << r;
+    // The LM head streams its weights once for one row as for 8.
+    EXPECT_EQ(*exec.lastLaunchWeightBytes(), fullBytes - (kRows - kLen) * tableRow);
+
+    // No logits row (a chunk before the prompt's last): the LM head streams nothing.
+    const LaunchRows noHead{.end = kLen, .logitsBegin = kLen, .logitsEnd = kLen};
+    ASSERT_TRUE(exec.launch(prefill, 1, nullptr, nullptr, noHead));
+    uint64_t headBytes = 0;
+    const TaskContext ctx = makeTaskContext(m.plan, prefill, &exec.tensor(0),
+                                            uint32_t(m.plan.tensors.size()));
+    for (const isa::TaskRecord &t : m.plan.programs[prefill].tasks)
+      if (t.kind == uint16_t(isa::TaskKind::LmHead))
+        headBytes += prefetchTask(ctx, t);
+    ASSERT_GT(headBytes, 0u);
+    EXPECT_EQ(*exec.lastLaunchWeightBytes(),
+              fullBytes - (kRows - kLen) * tableRow - headBytes);
+  }
+}
+
+TEST(HostExecutor, LaunchRowsRefuseAnActiveRowPastTheEnd) {
+  Model m;
+  HostExecutor exec(m.plan, {.workers = 2});
+  m.bindAll(exec);
+  setPrefill(m, 4);
+  const uint32_t prefill = programIndex(m.plan, "prefill");
+  Status s = exec.launch(prefill, 1, nullptr, nullptr, {.end = 3});
+  EXPECT_EQ(s.message(), "prefill: launch rows: row 3 is active (position 3) but the "
+                         "launch computes rows [0, 3)");
+  s = exec.launch(prefill, 1, nullptr, nullptr, {.logitsBegin = 2, .logitsEnd = 1});
+  EXPECT_EQ(s.message(), "prefill: launch rows: logits rows [2, 1) are reversed");
+  EXPECT_TRUE(exec.launch(prefill, 1, nullptr, nullptr, {.end = 4}));
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <thread>
 #include <vector>
@@ -57,10 +58,21 @@ struct RankMemory {
 struct GroupRun {
   std::vector<std::vector<int32_t>> tokens; // [rank][launch * rows]
   std::vector<std::string> errors;          // [rank], "" when ok
+  // [rank][launch]: bytes of each row of the all_reduce's out (decode.h) and the
+  // all_gather's (decode.gathered).
+  std::vector<std::vector<std::vector<uint8_t>>> reduced, gathered;
 };
 
+/// Row r of tensor `id` of a launch's executor.
+std::vector<uint8_t> row(HostExecutor &exec, uint16_t id, uint32_t r) {
+  const TensorRef &t = exec.tensor(id);
+  const auto *p = static_cast<const uint8_t *>(t.data) + r * t.rowBytes();
+  return std::vector<uint8_t>(p, p + t.rowBytes());
+}
+
 GroupRun runGroup(const isa::Plan &plan, std::vector<unsigned> workers, uint32_t launches,
-                  uint64_t steps, int absentRank = -1, uint64_t watchdogMs = 10'000) {
+                  uint64_t steps, int absentRank = -1, uint64_t watchdogMs = 10'000,
+                  const LaunchRows &rows = {}) {
   const uint32_t ranks = plan.tensorParallel;
   HostCommGroup group(ranks);
   std::vector<std::unique_ptr<RankMemory>> memory;
@@ -77,18 +89,26 @@ GroupRun runGroup(const isa::Plan &plan, std::vector<unsigned> workers, uint32_t
   GroupRun result;
   result.tokens.resize(ranks);
   result.errors.resize(ranks);
+  result.reduced.resize(ranks);
+  result.gathered.resize(ranks);
+  const uint16_t reduced = isa::test::tensorId(plan, "decode.h");
+  const uint16_t gathered = isa::test::tensorId(plan, "decode.gathered");
   std::vector<std::thread> threads;
   for (uint32_t r = 0; r < ranks; ++r)
     threads.emplace_back([&, r] {
       if (int(r) == absentRank)
         return;
       for (uint32_t l = 0; l < launches; ++l) {
-        if (Status s = exec[r]->launch(0, steps); !s) {
+        if (Status s = exec[r]->launch(0, steps, nullptr, nullptr, rows); !s) {
           result.errors[r] = s.message();
           return;
         }
         const int32_t *t = static_cast<const int32_t *>(exec[r]->read(out));
         result.tokens[r].insert(result.tokens[r].end(), t, t + 2);
+        for (uint32_t i = 0; i < 2; ++i) {
+          result.reduced[r].push_back(row(*exec[r], reduced, i));
+          result.gathered[r].push_back(row(*exec[r], gathered, i));
+        }
       }
     });
   for (std::thread &t : threads)
@@ -110,6 +130,42 @@ TEST(TensorParallelExecutor, EveryRankComputesTheSameTokensForAnyWorkers) {
     const GroupRun again = runGroup(plan, workers, 3, 4);
     EXPECT_EQ(again.errors[0] + again.errors[1], "");
     EXPECT_EQ(again.tokens, base.tokens) << workers[0] << "+" << workers[1] << " workers";
+  }
+}
+
+// Rows clipped on every rank: all_reduce exchanges only the computed rows, all_gather
+// only the LM head's; those rows keep their bits, the others are not written (the toy
+// plan's arena is not shared between tensors), and the comm sites stay in step over
+// launches (a skipped comm tile would leave its peers waiting).
+TEST(TensorParallelExecutor, ClippedRowsKeepTheirBits) {
+  const isa::Plan plan = makeToyTpPlan();
+  const GroupRun full = runGroup(plan, {2, 2}, 3, 4);
+  ASSERT_EQ(full.errors[0] + full.errors[1], "");
+  const LaunchRows firstRow{.end = 1, .logitsBegin = 0, .logitsEnd = 1};
+  const LaunchRows secondLogits{.end = 2, .logitsBegin = 1, .logitsEnd = 2};
+  auto zero = [](const std::vector<uint8_t> &bytes) {
+    return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+  };
+  for (std::vector<unsigned> workers : {std::vector<unsigned>{1, 3}, {2, 2}}) {
+    for (const LaunchRows &rows : {firstRow, secondLogits}) {
+      const GroupRun clipped = runGroup(plan, workers, 3, 4, -1, 10'000, rows);
+      ASSERT_EQ(clipped.errors[0] + clipped.errors[1], "");
+      for (uint32_t rank = 0; rank < 2; ++rank) {
+        for (size_t i = 0; i < full.reduced[rank].size(); ++i) {
+          const uint32_t r = i % 2;
+          EXPECT_FALSE(zero(full.reduced[rank][i]));
+          EXPECT_FALSE(zero(full.gathered[rank][i]));
+          if (r < rows.end)
+            EXPECT_EQ(clipped.reduced[rank][i], full.reduced[rank][i]) << i;
+          else
+            EXPECT_TRUE(zero(clipped.reduced[rank][i])) << i;
+          if (r >= rows.logitsBegin && r < rows.logitsEnd)
+            EXPECT_EQ(clipped.gathered[rank][i], full.gathered[rank][i]) << i;
+          else
+            EXPECT_TRUE(zero(clipped.gathered[rank][i])) << i;
+        }
+      }
+    }
   }
 }
 

@@ -95,7 +95,7 @@ public:
     return inner_.read(id);
   }
   Status launch(uint32_t program, uint64_t steps, std::vector<ProfileRecord> *profile,
-                const StepHook &onStep) override {
+                const StepHook &onStep, const LaunchRows &rows) override {
     std::vector<uint16_t> outs;
     for (const isa::TaskRecord &t : plan_.programs[program].tasks)
       if (t.kind == uint16_t(isa::TaskKind::Argmax))
@@ -107,7 +107,7 @@ public:
         ring[step].emplace_back(tokens, tokens + plan_.tensors[id].numElements());
       }
     };
-    if (Status s = inner_.launch(program, steps, profile, record); !s)
+    if (Status s = inner_.launch(program, steps, profile, record, rows); !s)
       return s;
     for (uint64_t step = 0; onStep && step < steps; ++step) {
       for (size_t i = 0; i < outs.size(); ++i)

@@ -13,6 +13,17 @@
 //
 // Tensor parallelism: one executor per rank, each constructed with the rank and the
 // group (mk/host/comm_group.h); the caller binds each rank's weight slices.
+//
+// Threads: the workers are started by the first launch and live as long as the
+// executor; each launch hands them its job. Between launches a worker polls for the
+// next one for a few tens of microseconds (back-to-back launches, such as a session's,
+// start without a wake-up), then sleeps on a condition variable: an idle executor
+// costs no CPU.
+//
+// Rows: a launch runs each task over the rows LaunchRows asks for, by clipping the
+// task's row range (range[0]) when it claims it (the plan is not changed); a task left
+// without rows is not run, streams no weights, and still signals. Comm tasks always
+// run: their peers wait for their flags.
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -72,16 +83,20 @@ public:
   /// The memory of a tensor (activations point into the program's arena).
   const TensorRef &tensor(uint16_t id) const { return refs_[id]; }
 
-  /// Runs `steps` steps of program `program` in one launch. Returns an error instead
-  /// of hanging (watchdog), and when a tensor the program uses is unbound. Under
-  /// tensor parallelism every rank must make the same launches.
+  /// Runs `steps` steps of program `program` in one launch, over the rows `rows` asks
+  /// for. Returns an error instead of hanging (watchdog), when a tensor the program
+  /// uses is unbound, and when a row past rows.end is active. Under tensor parallelism
+  /// every rank must make the same launches.
   Status launch(uint32_t program, uint64_t steps,
                 std::vector<ProfileRecord> *profile = nullptr,
-                const StepHook &onStep = nullptr) override;
+                const StepHook &onStep = nullptr, const LaunchRows &rows = {}) override;
 
 private:
   struct Worker;
+  class Pool;
+  struct RowLimits;
   Status checkLaunchable(uint32_t program) const;
+  Status rowLimits(uint32_t program, const LaunchRows &rows, RowLimits &limits) const;
 
   const isa::Plan &plan_;
   ExecutorOptions options_;
@@ -92,6 +107,8 @@ private:
   std::vector<TensorRef> refs_;
   std::vector<uint32_t> commSites_; // per program: comm sites per step
   std::vector<uint64_t> commBase_;  // per program: epochs used by past launches
+  std::vector<uint16_t> positions_; // per program: its positions tensor, or kNoTensor
+  std::unique_ptr<Pool> pool_;
   uint64_t lastWeightBytes_ = 0;
   /// Frees what `new (std::align_val_t(64)) uint8_t[n]` allocated (the default
   /// deleter would call the unaligned operator delete[]).
