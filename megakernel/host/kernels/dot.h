@@ -36,13 +36,23 @@ namespace mk::host::kernels {
 inline constexpr size_t kDotPartials = 32;
 
 /// Rows of activations processed per pass over a weight tile: each weight row is
-/// loaded once per block and reused from L1 for the block's rows. Numerics do not
-/// depend on it.
-inline constexpr int64_t kRowBlock = 8;
+/// streamed once per block and reused from cache for the block's rows (dotBlockBf16
+/// tiles them for registers). Numerics do not depend on it.
+inline constexpr int64_t kRowBlock = 64;
+/// Output columns per dotBlockBf16 call of the tasks (bounds their fp32 scratch).
+inline constexpr int64_t kColBlock = 128;
 
 /// sum_i a[i] * b[i] of bf16 vectors, by the contract above.
 inline float dotBf16(const bf16 *a, const bf16 *b, size_t n) {
   return simdOps().dotBf16(a, b, n);
+}
+
+/// out[r * ldo + c] = dotBf16(x + r * ldx, w + c * ldw, k) for r < rows, c < cols:
+/// the projections' dots, tiled for registers and caches by the SIMD target (each
+/// weight row streamed once per panel of x's rows), each one bit for bit dotBf16.
+inline void dotBlockBf16(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w,
+                         int64_t ldw, int64_t cols, size_t k, float *out, int64_t ldo) {
+  simdOps().dotBlockBf16(x, ldx, rows, w, ldw, cols, k, out, ldo);
 }
 
 /// The same contract on fp32 vectors (where products round: fma matters).

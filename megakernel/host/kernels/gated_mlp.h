@@ -11,18 +11,44 @@
 
 #include "mk/host/bf16.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <vector>
 
 namespace mk::host::kernels {
+
+/// The element from its two fp32 dots (gateDot = xn . wGate, upDot = xn . wUp).
+inline bf16 gatedActivationOfDots(float gateDot, float upDot) {
+  const float g = roundToBf16(gateDot);
+  const float u = roundToBf16(upDot);
+  const float silu = roundToBf16(g / (1.0f + std::exp(-g)));
+  return floatToBf16(silu * u);
+}
 
 /// One element of SiLU(xn . wGate) * (xn . wUp): xn, wGate, wUp are [n] bf16.
 inline bf16 gatedActivation(const bf16 *xn, const bf16 *wGate, const bf16 *wUp,
                             size_t n) {
-  const float g = roundToBf16(dotBf16(xn, wGate, n));
-  const float u = roundToBf16(dotBf16(xn, wUp, n));
-  const float silu = roundToBf16(g / (1.0f + std::exp(-g)));
-  return floatToBf16(silu * u);
+  return gatedActivationOfDots(dotBf16(xn, wGate, n), dotBf16(xn, wUp, n));
+}
+
+/// out[i * ldo + c] = gatedActivation(xn[i], wGate[c], wUp[c]) for i < rows, c < cols
+/// (xn rows n apart, weight rows n apart), by blocks of dots (dotBlockBf16).
+inline void gatedActivationBlock(const bf16 *xn, int64_t rows, const bf16 *wGate,
+                                 const bf16 *wUp, int64_t cols, size_t n, bf16 *out,
+                                 int64_t ldo) {
+  std::vector<float> g(size_t(rows * kColBlock)), u(size_t(rows * kColBlock));
+  for (int64_t c0 = 0; c0 < cols; c0 += kColBlock) {
+    const int64_t nc = std::min<int64_t>(kColBlock, cols - c0);
+    dotBlockBf16(xn, int64_t(n), rows, wGate + c0 * int64_t(n), int64_t(n), nc, n,
+                 g.data(), nc);
+    dotBlockBf16(xn, int64_t(n), rows, wUp + c0 * int64_t(n), int64_t(n), nc, n, u.data(),
+                 nc);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t c = 0; c < nc; ++c)
+        out[i * ldo + c0 + c] =
+            gatedActivationOfDots(g[size_t(i * nc + c)], u[size_t(i * nc + c)]);
+  }
 }
 
 } // namespace mk::host::kernels

@@ -32,7 +32,9 @@
 #include "kernels/dot.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #undef HWY_TARGET_INCLUDE
@@ -193,6 +195,190 @@ void WeightedRowSum(const float *p, const bf16 *v, const int64_t *rows, int64_t 
       o[d] = std::fma(p[j], bf16ToFloat(v[rows[j] * stride + d]), o[d]);
 }
 
+// dotBlockBf16's tiles. A bf16 pair loaded as one u32 lane splits into two fp32 by a
+// shift (the even element) and a mask (the odd one), cheaper than widening, so a tile
+// holds each dot's 32 partials permuted: of a 32-element block, u32 vector s (kSub of
+// them, 2 * kLanes elements each) gives E_s, lane l = element s * 2kLanes + 2l, and
+// O_s, lane l = element s * 2kLanes + 2l + 1; each feeds its own accumulator. The
+// tree's pairs p[j], p[j + w] keep j's parity for w >= 2: for w >= 2kLanes they are
+// accumulators s and s + w / 2kLanes of one parity, below that lanes l and l + w/2 of
+// one vector (foldLanes' steps); w = 1 adds E's p[0] to O's p[1]. Same FMAs in the
+// same order per partial, same adds: the bits of dot().
+//
+// The activation rows are packed once per call into that permuted fp32 layout
+// (zero-padded to whole blocks), so a tile's inner loop loads x with no conversion
+// and each weight row's pairs once for all the tile's rows.
+constexpr size_t kSub = kDotPartials / (2 * kLanes); // 1 on AVX-512, 2 on AVX2
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+constexpr size_t kRegisters = 32;
+#else
+constexpr size_t kRegisters = 16;
+#endif
+/// Accumulators a tile may keep in registers; the rest hold weights and x.
+constexpr size_t kAccBudget = kRegisters * 3 / 4;
+constexpr size_t kMaxTileRows = kRegisters == 32 ? 4 : 3;
+constexpr size_t kMaxTileCols = 8;
+/// Columns (weight rows) of a tile of `rows` activation rows: 8 / 6 / 4 / 3 on
+/// AVX-512, 3 / 1 / 1 on AVX2.
+constexpr size_t tileCols(size_t rows) {
+  return std::clamp<size_t>(kAccBudget / (kVectors * rows), 1, kMaxTileCols);
+}
+/// The packed activation panel's budget (fits L2 beside the weight tiles).
+constexpr size_t kPanelBytes = 192 * 1024;
+
+HWY_INLINE void packBlock(DF df, const bf16 *x, float *dst) {
+  const hn::RebindToUnsigned<DF> du;
+  HWY_UNROLL(2)
+  for (size_t s = 0; s < kSub; ++s) {
+    const auto u = hn::LoadU(du, reinterpret_cast<const uint32_t *>(x + s * 2 * kLanes));
+    hn::StoreU(hn::BitCast(df, hn::ShiftLeft<16>(u)), df, dst + s * 2 * kLanes);
+    hn::StoreU(hn::BitCast(df, hn::And(u, hn::Set(du, 0xFFFF0000u))), df,
+               dst + s * 2 * kLanes + kLanes);
+  }
+}
+
+/// One row of x [k] bf16 -> [ceil(k / 32) * 32] fp32, permuted as above, zero-padded.
+void packRow(const bf16 *x, size_t k, float *dst) {
+  const DF df;
+  size_t i = 0;
+  for (; i + kDotPartials <= k; i += kDotPartials)
+    packBlock(df, x + i, dst + i);
+  if (i < k) {
+    bf16 t[kDotPartials];
+    padTail(x + i, k - i, t);
+    packBlock(df, t, dst + i);
+  }
+}
+
+/// One 32-element block of an R x C tile: x rows kp floats apart, w rows ldw apart.
+template <size_t R, size_t C>
+HWY_INLINE void tileStep(DF df, const float *x, size_t kp, const bf16 *w, size_t ldw,
+                         VF (&acc)[R][C][kVectors]) {
+  const hn::RebindToUnsigned<DF> du;
+  const auto high = hn::Set(du, 0xFFFF0000u);
+  VF we[C][kSub], wo[C][kSub];
+  HWY_UNROLL(8)
+  for (size_t c = 0; c < C; ++c) {
+    HWY_UNROLL(2)
+    for (size_t s = 0; s < kSub; ++s) {
+      const auto u =
+          hn::LoadU(du, reinterpret_cast<const uint32_t *>(w + c * ldw + s * 2 * kLanes));
+      we[c][s] = hn::BitCast(df, hn::ShiftLeft<16>(u));
+      wo[c][s] = hn::BitCast(df, hn::And(u, high));
+    }
+  }
+  HWY_UNROLL(4)
+  for (size_t r = 0; r < R; ++r) {
+    HWY_UNROLL(2)
+    for (size_t s = 0; s < kSub; ++s) {
+      const VF xe = hn::LoadU(df, x + r * kp + s * 2 * kLanes);
+      const VF xo = hn::LoadU(df, x + r * kp + s * 2 * kLanes + kLanes);
+      HWY_UNROLL(8)
+      for (size_t c = 0; c < C; ++c) {
+        acc[r][c][2 * s] = hn::MulAdd(xe, we[c][s], acc[r][c][2 * s]);
+        acc[r][c][2 * s + 1] = hn::MulAdd(xo, wo[c][s], acc[r][c][2 * s + 1]);
+      }
+    }
+  }
+}
+
+/// The tree on one dot's permuted accumulators (acc[2s] = E_s, acc[2s + 1] = O_s).
+HWY_INLINE float reducePermuted(DF df, VF (&acc)[kVectors]) {
+  HWY_UNROLL(2)
+  for (size_t count = kSub; count > 1; count /= 2)
+    for (size_t s = 0; s < count / 2; ++s) {
+      acc[2 * s] = hn::Add(acc[2 * s], acc[2 * (s + count / 2)]);
+      acc[2 * s + 1] = hn::Add(acc[2 * s + 1], acc[2 * (s + count / 2) + 1]);
+    }
+  return foldLanes(df, acc[0]) + foldLanes(df, acc[1]);
+}
+
+/// out[r * ldo + c] for an R x C tile: x the packed rows (kp floats apart), w's rows
+/// ldw apart, k elements of which `full` whole blocks.
+template <size_t R, size_t C>
+HWY_NOINLINE void dotTile(const float *x, size_t kp, const bf16 *w, size_t ldw, size_t k,
+                          float *out, size_t ldo) {
+  const DF df;
+  VF acc[R][C][kVectors];
+  for (size_t r = 0; r < R; ++r)
+    for (size_t c = 0; c < C; ++c)
+      for (size_t v = 0; v < kVectors; ++v)
+        acc[r][c][v] = hn::Zero(df);
+  const size_t full = k / kDotPartials;
+  for (size_t b = 0; b < full; ++b) {
+    tileStep<R, C>(df, x + b * kDotPartials, kp, w + b * kDotPartials, ldw, acc);
+  }
+  if (full * kDotPartials < k) {
+    bf16 tail[C][kDotPartials];
+    for (size_t c = 0; c < C; ++c)
+      padTail(w + c * ldw + full * kDotPartials, k - full * kDotPartials, tail[c]);
+    tileStep<R, C>(df, x + full * kDotPartials, kp, &tail[0][0], kDotPartials, acc);
+  }
+  for (size_t r = 0; r < R; ++r)
+    for (size_t c = 0; c < C; ++c)
+      out[r * ldo + c] = reducePermuted(df, acc[r][c]);
+}
+
+using TileFn = void (*)(const float *, size_t, const bf16 *, size_t, size_t, float *,
+                        size_t);
+
+template <size_t R, size_t C> constexpr TileFn tileFn() {
+  if constexpr (C <= tileCols(R))
+    return &dotTile<R, C>;
+  else
+    return nullptr;
+}
+
+template <size_t R, size_t... Cs>
+constexpr std::array<TileFn, kMaxTileCols> tileRow(std::index_sequence<Cs...>) {
+  return {{tileFn<R, Cs + 1>()...}};
+}
+
+template <size_t... Rs>
+constexpr std::array<std::array<TileFn, kMaxTileCols>, kMaxTileRows>
+tileTable(std::index_sequence<Rs...>) {
+  return {{tileRow<Rs + 1>(std::make_index_sequence<kMaxTileCols>())...}};
+}
+
+/// kTiles[R - 1][C - 1]: the R x C tile, null where it would not fit the registers.
+constexpr auto kTiles = tileTable(std::make_index_sequence<kMaxTileRows>());
+
+void DotBlockBf16(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w, int64_t ldw,
+                  int64_t cols, size_t k, float *out, int64_t ldo) {
+  if (rows <= 0 || cols <= 0)
+    return;
+  if (rows == 1) {
+    // One row (decode): weights stream from memory once either way, and the plain
+    // dot streams them faster there than a tile does (measured: cold weights).
+    for (int64_t c = 0; c < cols; ++c)
+      out[c] = dot(x, w + c * ldw, k);
+    return;
+  }
+  const size_t kp = (k + kDotPartials - 1) / kDotPartials * kDotPartials;
+  // Rows per packed panel: a multiple of the tile's rows, within kPanelBytes. Each
+  // weight tile is streamed once per panel and reused from L1 for its rows.
+  const size_t panelRows =
+      std::max(kMaxTileRows, kPanelBytes / std::max<size_t>(kp * sizeof(float), 1) /
+                                 kMaxTileRows * kMaxTileRows);
+  thread_local std::vector<float> panel;
+  for (int64_t r0 = 0; r0 < rows; r0 += int64_t(panelRows)) {
+    const size_t nr = std::min<size_t>(panelRows, size_t(rows - r0));
+    if (panel.size() < nr * kp)
+      panel.resize(nr * kp);
+    for (size_t r = 0; r < nr; ++r)
+      packRow(x + (r0 + int64_t(r)) * ldx, k, panel.data() + r * kp);
+    const size_t tr = std::min(kMaxTileRows, nr), tc = tileCols(tr);
+    for (int64_t c0 = 0; c0 < cols; c0 += int64_t(tc)) {
+      const size_t nc = std::min<size_t>(tc, size_t(cols - c0));
+      for (size_t r = 0; r < nr; r += tr) {
+        const size_t nrt = std::min(tr, nr - r);
+        kTiles[nrt - 1][nc - 1](panel.data() + r * kp, kp, w + c0 * ldw, size_t(ldw), k,
+                                out + (r0 + int64_t(r)) * ldo + c0, size_t(ldo));
+      }
+    }
+  }
+}
+
 #else // !MK_SIMD_VECTOR_PATH: the contract one partial at a time.
 
 template <typename T> float dot(const T *a, const T *b, size_t n) {
@@ -223,6 +409,13 @@ void NormalizeBf16(const bf16 *x, const bf16 *w, float scale, size_t n, bf16 *ou
     out[i] = floatToBf16(bf16ToFloat(w[i]) * roundToBf16(bf16ToFloat(x[i]) * scale));
 }
 
+void DotBlockBf16(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w, int64_t ldw,
+                  int64_t cols, size_t k, float *out, int64_t ldo) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      out[r * ldo + c] = dot(x + r * ldx, w + c * ldw, k);
+}
+
 #endif // MK_SIMD_VECTOR_PATH
 
 float DotBf16(const bf16 *a, const bf16 *b, size_t n) { return dot(a, b, n); }
@@ -233,6 +426,7 @@ const SimdOps *GetOps() {
                            HWY_TARGET,
                            &DotBf16,
                            &DotF32,
+                           &DotBlockBf16,
                            &WeightedRowSum,
                            &NormalizeBf16};
   return &ops;

@@ -24,6 +24,11 @@ struct SimdOps {
   int64_t targetBit;  // its HWY_* bit
   float (*dotBf16)(const bf16 *a, const bf16 *b, size_t n);
   float (*dotF32)(const float *a, const float *b, size_t n);
+  /// out[r * ldo + c] = dotBf16(x + r * ldx, w + c * ldw, k) for r < rows, c < cols:
+  /// a block of dot.h's dots, each bit for bit the one dotBf16 computes. Vector
+  /// targets tile it for registers and caches (several rows of x and of w per pass).
+  void (*dotBlockBf16)(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w,
+                       int64_t ldw, int64_t cols, size_t k, float *out, int64_t ldo);
   /// o[d] = fma(p[j], v_j[d], o[d]) for j = 0, 1, ..., n - 1 in that order and every
   /// d < hd, where v_j = v + rows[j] * stride. Elementwise, so the same on any width.
   void (*weightedRowSum)(const float *p, const bf16 *v, const int64_t *rows,

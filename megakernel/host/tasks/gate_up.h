@@ -48,17 +48,17 @@ inline void HostTask<isa::TaskKind::GateUp>::run(const TaskContext &ctx,
   const float eps = ctx.model->rmsNormEps;
 
   using kernels::kRowBlock;
-  std::vector<bf16> xn(size_t(kRowBlock * hidden)); // [kRowBlock, hidden]
+  std::vector<bf16> xn(size_t(
+      std::min<int64_t>(kRowBlock, task.range[0].end - task.range[0].begin) * hidden));
   const isa::Range rows = task.range[0], cols = task.range[1];
   for (int64_t r0 = rows.begin; r0 < rows.end; r0 += kRowBlock) {
     const int64_t nRows = std::min<int64_t>(kRowBlock, rows.end - r0);
     for (int64_t i = 0; i < nRows; ++i)
       kernels::rmsNormRow(x + (r0 + i) * hidden, normW, hidden, eps,
                           xn.data() + i * hidden);
-    for (int64_t c = cols.begin; c < cols.end; ++c)
-      for (int64_t i = 0; i < nRows; ++i)
-        out[(r0 + i) * inter + c] = kernels::gatedActivation(
-            xn.data() + i * hidden, wGate + c * hidden, wUp + c * hidden, size_t(hidden));
+    kernels::gatedActivationBlock(xn.data(), nRows, wGate + cols.begin * hidden,
+                                  wUp + cols.begin * hidden, cols.end - cols.begin,
+                                  size_t(hidden), out + r0 * inter + cols.begin, inter);
   }
 }
 

@@ -55,17 +55,17 @@ inline void HostTask<isa::TaskKind::LmHead>::run(const TaskContext &ctx,
   const float eps = ctx.model->rmsNormEps;
 
   using kernels::kRowBlock;
-  std::vector<bf16> xn(size_t(kRowBlock * hidden)); // [kRowBlock, hidden]
+  std::vector<bf16> xn(size_t(
+      std::min<int64_t>(kRowBlock, task.range[0].end - task.range[0].begin) * hidden));
   const isa::Range rows = task.range[0], cols = task.range[1];
   for (int64_t r0 = rows.begin; r0 < rows.end; r0 += kRowBlock) {
     const int64_t nRows = std::min<int64_t>(kRowBlock, rows.end - r0);
     for (int64_t i = 0; i < nRows; ++i)
       kernels::rmsNormRow(x + (r0 + i) * hidden, normW, hidden, eps,
                           xn.data() + i * hidden);
-    for (int64_t v = cols.begin; v < cols.end; ++v)
-      for (int64_t i = 0; i < nRows; ++i)
-        logits[(r0 + i) * vocab + v] =
-            kernels::dotBf16(xn.data() + i * hidden, w + v * hidden, size_t(hidden));
+    kernels::dotBlockBf16(xn.data(), hidden, nRows, w + cols.begin * hidden, hidden,
+                          cols.end - cols.begin, size_t(hidden),
+                          logits + r0 * vocab + cols.begin, vocab);
   }
   for (int64_t r = rows.begin; r < rows.end; ++r) {
     const float *row = logits + r * vocab;

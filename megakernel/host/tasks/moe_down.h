@@ -18,6 +18,7 @@
 #include "mk/isa/moe_routes.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace mk::host::tasks {
 
@@ -55,13 +56,19 @@ inline void HostTask<isa::TaskKind::MoeDown>::run(const TaskContext &ctx,
   bf16 *out = ctx.data<bf16>(task, kOut) + int64_t(s) * rows * hidden; // [R, H]
   const int64_t n = routes.slotRows(s);
   const isa::Range cols = task.range[1];
+  using kernels::kColBlock;
   using kernels::kRowBlock;
+  std::vector<float> y(size_t(kRowBlock * kColBlock));
   for (int64_t i0 = 0; i0 < n; i0 += kRowBlock) {
-    const int64_t i1 = std::min<int64_t>(n, i0 + kRowBlock);
-    for (int64_t c = cols.begin; c < cols.end; ++c)
-      for (int64_t i = i0; i < i1; ++i)
-        out[i * hidden + c] =
-            floatToBf16(kernels::dotBf16(act + i * inter, w + c * inter, size_t(inter)));
+    const int64_t nr = std::min<int64_t>(kRowBlock, n - i0);
+    for (int64_t c0 = cols.begin; c0 < cols.end; c0 += kColBlock) {
+      const int64_t nc = std::min<int64_t>(kColBlock, cols.end - c0);
+      kernels::dotBlockBf16(act + i0 * inter, inter, nr, w + c0 * inter, inter, nc,
+                            size_t(inter), y.data(), nc);
+      for (int64_t i = 0; i < nr; ++i)
+        for (int64_t c = 0; c < nc; ++c)
+          out[(i0 + i) * hidden + c0 + c] = floatToBf16(y[size_t(i * nc + c)]);
+    }
   }
 }
 

@@ -60,13 +60,11 @@ inline void HostTask<isa::TaskKind::MoeGateUp>::run(const TaskContext &ctx,
   const int64_t n = routes.slotRows(s);
   const isa::Range cols = task.range[1];
   using kernels::kRowBlock;
-  for (int64_t i0 = 0; i0 < n; i0 += kRowBlock) {
-    const int64_t i1 = std::min<int64_t>(n, i0 + kRowBlock);
-    for (int64_t c = cols.begin; c < cols.end; ++c)
-      for (int64_t i = i0; i < i1; ++i)
-        out[i * inter + c] = kernels::gatedActivation(xg + i * hidden, wGate + c * hidden,
-                                                      wUp + c * hidden, size_t(hidden));
-  }
+  for (int64_t i0 = 0; i0 < n; i0 += kRowBlock)
+    kernels::gatedActivationBlock(xg + i0 * hidden, std::min<int64_t>(kRowBlock, n - i0),
+                                  wGate + cols.begin * hidden, wUp + cols.begin * hidden,
+                                  cols.end - cols.begin, size_t(hidden),
+                                  out + i0 * inter + cols.begin, inter);
 }
 
 } // namespace mk::host::tasks

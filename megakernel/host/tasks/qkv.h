@@ -102,8 +102,10 @@ inline void HostTask<isa::TaskKind::Qkv>::run(const TaskContext &ctx,
     kernels::ropeInvFreq(model, task.flags & isa::kFlagRopeLlama3, hd, invFreq.data());
 
   using kernels::kRowBlock;
-  std::vector<bf16> xn(size_t(kRowBlock * hidden)); // [kRowBlock, hidden]
-  std::vector<float> y(size_t(kRowBlock * hd));     // [kRowBlock, hd]
+  std::vector<bf16> xn(size_t(
+      std::min<int64_t>(kRowBlock, task.range[0].end - task.range[0].begin) * hidden));
+  std::vector<float> y(
+      size_t(std::min<int64_t>(kRowBlock, task.range[0].end - task.range[0].begin) * hd));
   const isa::Range rows = task.range[0], heads = task.range[1];
   for (int64_t r0 = rows.begin; r0 < rows.end; r0 += kRowBlock) {
     const int64_t nRows = std::min<int64_t>(kRowBlock, rows.end - r0);

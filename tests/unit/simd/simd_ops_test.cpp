@@ -120,6 +120,58 @@ TEST_P(SimdOps, TheTailIsZeroPadded) {
   }
 }
 
+// The tiled block of dots: every (row, column) is dotBf16's contract, across tile
+// remainders (rows and columns not multiples of a tile), tiny and ragged k, strides
+// wider than k, and more rows than one packed panel holds (k = 4099).
+TEST_P(SimdOps, Bf16DotBlockIsTheContractPerElement) {
+  MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
+  ForcedTarget forced(GetParam());
+  std::mt19937 rng(17);
+  for (size_t k : {size_t(1), size_t(7), size_t(31), size_t(32), size_t(33), size_t(100),
+                   size_t(1024), size_t(4099)}) {
+    for (int64_t rows : {1, 2, 3, 4, 5, 7, 9, 13}) {
+      for (int64_t cols : {1, 2, 3, 5, 8, 9, 17}) {
+        if (k > 1024 && rows < 13 && cols != 9)
+          continue;
+        const int64_t ldx = int64_t(k) + 3, ldw = int64_t(k) + 5, ldo = cols + 2;
+        const std::vector<bf16> x = randomVector<bf16>(size_t(rows * ldx), rng);
+        const std::vector<bf16> w = randomVector<bf16>(size_t(cols * ldw), rng);
+        std::vector<float> got(size_t(rows * ldo), -1.0f);
+        kernels::dotBlockBf16(x.data(), ldx, rows, w.data(), ldw, cols, k, got.data(),
+                              ldo);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c) {
+            const std::vector<bf16> a(x.begin() + r * ldx, x.begin() + r * ldx + k);
+            const std::vector<bf16> b(w.begin() + c * ldw, w.begin() + c * ldw + k);
+            ASSERT_EQ(std::bit_cast<uint32_t>(got[size_t(r * ldo + c)]),
+                      std::bit_cast<uint32_t>(contractDot(a, b)))
+                << "k = " << k << ", rows = " << rows << ", cols = " << cols
+                << ", r = " << r << ", c = " << c;
+          }
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = cols; c < ldo; ++c)
+            ASSERT_EQ(got[size_t(r * ldo + c)], -1.0f) << "wrote outside the block";
+      }
+    }
+  }
+}
+
+// The tail's zero padding through the block: -0 products, +0 padded partials.
+TEST_P(SimdOps, TheBlockTailIsZeroPadded) {
+  MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
+  ForcedTarget forced(GetParam());
+  for (size_t n : {size_t(32), size_t(33), size_t(64), size_t(70)}) {
+    const std::vector<bf16> a(3 * n, floatToBf16(-0x1p-80f)),
+        b(5 * n, floatToBf16(0x1p-80f));
+    std::vector<float> got(15);
+    kernels::dotBlockBf16(a.data(), int64_t(n), 3, b.data(), int64_t(n), 5, n, got.data(),
+                          5);
+    for (float g : got)
+      EXPECT_EQ(std::bit_cast<uint32_t>(g), n % 32 ? 0x00000000u : 0x80000000u)
+          << "n = " << n;
+  }
+}
+
 TEST_P(SimdOps, WeightedRowSumIsElementwiseFmaInRowOrder) {
   MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
   ForcedTarget forced(GetParam());
