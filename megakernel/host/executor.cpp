@@ -206,11 +206,16 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
         current = {task, index, step, nsSince(start), 0, 0, -1};
     }
     void prefetch(const isa::TaskRecord &task, uint32_t, uint64_t step) {
-      me.weightBytes += prefetchTask(context(step), task);
+      const uint64_t bytes = prefetchTask(context(step), task);
+      me.weightBytes += bytes;
+      if (recording)
+        current.weightBytes += bytes;
     }
     void prefetchLate(const isa::TaskRecord &task, uint32_t, uint64_t step) {
       const LateFetch late = prefetchLateTask(context(step), task);
       me.weightBytes += late.bytes;
+      if (recording)
+        current.weightBytes += late.bytes;
       current.expert = late.expert;
     }
     bool spin(const isa::TaskRecord &, uint32_t, uint64_t, uint32_t wait,
