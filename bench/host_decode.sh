@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # host_decode.sh   the host executor against this CPU's memory floor and FMA peak
 #
-# In one run, for each worker count W (WORKERS): host_roofline --threads W (the
-# streaming-read bandwidth and the FMA peak with W threads), then, for the bench model
+# In one run, for each worker count W (WORKERS), for the bench model
 # (bench/host_decode_config.json: a ~150M Llama, hidden 1024, 8 layers, 16/4 heads, ffn
 # 2816, vocab 32000, untied head; random bf16 weights written to WORK_DIR) and the demo,
 # RUNS times each:
+#   roofline: host_roofline --threads W: the streaming-read bandwidth and the FMA peak
+#            with W threads, measured again before every run so that each run's ratios
+#            are against the machine as it was then (a shared machine's load drifts)
 #   decode:  mkrun --prompt-ids <SHORT ids> -n TOKENS --ignore-eos --greedy --workers W
 #            -> decode_ms_per_token, decode_weight_bytes_per_step, and prefill_ms of the
 #            SHORT-token prompt
 #   prefill: mkrun --prompt-ids <PREFILL ids> -n 1 --workers W -> prefill_ms
-# and prints, from the medians of the runs:
+# and prints the medians over the runs of:
+#   GB/s        the read bandwidth (W threads)
 #   ms/tok      decode ms per token
-#   floor_ms    decode_weight_bytes_per_step / read bandwidth (W threads)
-#   x_floor     ms/tok / floor_ms (the goal: <= 1.3)
+#   floor_ms    decode_weight_bytes_per_step / the read bandwidth
+#   x_floor     ms/tok / floor_ms, per run (the goal: <= 1.3)
 #   pf_ms       prefill ms of the PREFILL-token prompt
 #   GFLOP/s     useful prefill flops / pf_ms: 2 x layer parameters x tokens + 2 x
 #               hidden x vocab (one LM-head row)
-#   %best       GFLOP/s / the FMA peak of the best target with W threads
-#   %avx2       GFLOP/s / the AVX2 FMA peak with W threads (the goal: >= 40%)
+#   %best       GFLOP/s / the FMA peak of the best target with W threads, per run
+#   %avx2       GFLOP/s / the AVX2 FMA peak with W threads, per run (the goal: >= 40%)
 #   pf4_ms      prefill ms of the SHORT-token prompt
 #   pf4_steps   pf4_ms / ms/tok: what a short prompt costs in decode steps (goal: <= 4)
 # The goals are checked on the bench model only; BUDGET=1 makes a missed goal exit 1.
@@ -35,6 +38,7 @@
 #   DEMO_DIR       the demo's weights and demo-host.mkp [BIN_DIR/../share/mk/demo]
 #   WORK_DIR       bench model and plan, reused by later runs [${TMPDIR:-/tmp}/mk-host-decode]
 #   READ_MIB       host_roofline read buffer in MiB [1024]
+#   FMA_MS         host_roofline --fma-ms: about how long each FMA pass runs [100]
 #   MKRUN_ARGS     more mkrun flags, e.g. --simd-target AVX2 []
 #   BUDGET         1: exit 1 when a goal is missed [0]
 #   OUT_FILE       report [bench/results/host-decode-<cpu>-<N>core-<date>.txt]
@@ -51,6 +55,7 @@ bin_dir=${BIN_DIR:-$repo/build/bin}
 demo_dir=${DEMO_DIR:-$bin_dir/../share/mk/demo}
 work=${WORK_DIR:-${TMPDIR:-/tmp}/mk-host-decode}
 read_mib=${READ_MIB:-1024}
+fma_ms=${FMA_MS:-100}
 budget=${BUDGET:-0}
 read -r -a mkrun_args <<<"${MKRUN_ARGS:-}"
 config=$repo/bench/host_decode_config.json
@@ -103,8 +108,6 @@ print(" ".join(str(j[k]) for k in sys.argv[2:]))' "$@"
 }
 
 for w in "${workers_list[@]}"; do
-  echo "workers=$w: host_roofline" >&2
-  "$bin_dir/host_roofline" --threads "$w" --mib "$read_mib" | sed "s/^/roofline $w /" >>"$raw"
   for m in bench demo; do
     if [[ $m == bench ]]; then
       plan=$work/bench-150m.mkp mdir=$model mcfg=$config
@@ -115,6 +118,8 @@ for w in "${workers_list[@]}"; do
     long_ids=$(ids "$mcfg" "$prefill")
     for ((r = 1; r <= runs; r++)); do
       echo "workers=$w $m run $r/$runs" >&2
+      "$bin_dir/host_roofline" --threads "$w" --mib "$read_mib" --reps 3 \
+        --fma-ms "$fma_ms" 2>/dev/null | sed "s/^/roofline $w $m /" >>"$raw"
       "$bin_dir/mkrun" "$plan" -w "$mdir" --prompt-ids "$short_ids" -n "$tokens" \
         --ignore-eos --greedy --workers "$w" --stats-json "$work/d.json" \
         "${mkrun_args[@]}" >/dev/null
@@ -168,39 +173,37 @@ roof, rows = {}, {}
 for line in open(raw):
     f = line.split()
     if f[0] == "roofline":
-        k, v = f[2].split("=", 1)
-        roof.setdefault(int(f[1]), {})[k] = v
+        k, v = f[3].split("=", 1)
+        runs_of = roof.setdefault((int(f[1]), f[2]), [])
+        if k == "threads":
+            runs_of.append({})
+        runs_of[-1][k] = v
     elif f[0] == "run":
         rows.setdefault((int(f[1]), f[2]), []).append(
             (float(f[3]), float(f[4]), float(f[5]), float(f[6]), int(f[7]), f[8]))
 
 med = statistics.median
-print("\n# roofline (host_roofline, W threads)")
-for w, r in sorted(roof.items()):
-    peaks = " ".join(f"{k[len('fma_gflops_'):]}={v}" for k, v in r.items()
-                     if k.startswith("fma_gflops_") and k != "fma_gflops_best")
-    print(f"#   W={w}: read {r['read_gbps']} GB/s ({r['read_mib']} MiB); FMA GFLOP/s {peaks}")
-print()
-hdr = (f"{'model':<6}{'W':>3} {'simd':<8}{'ms/tok':>8}{'floor_ms':>10}{'x_floor':>9}"
-       f"{'pf_ms':>9}{'GFLOP/s':>9}{'%best':>7}{'%avx2':>7}{'pf4_ms':>8}{'pf4_steps':>10}")
+hdr = (f"{'model':<6}{'W':>3} {'simd':<8}{'GB/s':>7}{'ms/tok':>8}{'floor_ms':>10}"
+       f"{'x_floor':>9}{'pf_ms':>9}{'GFLOP/s':>9}{'%best':>7}{'%avx2':>7}{'pf4_ms':>8}"
+       f"{'pf4_steps':>10}")
 print(hdr)
 missed = []
 for (w, m), rs in sorted(rows.items(), key=lambda kv: (kv[0][1] != "bench", kv[0][0])):
-    r = roof[w]
-    gbps = float(r["read_gbps"])
-    best = float(r["fma_gflops_best"])
-    avx2 = float(r.get("fma_gflops_AVX2", "nan"))
-    ms = med(x[0] for x in rs)
-    wbytes = med(x[1] for x in rs)
-    pf4 = med(x[2] for x in rs)
-    pf = med(x[3] for x in rs)
-    toks = rs[0][4]
-    floor = wbytes / (gbps * 1e9) * 1e3
+    rf = roof[(w, m)]
     lp, head = models[m]
-    gflops = (2 * lp * toks + 2 * head) / (pf * 1e-3) / 1e9
-    ratio, frac, steps = ms / floor, gflops / avx2, pf4 / ms
-    print(f"{m:<6}{w:>3} {rs[0][5]:<8}{ms:>8.2f}{floor:>10.2f}{ratio:>9.2f}{pf:>9.1f}"
-          f"{gflops:>9.1f}{100 * gflops / best:>7.1f}{100 * frac:>7.1f}{pf4:>8.1f}"
+    toks = rs[0][4]
+    per = []  # per run: gbps, floor ms, ratio, gflops, frac best, frac avx2
+    for x, r in zip(rs, rf):
+        gbps = float(r["read_gbps"])
+        floor = x[1] / (gbps * 1e9) * 1e3
+        gflops = (2 * lp * toks + 2 * head) / (x[3] * 1e-3) / 1e9
+        per.append((gbps, floor, x[0] / floor, gflops, gflops / float(r["fma_gflops_best"]),
+                    gflops / float(r.get("fma_gflops_AVX2", "nan"))))
+    col = lambda i: med(p[i] for p in per)
+    ms, pf4, pf = med(x[0] for x in rs), med(x[2] for x in rs), med(x[3] for x in rs)
+    ratio, frac, steps = col(2), col(5), pf4 / ms
+    print(f"{m:<6}{w:>3} {rs[0][5]:<8}{col(0):>7.2f}{ms:>8.2f}{col(1):>10.2f}{ratio:>9.2f}"
+          f"{pf:>9.1f}{col(3):>9.1f}{100 * col(4):>7.1f}{100 * frac:>7.1f}{pf4:>8.1f}"
           f"{steps:>10.1f}")
     if m == "bench":
         if ratio > 1.3:
@@ -216,10 +219,12 @@ print("goals (bench model): x_floor <= 1.3, %avx2 >= 40, pf4_steps <= 4:",
       "all met" if not missed else "missed")
 for s in missed:
     print("  missed:", s)
-print("\nper run (W model: ms/tok decode_weight_bytes pf4_ms pf_ms):")
+print("\nper run (W model: read GB/s, FMA GFLOP/s best/AVX2 | ms/tok decode_weight_bytes "
+      "pf4_ms pf_ms):")
 for (w, m), rs in sorted(rows.items()):
-    print(f"  {w} {m}: " + "; ".join(f"{x[0]:.2f} {x[1]:.0f} {x[2]:.1f} {x[3]:.1f}"
-                                    for x in rs))
+    print(f"  {w} {m}: " + "; ".join(
+        f"{r['read_gbps']} {r['fma_gflops_best']}/{r.get('fma_gflops_AVX2', '-')} | "
+        f"{x[0]:.2f} {x[1]:.0f} {x[2]:.1f} {x[3]:.1f}" for x, r in zip(rs, roof[(w, m)])))
 sys.exit(1 if missed and budget else 0)
 EOF
 } | tee "$out_file"
