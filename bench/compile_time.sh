@@ -3,9 +3,10 @@
 #
 # Wall-clock time of `mkc compile` (config -> verified plan file on disk) for the
 # real-size presets x every target x decode batch 1 and 8, each with a 64-token prefill
-# program: the best of RUNS runs per combination, so the number is the compiler's cost
-# and not the noise of a shared machine. Prints a table (with each row's budget) and
-# the maximum; exits 1 when any compile fails or its best time reaches its budget.
+# program, and for the tensor-parallel rows (Llama-3.1-70B on h100 with --tp 8): the
+# best of RUNS runs per combination, so the number is the compiler's cost and not the
+# noise of a shared machine. Prints a table (with each row's budget) and the maximum;
+# exits 1 when any compile fails or its best time reaches its budget.
 #
 #   BIN_DIR     where mkc is (default: build/bin of this checkout)
 #   PRESET_DIR  model presets (default: models/presets of this checkout)
@@ -26,6 +27,8 @@ models=(llama-3.2-1b llama-3.1-8b qwen3-8b llama-3.1-70b qwen3-30b-a3b mixtral-8
 targets=(host a100 h100 h200)
 batches=(1 8)
 chunk=64
+# Tensor-parallel rows: "model target ranks", each for every batch.
+tp_rows=("llama-3.1-70b h100 8")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/compile_time.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -46,42 +49,55 @@ limit_for() {
   fi
 }
 
-printf '%-14s %-6s %5s %7s %8s %6s\n' model target batch tasks seconds limit
+printf '%-14s %-6s %5s %3s %7s %8s %6s\n' model target batch tp tasks seconds limit
 max=0
 max_name=""
 failed=0
 slow=()
-for model in "${models[@]}"; do
+# Times one combination: MODEL TARGET BATCH TP.
+measure() {
+  local model=$1 target=$2 batch=$3 tp=$4
+  local limit best="" t tasks run name="$1 $2 batch $3"
+  if [[ $tp != 1 ]]; then
+    name+=" tp $tp"
+  fi
   limit=$(limit_for "$model")
+  for ((run = 0; run < runs; ++run)); do
+    if ! t=$({ time "$mkc" compile -m "$presets/$model" -t "$target" -b "$batch" \
+      --tp "$tp" --prefill-chunk "$chunk" -o "$work/plan.mkp" >"$log" 2>&1; } 2>&1); then
+      echo "compile_time: mkc compile -m $model -t $target -b $batch --tp $tp failed:" >&2
+      sed 's/^/    /' "$log" >&2
+      failed=1
+      return
+    fi
+    if [[ -z "$best" ]] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+      best=$t
+    fi
+  done
+  # "mkc: wrote P for T (decode N tasks, prefill M tasks; E events) in X ms"
+  tasks=$(grep -o '[0-9]* tasks' "$log" | awk '{ s += $1 } END { print s }')
+  printf '%-14s %-6s %5s %3s %7s %8s %6s\n' "$model" "$target" "$batch" "$tp" "$tasks" \
+    "$best" "$limit"
+  if awk -v a="$best" -v b="$max" 'BEGIN { exit !(a > b) }'; then
+    max=$best
+    max_name=$name
+  fi
+  if awk -v a="$best" -v l="$limit" 'BEGIN { exit !(a >= l) }'; then
+    slow+=("$name: $best s, budget $limit s")
+  fi
+}
+
+for model in "${models[@]}"; do
   for target in "${targets[@]}"; do
     for batch in "${batches[@]}"; do
-      best=""
-      for ((run = 0; run < runs; ++run)); do
-        if ! t=$({ time "$mkc" compile -m "$presets/$model" -t "$target" -b "$batch" \
-          --prefill-chunk "$chunk" -o "$work/plan.mkp" >"$log" 2>&1; } 2>&1); then
-          echo "compile_time: mkc compile -m $model -t $target -b $batch failed:" >&2
-          sed 's/^/    /' "$log" >&2
-          failed=1
-          best=""
-          break
-        fi
-        if [[ -z "$best" ]] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-          best=$t
-        fi
-      done
-      [[ -n "$best" ]] || continue
-      # "mkc: wrote P for T (decode N tasks, prefill M tasks; E events) in X ms"
-      tasks=$(grep -o '[0-9]* tasks' "$log" | awk '{ s += $1 } END { print s }')
-      printf '%-14s %-6s %5s %7s %8s %6s\n' "$model" "$target" "$batch" "$tasks" "$best" \
-        "$limit"
-      if awk -v a="$best" -v b="$max" 'BEGIN { exit !(a > b) }'; then
-        max=$best
-        max_name="$model $target batch $batch"
-      fi
-      if awk -v a="$best" -v l="$limit" 'BEGIN { exit !(a >= l) }'; then
-        slow+=("$model $target batch $batch: $best s, budget $limit s")
-      fi
+      measure "$model" "$target" "$batch" 1
     done
+  done
+done
+for row in "${tp_rows[@]}"; do
+  read -r model target tp <<<"$row"
+  for batch in "${batches[@]}"; do
+    measure "$model" "$target" "$batch" "$tp"
   done
 done
 

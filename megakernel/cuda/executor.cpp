@@ -258,8 +258,11 @@ Status CudaExecutor::init() {
                          " is outside the CUDA kernel's range 1.." +
                          std::to_string(kMaxHeadDim));
   model.headDim = m.headDim;
-  model.numHeads = m.numHeads;
-  model.numKvHeads = m.numKvHeads;
+  // One rank's heads: the kernels take the query heads per KV head from their ratio,
+  // which differs from the model's when KV heads are replicated over the ranks.
+  const isa::RankDims rank = isa::rankDims(m, plan_.tensorParallel);
+  model.numHeads = rank.heads;
+  model.numKvHeads = rank.kvHeads;
   model.rmsNormEps = m.rmsNormEps;
   model.attnScale = host::kernels::attentionScale(m.headDim);
   model.numExpertsPerTok = m.numExpertsPerTok;

@@ -25,8 +25,8 @@ inline constexpr uint32_t kMaxHeadDim = 256;
 /// function, so both executors rotate by the same angles.
 struct DeviceModel {
   uint32_t headDim;
-  uint32_t numHeads;
-  uint32_t numKvHeads;
+  uint32_t numHeads;   // of one tensor-parallel rank (isa::rankDims)
+  uint32_t numKvHeads; // of one rank
   float rmsNormEps;
   float attnScale;                   // 1 / sqrt(headDim), rounded once on the host
   uint32_t numExpertsPerTok;         // MoE: k (isa::ModelMeta)

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <vector>
 
 using namespace mlir;
 
@@ -84,6 +85,35 @@ mk::Status checkOutputPath(const mk::mkc::CompileRequest &req) {
   return mk::Status::ok();
 }
 
+/// Tensor parallelism splits heads, the MLP's and experts' intermediate columns and
+/// the vocabulary evenly over the ranks, and reduces hidden-wide partial sums; KV
+/// heads are split when there are at least as many as ranks, else replicated.
+mk::Status checkTensorParallel(const mk::models::ModelConfig &c, int64_t tp) {
+  if (tp == 1)
+    return mk::Status::ok();
+  const std::string ranks = std::to_string(tp);
+  struct Key {
+    const char *name;
+    uint32_t value;
+  };
+  std::vector<Key> keys = {{"hidden_size", c.hiddenSize},
+                           {"num_attention_heads", c.numHeads},
+                           {"intermediate_size", c.intermediateSize},
+                           {"vocab_size", c.vocabSize}};
+  if (c.numExperts && c.moeIntermediateSize != c.intermediateSize)
+    keys.push_back({"moe_intermediate_size", c.moeIntermediateSize});
+  for (const Key &k : keys)
+    if (k.value % tp != 0)
+      return mk::Status::error(c.sourceName + ": --tp " + ranks + ": " + k.name + " (" +
+                               std::to_string(k.value) + ") is not divisible by " +
+                               ranks);
+  if (c.numKvHeads % tp != 0 && tp % c.numKvHeads != 0)
+    return mk::Status::error(c.sourceName + ": --tp " + ranks +
+                             ": num_key_value_heads (" + std::to_string(c.numKvHeads) +
+                             ") is neither a multiple nor a divisor of " + ranks);
+  return mk::Status::ok();
+}
+
 } // namespace
 
 mk::Status mk::mkc::runCompile(const CompileRequest &req, std::string &summary) {
@@ -95,6 +125,8 @@ mk::Status mk::mkc::runCompile(const CompileRequest &req, std::string &summary) 
     return Status::error("--target '" + req.target +
                          "': unknown target (known: host, a100, h100, h200)");
   if (Status s = checkOutputPath(req); !s)
+    return s;
+  if (Status s = checkTensorParallel(config, req.tensorParallel); !s)
     return s;
   const std::string maxPos = std::to_string(config.maxPositionEmbeddings);
   const std::string block = std::to_string(req.kvBlockSize);
@@ -150,6 +182,7 @@ mk::Status mk::mkc::runCompile(const CompileRequest &req, std::string &summary) 
   pipeline.target = req.target;
   pipeline.maxSeqLen = maxSeq;
   pipeline.kvBlockSize = req.kvBlockSize;
+  pipeline.tensorParallel = req.tensorParallel;
   pipeline.output = req.emit.empty() && req.output != kNullDevice ? req.output : "";
   buildCompilePipeline(pm, pipeline);
   if (req.timing)
@@ -175,7 +208,9 @@ mk::Status mk::mkc::runCompile(const CompileRequest &req, std::string &summary) 
           .count();
   char time[32];
   std::snprintf(time, sizeof(time), "%.0f ms", ms);
-  summary = "wrote " + req.output + " for " + req.target + " (" + programs + "; " +
-            std::to_string(events) + " events) in " + time;
+  std::string ranks =
+      req.tensorParallel > 1 ? ", " + std::to_string(req.tensorParallel) + " ranks" : "";
+  summary = "wrote " + req.output + " for " + req.target + ranks + " (" + programs +
+            "; " + std::to_string(events) + " events) in " + time;
   return Status::ok();
 }

@@ -19,6 +19,7 @@ struct CompileRequest {
   int64_t prefillChunk = 64;
   int64_t maxSeqLen = 0; // 0: min(4096, max_position_embeddings)
   int64_t kvBlockSize = 16;
+  int64_t tensorParallel = 1; // ranks (mk-shard); 1: none
   bool interleavedRope = false;
   std::string emit;   // "" (plan), "graph" or "tasks"
   std::string output; // plan path; for --emit, "-" or "" = stdout

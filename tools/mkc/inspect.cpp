@@ -9,6 +9,9 @@
 
 #include <fmt/format.h>
 
+#include <set>
+#include <string>
+
 using namespace mk::isa;
 
 namespace {
@@ -59,6 +62,62 @@ void printMoe(const Plan &plan, const Program &p, const ProgramStats &s) {
              parts, bytesString(b.total()), b.total());
 }
 
+/// Each rank's weight bytes against the whole model's. A rank binds a sharded weight's
+/// slice; a slice of a tensor the plan also binds whole (a tied LM head) costs the rank
+/// nothing more.
+void printRankWeights(const Plan &plan) {
+  std::set<std::string> whole;
+  for (const TensorDesc &t : plan.tensors)
+    if (t.placement == Placement::Weight && t.shardParts == 1)
+      whole.insert(t.name);
+  uint64_t perRank = 0, model = 0;
+  std::set<std::string> counted;
+  for (const TensorDesc &t : plan.tensors) {
+    if (t.placement != Placement::Weight)
+      continue;
+    if (t.shardParts == 1 || !whole.count(t.name))
+      perRank += t.bytes();
+    if (counted.insert(t.name).second)
+      model += t.bytes() * t.shardParts;
+  }
+  fmt::print(
+      "tensor parallel: {} ranks, weights per rank {} of the model's {} ({:.1f}%)\n",
+      plan.tensorParallel, bytesString(perRank), bytesString(model),
+      model ? 100.0 * double(perRank) / double(model) : 0.0);
+}
+
+/// The comm tasks of a program and what one rank moves per step: every comm tile
+/// pushes this rank's part to all N ranks (itself included) and reads the N parts
+/// back (protocol.h).
+void printComm(const Plan &plan, const Program &p) {
+  const uint32_t n = plan.tensorParallel;
+  struct Kind {
+    TaskKind kind;
+    std::set<uint32_t> sites;
+    uint32_t tasks = 0;
+    uint64_t bytes = 0; // one rank's part, summed over the step's tiles
+  } kinds[] = {{TaskKind::AllReduce, {}}, {TaskKind::AllGather, {}}};
+  for (const TaskRecord &r : p.tasks)
+    for (Kind &k : kinds)
+      if (r.kind == static_cast<uint16_t>(k.kind)) {
+        k.sites.insert(r.aux[0]);
+        ++k.tasks;
+        const uint64_t rows = r.range[0].end - r.range[0].begin;
+        const uint64_t cols = r.range[1].end - r.range[1].begin;
+        // all_reduce: [rows, columns] bf16; all_gather: [rows, tiles] (value, index) f32.
+        k.bytes += k.kind == TaskKind::AllReduce ? rows * cols * 2 : rows * cols * 8;
+      }
+  for (const Kind &k : kinds) {
+    if (!k.tasks)
+      continue;
+    fmt::print("  {}: {} site{}, {} task{}; per rank per step: pushes {} ({} x {}), "
+               "reads {}\n",
+               taskKindName(k.kind), k.sites.size(), k.sites.size() == 1 ? "" : "s",
+               k.tasks, k.tasks == 1 ? "" : "s", bytesString(n * k.bytes), n,
+               bytesString(k.bytes), bytesString(n * k.bytes));
+  }
+}
+
 } // namespace
 
 int mk::mkc::runInspect(const std::string &path, bool listCriticalPath) {
@@ -91,6 +150,8 @@ int mk::mkc::runInspect(const std::string &path, bool listCriticalPath) {
       "tensors: {} weights ({}), {} KV caches ({}), {} activations, {} step state\n",
       stats.numWeights, bytesString(stats.weightBytes), stats.numKvCaches,
       bytesString(stats.kvCacheBytes), stats.numActivations, stats.numStepState);
+  if (plan.tensorParallel > 1)
+    printRankWeights(plan);
   for (size_t i = 0; i < plan.programs.size(); ++i) {
     const Program &p = plan.programs[i];
     const ProgramStats &s = stats.programs[i];
@@ -106,6 +167,8 @@ int mk::mkc::runInspect(const std::string &path, bool listCriticalPath) {
                              s.tasksByKind[k]);
     fmt::print("  tasks by kind: {}\n", kinds);
     printMoe(plan, p, s);
+    if (plan.tensorParallel > 1)
+      printComm(plan, p);
     fmt::print(
         "  critical path: {} tasks, {} moved, {:.1f} us on {} (all tasks: {} moved, "
         "bandwidth floor {:.1f} us)\n",

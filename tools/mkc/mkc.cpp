@@ -24,12 +24,11 @@ int main(int argc, char **argv) {
   app.require_subcommand(1);
 
   mk::mkc::CompileRequest req;
-  int tp = 1;
   std::string rope = "rotate-half";
   CLI::App *compile = app.add_subcommand(
-      "compile", "Compile a model into a plan: mk-fuse, mk-tile, mk-scoreboard, "
-                 "mk-schedule, mk-plan-memory, mk-emit-plan; the plan is verified before "
-                 "it is written");
+      "compile", "Compile a model into a plan: mk-fuse, mk-shard, mk-tile, "
+                 "mk-scoreboard, mk-schedule, mk-plan-memory, mk-emit-plan; the plan is "
+                 "verified before it is written");
   compile
       ->add_option("--model,-m", req.model,
                    "Model directory (with config.json), a config.json file, or a preset "
@@ -59,10 +58,14 @@ int main(int argc, char **argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   compile
-      ->add_option("--tp", tp,
-                   "Tensor-parallel degree (only 1 until tensor parallelism "
-                   "lands)")
-      ->capture_default_str();
+      ->add_option("--tp", req.tensorParallel,
+                   "Tensor-parallel ranks: one plan that every rank runs on its slice "
+                   "of the weights (mk-shard), with all-reduces inside the kernel. Must "
+                   "divide hidden_size, num_attention_heads, intermediate_size, "
+                   "moe_intermediate_size and vocab_size; num_key_value_heads must be "
+                   "a multiple or a divisor of it")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(256)));
   compile
       ->add_option("--rope", rope,
                    "RoPE pairing: rotate-half (HF checkpoints) or interleaved")
@@ -114,13 +117,6 @@ int main(int argc, char **argv) {
   }
 
   if (compile->parsed()) {
-    if (tp != 1) {
-      fmt::print(stderr,
-                 "mkc: error: --tp {}: tensor parallelism is not supported yet "
-                 "(only --tp 1)\n",
-                 tp);
-      return 1;
-    }
     if (req.emit.empty() && req.output.empty()) {
       fmt::print(stderr,
                  "mkc: error: compile needs -o PLAN.mkp (or --emit graph|tasks)\n");

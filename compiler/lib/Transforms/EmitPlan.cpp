@@ -107,6 +107,10 @@ struct MkEmitPlanPass : mk::impl::MkEmitPlanBase<MkEmitPlanPass> {
     if (failed(meta))
       return signalPassFailure();
     plan.model = std::move(*meta);
+    FailureOr<int64_t> ranks = tensorParallelOf(module);
+    if (failed(ranks))
+      return signalPassFailure();
+    plan.tensorParallel = static_cast<uint32_t>(*ranks);
 
     llvm::DenseMap<StringAttr, unsigned> programIds, tensorIds;
     for (ProgramOp p : module.getOps<ProgramOp>())
@@ -127,6 +131,11 @@ struct MkEmitPlanPass : mk::impl::MkEmitPlanBase<MkEmitPlanPass> {
         return signalPassFailure();
       }
       d.layer = t.getLayer() ? static_cast<uint16_t>(*t.getLayer()) : isa::kNoLayer;
+      if (t.getShardParts()) {
+        d.shardDim = static_cast<uint8_t>(*t.getShardDim());
+        d.shardParts = static_cast<uint16_t>(*t.getShardParts());
+        d.shardReplicas = static_cast<uint16_t>(*t.getShardReplicas());
+      }
       if (t.getProgram())
         d.program = programIds.lookup(t.getProgramAttr().getAttr());
       tensorIds[t.getSymNameAttr()] = plan.tensors.size();

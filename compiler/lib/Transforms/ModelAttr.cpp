@@ -131,3 +131,14 @@ FailureOr<isa::ModelMeta> mk::modelMetaFromModule(ModuleOp module) {
     return failure();
   return m;
 }
+
+FailureOr<int64_t> mk::tensorParallelOf(ModuleOp module) {
+  Attribute attr = module->getAttr(kTensorParallelAttrName);
+  if (!attr)
+    return 1;
+  auto ranks = llvm::dyn_cast<IntegerAttr>(attr);
+  if (!ranks || ranks.getInt() < 1)
+    return module.emitError() << "'" << kTensorParallelAttrName
+                              << "' must be a positive integer, got " << attr;
+  return ranks.getInt();
+}

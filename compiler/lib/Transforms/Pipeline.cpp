@@ -11,6 +11,9 @@ void mk::registerMkDialects(mlir::DialectRegistry &registry) {
 
 void mk::buildCompilePipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(createMkFuse());
+  MkShardOptions shard;
+  shard.ranks = options.tensorParallel;
+  pm.addPass(createMkShard(shard));
   MkTileOptions tile;
   tile.target = options.target;
   tile.maxSeqLen = options.maxSeqLen;

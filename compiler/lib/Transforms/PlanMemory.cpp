@@ -15,6 +15,11 @@
 // tensors whose last accessor is at or past the prefix (in a layered program, those of
 // the current and the previous layer) are examined, through a list sorted by last
 // accessor. The conflicts are exactly those of the pairwise rule.
+//
+// The LM head's logits are read by the runtime after the step's argmax wrote its tokens
+// (the step hook runs on the argmax's worker before it signals; see mk/executor.h), so
+// the argmax counts as one of their accessors: nothing written before it may reuse
+// their bytes (under tensor parallelism the all_gather's output comes after the LM head).
 //===----------------------------------------------------------------------===//
 #include "mk/Analysis/TaskGraph.h"
 #include "mk/Transforms/Passes.h"
@@ -125,6 +130,21 @@ LogicalResult planProgram(ProgramOp program, ModuleOp module) {
       touch(box, false);
     for (auto box : task.getWrites().getAsRange<BoxAttr>())
       touch(box, true);
+  }
+  // The logits live until the argmax (see the file comment).
+  constexpr uint32_t kLogits = isa::role(isa::TaskKind::LmHead, "logits");
+  for (auto [i, task] : llvm::enumerate(tasks)) {
+    if (task.getKind() != isa::TaskKind::Argmax)
+      continue;
+    for (TaskOp head : tasks) {
+      if (head.getKind() != isa::TaskKind::LmHead || head.getOperands().size() <= kLogits)
+        continue;
+      auto ref = llvm::dyn_cast<FlatSymbolRefAttr>(head.getOperands()[kLogits]);
+      if (!ref)
+        continue;
+      if (auto it = index.find(ref.getAttr()); it != index.end())
+        buffers[it->second].accessors.push_back(position[i]);
+    }
   }
 
   SmallVector<unsigned> order;

@@ -13,6 +13,10 @@
 //    cross-step consumer and every cross-step producer must descend from every task
 //    ("step isolation"), or a step s+1 signal could be counted for step s on the
 //    never-reset counters.
+//    Tensor-parallel programs whose comm site 0 does not already wait, through the step
+//    input, on the previous step's last comm site (prefill) get step isolation too:
+//    the roots wait (back = 1) on all the sinks, so the two comm buffers are never
+//    reused too early (protocol.h).
 // 4. Events: producers with the same set of consumers share one event, whose count is
 //    the number of producers. This is the fewest events for which every task waits on
 //    exactly its reduced predecessors (a consumer's predecessors are a union of such
@@ -75,6 +79,77 @@ private:
   std::vector<std::vector<unsigned>> lists_;
   llvm::DenseMap<ArrayRef<unsigned>, unsigned> ids_;
 };
+
+/// The comm site order across steps (mk/isa/protocol.h): two comm buffers are reused in
+/// turn, so every tile of comm site 0 (aux[0] == 0 of an all_reduce/all_gather) must
+/// start only once the previous step's last site has finished in full. Decode gets
+/// this from its step input (the embedding reads the tokens that the argmax after the
+/// all_gather wrote). Otherwise (prefill) the program becomes step-isolated like
+/// decode: every root (a task with no same-step predecessor) waits, back = 1, on the
+/// event of all the sinks (tasks nobody waits on), one of which descends from the last
+/// site. Appends those (sink, root) edges to `crossEdges`, kept sorted. A program
+/// without comm tasks is left alone.
+LogicalResult addCommStepEdges(MutableArrayRef<TaskOp> tasks,
+                               ArrayRef<isa::AncestorSets::Row> rowOf,
+                               const isa::AncestorSets &ancestors,
+                               const ListInterner &reduced, ArrayRef<unsigned> reducedOf,
+                               std::vector<std::pair<unsigned, unsigned>> &crossEdges) {
+  SmallVector<unsigned> first, last;
+  int64_t lastSite = -1;
+  for (auto [t, task] : llvm::enumerate(tasks)) {
+    isa::TaskKind kind = task.getKind();
+    if (kind != isa::TaskKind::AllReduce && kind != isa::TaskKind::AllGather)
+      continue;
+    if (task.getAux().empty())
+      return task.emitOpError() << "mk-scoreboard: a comm task without its site (aux[0])";
+    int64_t site = task.getAux()[0];
+    if (site == 0)
+      first.push_back(t);
+    if (site > lastSite) {
+      lastSite = site;
+      last.clear();
+    }
+    if (site == lastSite)
+      last.push_back(t);
+  }
+  if (lastSite < 0)
+    return success();
+  auto descends = [&](unsigned t, unsigned from) {
+    return t == from || ancestors.contains(rowOf[t], from);
+  };
+  auto afterLastSite = [&](unsigned t) {
+    return llvm::all_of(last, [&](unsigned l) { return descends(t, l); });
+  };
+  bool ordered = llvm::all_of(first, [&](unsigned t) {
+    return llvm::any_of(crossEdges, [&](std::pair<unsigned, unsigned> e) {
+      return descends(t, e.second) && afterLastSite(e.first);
+    });
+  });
+  if (ordered)
+    return success();
+  unsigned n = tasks.size();
+  std::vector<bool> waitedOn(n, false);
+  for (unsigned j = 0; j < reduced.size(); ++j)
+    for (unsigned p : reduced[j])
+      waitedOn[p] = true;
+  SmallVector<unsigned> sinks, roots;
+  for (unsigned t = 0; t < n; ++t) {
+    if (!waitedOn[t])
+      sinks.push_back(t);
+    if (reduced[reducedOf[t]].empty())
+      roots.push_back(t);
+  }
+  if (!llvm::any_of(sinks, afterLastSite))
+    return tasks[last.front()].emitOpError()
+           << "mk-scoreboard: no final task of the program waits on every task of the "
+              "last comm site, so the next step's first site could reuse its buffer";
+  for (unsigned s : sinks)
+    for (unsigned r : roots)
+      crossEdges.push_back({s, r});
+  llvm::sort(crossEdges);
+  crossEdges.erase(std::unique(crossEdges.begin(), crossEdges.end()), crossEdges.end());
+  return success();
+}
 
 LogicalResult scoreboardProgram(ProgramOp program, ModuleOp module) {
   SmallVector<TaskOp> tasks;
@@ -178,6 +253,10 @@ LogicalResult scoreboardProgram(ProgramOp program, ModuleOp module) {
                  << ", which feeds the next step, so steps could overlap";
     }
   }
+
+  // 3b: tensor-parallel programs: the comm site order across steps.
+  if (failed(addCommStepEdges(tasks, rowOf, ancestors, reduced, reducedOf, crossEdges)))
+    return failure();
 
   // 4: events by consumer set. A producer's consumers are the tasks using the reduced
   // lists it is in, so its key is those lists (ascending) and then its cross-step

@@ -45,7 +45,7 @@ inline void HostTask<isa::TaskKind::AttnDecode>::run(const TaskContext &ctx,
   using namespace attn_decode;
   const isa::ModelMeta &model = *ctx.model;
   const uint32_t hd = model.headDim;
-  const uint32_t group = model.numHeads / model.numKvHeads;
+  const uint32_t group = ctx.kvGroup();
   const TensorRef &cacheRef = ctx.tensor(task, kKCache);
   const TensorRef &tableRef = ctx.tensor(task, kBlockTable);
   const TensorRef &poRef = ctx.tensor(task, kPartialO);

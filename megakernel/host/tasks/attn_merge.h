@@ -35,7 +35,7 @@ inline void HostTask<isa::TaskKind::AttnMerge>::run(const TaskContext &ctx,
   using namespace attn_merge;
   const isa::ModelMeta &model = *ctx.model;
   const uint32_t hd = model.headDim;
-  const uint32_t group = model.numHeads / model.numKvHeads;
+  const uint32_t group = ctx.kvGroup();
   const TensorRef &poRef = ctx.tensor(task, kPartialO);
   const int64_t heads = poRef.shape[1], stride = poRef.shape[2];
   const int64_t splits = task.aux[0];

@@ -44,7 +44,7 @@ inline void HostTask<isa::TaskKind::AttnPrefill>::run(const TaskContext &ctx,
   using namespace attn_prefill;
   const isa::ModelMeta &model = *ctx.model;
   const uint32_t hd = model.headDim;
-  const uint32_t group = model.numHeads / model.numKvHeads;
+  const uint32_t group = ctx.kvGroup();
   const TensorRef &cacheRef = ctx.tensor(task, kKCache);
   const int64_t blockSize = cacheRef.shape[1], kvHeads = cacheRef.shape[2];
   const int64_t cols = ctx.tensor(task, kQ).shape[1];

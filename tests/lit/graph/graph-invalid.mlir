@@ -632,3 +632,59 @@ func.func @moe_without_layer(%x: tensor<2x64xbf16>, %wr: tensor<2x64xbf16>, %g: 
       : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>) -> tensor<2x64xbf16>
   return
 }
+
+// -----
+
+func.func @weight_shard_incomplete() {
+  // expected-error @+1 {{'mkg.weight' op shard_dim, shard_parts and shard_replicas come together}}
+  %w = mkg.weight "w" {shard_dim = 0 : i64, shard_parts = 2 : i64} : tensor<32x64xbf16>
+  return
+}
+
+// -----
+
+func.func @weight_shard_dim() {
+  // expected-error @+1 {{'mkg.weight' op shard_dim 1 is not a dimension of 'tensor<64xbf16>'}}
+  %w = mkg.weight "w" {shard_dim = 1 : i64, shard_parts = 2 : i64, shard_replicas = 1 : i64} : tensor<64xbf16>
+  return
+}
+
+// -----
+
+func.func @weight_shard_one_part() {
+  // expected-error @+1 {{'mkg.weight' op a sharded weight has shard_parts >= 2 and shard_replicas >= 1, got 1 and 1}}
+  %w = mkg.weight "w" {shard_dim = 0 : i64, shard_parts = 1 : i64, shard_replicas = 1 : i64} : tensor<64xbf16>
+  return
+}
+
+// -----
+
+func.func @all_reduce_one_rank(%p: tensor<1x64xbf16>) {
+  // expected-error @+1 {{'mkg.all_reduce' op ranks must be at least 2, got 1}}
+  %y = mkg.all_reduce %p {ranks = 1 : i64} : tensor<1x64xbf16>
+  return
+}
+
+// -----
+
+func.func @all_reduce_residual(%p: tensor<1x64xbf16>, %r: tensor<1x32xbf16>) {
+  // expected-error @+1 {{'mkg.all_reduce' op residual is 'tensor<1x32xbf16>' but partial is 'tensor<1x64xbf16>'}}
+  %y = mkg.all_reduce %p residual(%r : tensor<1x32xbf16>) {ranks = 2 : i64} : tensor<1x64xbf16>
+  return
+}
+
+// -----
+
+func.func @all_gather_shape(%l: tensor<1x128xf32>) {
+  // expected-error @+1 {{'mkg.all_gather' op result must have shape [1, 256], got [1, 128]}}
+  %y = mkg.all_gather %l {ranks = 2 : i64} : tensor<1x128xf32> -> tensor<1x128xf32>
+  return
+}
+
+// -----
+
+func.func @all_gather_type(%l: tensor<1x128xf32>) {
+  // expected-error @+1 {{'mkg.all_gather' op result element type 'bf16' differs from local's 'f32'}}
+  %y = mkg.all_gather %l {ranks = 2 : i64} : tensor<1x128xf32> -> tensor<1x256xbf16>
+  return
+}

@@ -27,7 +27,7 @@ func.func @plain_linear(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2
   %emb = mkg.weight "model.embed_tokens.weight" : tensor<256x64xbf16>
   %h = mkg.embedding %tokens, %emb : (tensor<2xi32>, tensor<256x64xbf16>) -> tensor<2x64xbf16>
   %w = mkg.weight "w" : tensor<64x64xbf16>
-  // expected-error @+1 {{'mkg.linear' op mk-tile: no task lowers this op as it is; it must feed an argmax (the LM head) or have a residual epilogue (O/down projection) (run mk-fuse)}}
+  // expected-error @+1 {{'mkg.linear' op mk-tile: no task lowers this op as it is; it must feed an argmax, directly or through an all-gather (the LM head) or have a residual epilogue or feed an all-reduce (O/down projection) (run mk-fuse)}}
   %y = mkg.linear %h, %w : tensor<2x64xbf16>, tensor<64x64xbf16> -> tensor<2x64xbf16>
   return %y : tensor<2x64xbf16>
 }
@@ -43,7 +43,7 @@ func.func @unfused_moe(%tokens: tensor<2xi32>, %pos: tensor<2xi32>) -> tensor<2x
   %wr = mkg.weight "router" : tensor<2x64xbf16>
   %g = mkg.weight "g" : tensor<32x64xbf16>
   %d = mkg.weight "d" : tensor<64x32xbf16>
-  // expected-error @+1 {{'mkg.moe' op mk-tile: no task lowers this op as it is; it must have a norm prologue and a residual epilogue (mkg.moe) (run mk-fuse)}}
+  // expected-error @+1 {{'mkg.moe' op mk-tile: no task lowers this op as it is; it must have a norm prologue and a residual epilogue or an all-reduce after it (mkg.moe) (run mk-fuse)}}
   %y = mkg.moe %h router(%wr) gate(%g, %g) up(%g, %g) down(%d, %d) norm(%ln) {eps = 1.0e-05 : f32, layer = 0 : i64, num_experts = 2 : i64, top_k = 1 : i64}
       : (tensor<2x64xbf16>, tensor<2x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<32x64xbf16>, tensor<64x32xbf16>, tensor<64x32xbf16>, tensor<64xbf16>) -> tensor<2x64xbf16>
   return %y : tensor<2x64xbf16>

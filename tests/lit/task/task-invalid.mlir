@@ -7,14 +7,14 @@
 //===----------------------------------------------------------------------===//
 
 // Placements are an enum: a keyword outside it does not parse.
-// expected-error @+1 {{custom op 'mkt.tensor' expected string or keyword containing one of the following enum values for attribute 'placement' [weight, activation, kv_cache, step_state]}}
+// expected-error @+1 {{custom op 'mkt.tensor' expected string or keyword containing one of the following enum values for attribute 'placement' [weight, activation, kv_cache, step_state, comm]}}
 mkt.tensor @t arena tensor<4xbf16>
 
 // -----
 
 // The generic form holds the enum's value, checked against its cases.
-// expected-error @+1 {{Invalid attribute `placement` in property conversion: 4 : i32}}
-"mkt.tensor"() <{placement = 4 : i32, sym_name = "t", type = tensor<4xbf16>}> : () -> ()
+// expected-error @+1 {{Invalid attribute `placement` in property conversion: 5 : i32}}
+"mkt.tensor"() <{placement = 5 : i32, sym_name = "t", type = tensor<4xbf16>}> : () -> ()
 
 // -----
 
@@ -45,6 +45,26 @@ mkt.tensor @w weight tensor<64x64xbf16>
 
 // expected-error @+1 {{'mkt.tensor' op activation tensors need the program that owns them}}
 mkt.tensor @h activation tensor<2x64xbf16>
+
+// -----
+
+// expected-error @+1 {{'mkt.tensor' op comm tensors need the program that owns them}}
+mkt.tensor @c comm tensor<2x4x2xi32>
+
+// -----
+
+// expected-error @+1 {{'mkt.tensor' op only weight tensors are sharded}}
+mkt.tensor @h activation tensor<2x64xbf16> {program = @decode, shard_dim = 1 : i64, shard_parts = 2 : i64, shard_replicas = 1 : i64}
+
+// -----
+
+// expected-error @+1 {{'mkt.tensor' op shard_dim, shard_parts and shard_replicas come together}}
+mkt.tensor @w weight tensor<32x64xbf16> {shard_parts = 2 : i64, weight_name = "w"}
+
+// -----
+
+// expected-error @+1 {{'mkt.tensor' op a sharded weight has shard_parts >= 2 and shard_replicas >= 1, got 2 and 0}}
+mkt.tensor @w weight tensor<32x64xbf16> {shard_dim = 0 : i64, shard_parts = 2 : i64, shard_replicas = 0 : i64, weight_name = "w"}
 
 // -----
 

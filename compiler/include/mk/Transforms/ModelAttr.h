@@ -14,6 +14,14 @@ namespace mk {
 
 inline constexpr llvm::StringLiteral kModelAttrName = "mk.model";
 
+/// The tensor-parallel degree of a sharded module (an i64 that mk-shard sets; absent:
+/// 1). `mk.model` keeps the whole model's numbers either way.
+inline constexpr llvm::StringLiteral kTensorParallelAttrName = "mk.tensor_parallel";
+
+/// The module's tensor-parallel degree; emits an error and fails if the attribute is
+/// not a positive integer.
+mlir::FailureOr<int64_t> tensorParallelOf(mlir::ModuleOp module);
+
 /// Encodes `meta` as the `mk.model` dictionary.
 mlir::DictionaryAttr modelMetaToAttr(mlir::MLIRContext *ctx, const isa::ModelMeta &meta);
 

@@ -23,15 +23,17 @@ struct PipelineOptions {
   std::string target = "host";
   int64_t maxSeqLen = 4096;
   int64_t kvBlockSize = 16;
-  std::string output; // plan file; empty = verify only
+  int64_t tensorParallel = 1; // ranks of mk-shard (1: none)
+  std::string output;         // plan file; empty = verify only
   /// Whether the pass manager verifies the IR after every pass (set it with
   /// pm.enableVerifier). When it does not, the pipeline verifies at two checkpoints
   /// (mk-verify): after mk-tile and before mk-emit-plan.
   bool verifyEachPass = true;
 };
 
-/// fuse -> tile -> scoreboard -> schedule -> plan-memory -> emit-plan, with mk-verify
-/// after tile and before emit-plan unless options.verifyEachPass.
+/// fuse -> shard -> tile -> scoreboard -> schedule -> plan-memory -> emit-plan, with
+/// mk-verify after tile and before emit-plan unless options.verifyEachPass. mk-shard
+/// changes nothing when options.tensorParallel is 1.
 void buildCompilePipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 
 /// Registers the dialects mk uses (and only those) into `registry`.

@@ -30,6 +30,50 @@ def MkFuse : Pass<"mk-fuse", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mk::graph::MKGDialect"];
 }
 
+def MkShard : Pass<"mk-shard", "::mlir::ModuleOp"> {
+  let summary = "Split a fused graph over tensor-parallel ranks (Megatron-style)";
+  let description = [{
+    Rewrites every program of a fused graph into what each of `ranks` ranks computes
+    (one SPMD graph for all ranks); weights become one rank's slice of the checkpoint
+    tensor (`shard_dim`, `shard_parts`, `shard_replicas` on `mkg.weight`):
+    - `mkg.qkv`: Q, K, V (and their biases) split by heads along dimension 0; with
+      fewer KV heads than ranks each KV head is replicated on ranks / kv_heads ranks
+      (shard_replicas), so a rank keeps the KV head of its query heads;
+    - `mkg.attention`: this rank's heads;
+    - `mkg.gated_mlp`: gate and up split by output rows (the intermediate columns);
+    - O and down projections (`mkg.linear` with a residual): the weight split along
+      its input features (dimension 1); the residual moves to an `mkg.all_reduce`
+      that sums the ranks' partial outputs;
+    - `mkg.moe`: each expert's gate/up split like the gated MLP's and down like the
+      down projection's; the router stays whole; the residual moves to an all-reduce;
+    - the LM head (the `mkg.linear` feeding the argmax): split over the vocabulary
+      (dimension 0), with an `mkg.all_gather` of its output feeding the argmax.
+    Norm weights, QK-norm weights, the router and the embedding stay whole; a tied LM
+    head gets a second, sharded `mkg.weight` of the embedding's tensor. The module's
+    `mk.model` keeps the whole model's numbers; `mk.tensor_parallel` records `ranks`.
+    With ranks = 1 the pass changes nothing. A shape that `ranks` does not divide, or
+    an op left unfused, is an error.
+
+    ```mlir
+    // before (ranks = 2)
+    %o = mkg.linear %a, %wo residual(%h : tensor<1x64xbf16>) {layer = 0 : i64}
+        : tensor<1x128xbf16>, tensor<64x128xbf16> -> tensor<1x64xbf16>
+    // after
+    %wo = mkg.weight "model.layers.0.self_attn.o_proj.weight"
+        {shard_dim = 1 : i64, shard_parts = 2 : i64, shard_replicas = 1 : i64} : tensor<64x64xbf16>
+    %p = mkg.linear %a, %wo {layer = 0 : i64}
+        : tensor<1x64xbf16>, tensor<64x64xbf16> -> tensor<1x64xbf16>
+    %o = mkg.all_reduce %p residual(%h : tensor<1x64xbf16>) {layer = 0 : i64, ranks = 2 : i64}
+        : tensor<1x64xbf16>
+    ```
+  }];
+  let dependentDialects = ["::mk::graph::MKGDialect"];
+  let options = [
+    Option<"ranks", "ranks", "int64_t", /*default=*/"1",
+           "Tensor-parallel ranks (1: no tensor parallelism)">,
+  ];
+}
+
 def MkTile : Pass<"mk-tile", "::mlir::ModuleOp"> {
   let summary = "Lower fused graph functions to tile tasks for a target";
   let description = [{

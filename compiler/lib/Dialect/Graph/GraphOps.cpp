@@ -90,7 +90,48 @@ LogicalResult WeightOp::verify() {
   auto type = getResult().getType();
   if (!type.hasStaticShape() || type.getRank() < 1 || type.getRank() > 2)
     return emitOpError() << "weights are static rank-1 or rank-2 tensors, got " << type;
+  // Read signed: the I64Attr getters are unsigned, so -1 would pass as 2^64 - 1.
+  IntegerAttr dim = getShardDimAttr(), parts = getShardPartsAttr(),
+              replicas = getShardReplicasAttr();
+  if (!dim && !parts && !replicas)
+    return success();
+  if (!dim || !parts || !replicas)
+    return emitOpError() << "shard_dim, shard_parts and shard_replicas come together";
+  if (dim.getInt() < 0 || dim.getInt() >= type.getRank())
+    return emitOpError() << "shard_dim " << dim.getInt() << " is not a dimension of "
+                         << type;
+  if (parts.getInt() < 2 || replicas.getInt() < 1)
+    return emitOpError() << "a sharded weight has shard_parts >= 2 and shard_replicas "
+                            ">= 1, got "
+                         << parts.getInt() << " and " << replicas.getInt();
   return success();
+}
+
+LogicalResult AllReduceOp::verify() {
+  if (failed(expectRank(*this, "partial", getPartial(), 2)))
+    return failure();
+  if (static_cast<int64_t>(getRanks()) < 2)
+    return emitOpError() << "ranks must be at least 2, got "
+                         << static_cast<int64_t>(getRanks());
+  if (getResidual() && getResidual().getType() != getPartial().getType())
+    return emitOpError() << "residual is " << getResidual().getType()
+                         << " but partial is " << getPartial().getType();
+  return success();
+}
+
+LogicalResult AllGatherOp::verify() {
+  if (failed(expectRank(*this, "local", getLocal(), 2)))
+    return failure();
+  int64_t ranks = getRanks();
+  if (ranks < 2)
+    return emitOpError() << "ranks must be at least 2, got " << ranks;
+  auto local = llvm::cast<RankedTensorType>(getLocal().getType());
+  auto result = llvm::cast<RankedTensorType>(getResult().getType());
+  if (result.getElementType() != local.getElementType())
+    return emitOpError() << "result element type " << result.getElementType()
+                         << " differs from local's " << local.getElementType();
+  return expectShape(*this, "result", getResult(),
+                     {dim(getLocal(), 0), ranks * dim(getLocal(), 1)});
 }
 
 LogicalResult EmbeddingOp::verify() {

@@ -36,6 +36,8 @@ LogicalResult TensorOp::verify() {
     return emitOpError() << "weight tensors need a weight_name";
   if (placement == Placement::Activation && !getProgram())
     return emitOpError() << "activation tensors need the program that owns them";
+  if (placement == Placement::Comm && !getProgram())
+    return emitOpError() << "comm tensors need the program that owns them";
   if (getOffset() && !isActivation())
     return emitOpError() << "only activation tensors have an offset";
   if (placement == Placement::KvCache && !getLayer())
@@ -46,6 +48,21 @@ LogicalResult TensorOp::verify() {
   if (getOffsetAttr() && getOffsetAttr().getInt() < 0)
     return emitOpError() << "offset must be non-negative, got "
                          << getOffsetAttr().getInt();
+  IntegerAttr dim = getShardDimAttr(), parts = getShardPartsAttr(),
+              replicas = getShardReplicasAttr();
+  if (!dim && !parts && !replicas)
+    return success();
+  if (!dim || !parts || !replicas)
+    return emitOpError() << "shard_dim, shard_parts and shard_replicas come together";
+  if (placement != Placement::Weight)
+    return emitOpError() << "only weight tensors are sharded";
+  if (dim.getInt() < 0 || dim.getInt() >= type.getRank())
+    return emitOpError() << "shard_dim " << dim.getInt() << " is not a dimension of "
+                         << type;
+  if (parts.getInt() < 2 || replicas.getInt() < 1)
+    return emitOpError() << "a sharded weight has shard_parts >= 2 and shard_replicas "
+                            ">= 1, got "
+                         << parts.getInt() << " and " << replicas.getInt();
   return success();
 }
 

@@ -6,6 +6,11 @@
 // the tile). One argmax task reduces the slots in a fixed order into the tokens:
 // decode writes the next step's input tokens in place (the loop-carried edge that
 // lets one launch run many steps), prefill a separate `tokens_out`.
+// Under tensor parallelism the LM head feeds an mkg.all_gather: each rank's tiles
+// cover its V/N rows of the weight (the executor makes the indices in partial_max
+// global), one all_gather task (a comm site, like an all-reduce) collects every
+// rank's partial_max into `partial_max_all` [rows, N T, 2] (rank q's tile t at q T + t),
+// and the argmax reduces that instead: ties still go to the lowest global index.
 //===----------------------------------------------------------------------===//
 #include "TileLowering.h"
 
@@ -18,15 +23,25 @@ namespace {
 
 constexpr isa::TaskKind kLmHead = isa::TaskKind::LmHead;
 constexpr isa::TaskKind kArgmax = isa::TaskKind::Argmax;
+constexpr isa::TaskKind kAllGather = isa::TaskKind::AllGather;
 /// The activation the LM head's tiles write their partial maxima to.
 constexpr llvm::StringLiteral kPartialMax = "partial_max";
+/// Every rank's partial maxima (tensor parallelism), what the argmax then reads.
+constexpr llvm::StringLiteral kPartialMaxAll = "partial_max_all";
+
+/// The single user of `v`, if it has exactly one.
+Operation *onlyUser(Value v) { return v.hasOneUse() ? *v.getUsers().begin() : nullptr; }
 
 struct LmHeadLowering : OpTileLowering<mkg::LinearOp> {
-  LmHeadLowering() : OpTileLowering("feed an argmax (the LM head)") {}
+  LmHeadLowering()
+      : OpTileLowering("feed an argmax, directly or through an all-gather (the LM "
+                       "head)") {}
 
   bool match(mkg::LinearOp op) const override {
-    return op.getResult().hasOneUse() &&
-           llvm::isa<mkg::ArgmaxOp>(*op.getResult().getUsers().begin());
+    Operation *user = onlyUser(op.getResult());
+    if (user && llvm::isa<mkg::AllGatherOp>(user))
+      user = onlyUser(user->getResult(0));
+    return user && llvm::isa<mkg::ArgmaxOp>(user);
   }
 
   LogicalResult lower(mkg::LinearOp op, ProgramLowering &p) const override {
@@ -71,10 +86,53 @@ struct LmHeadLowering : OpTileLowering<mkg::LinearOp> {
   }
 };
 
+struct AllGatherLowering : OpTileLowering<mkg::AllGatherOp> {
+  AllGatherLowering() : OpTileLowering("gather the LM head's logits for the argmax") {}
+
+  bool match(mkg::AllGatherOp op) const override {
+    return op.getLocal().getDefiningOp<mkg::LinearOp>() &&
+           llvm::isa_and_nonnull<mkg::ArgmaxOp>(onlyUser(op.getResult()));
+  }
+
+  LogicalResult lower(mkg::AllGatherOp op, ProgramLowering &p) const override {
+    FlatSymbolRefAttr partials = p.lookup(kPartialMax);
+    if (!partials)
+      return op.emitOpError() << "mk-tile: the all-gather must take the LM head's logits";
+    if (static_cast<int64_t>(op.getRanks()) != p.ranks())
+      return op.emitOpError() << "mk-tile: gathers over " << op.getRanks()
+                              << " ranks in a module of " << p.ranks()
+                              << " (mk.tensor_parallel)";
+    const int64_t rows = p.rows(), tiles = p.shapeOf(partials)[1], n = p.ranks();
+    FlatSymbolRefAttr all = p.activation(
+        RankedTensorType::get({rows, n * tiles, 2}, p.builder().getF32Type()),
+        kPartialMaxAll);
+    CommTensors &comm = p.comm();
+    comm.gatherTiles = tiles;
+    TaskSpec s(kAllGather, "all_gather");
+    s.tile = {0, rows, 0, tiles, 0, 0};
+    s.aux = {p.takeCommSite(1), 0};
+    s.set(role(kAllGather, "local"), partials);
+    s.set(role(kAllGather, "comm"), comm.gather);
+    s.set(role(kAllGather, "flags"), comm.flags);
+    s.set(role(kAllGather, "out"), all);
+    // The comm tensors are in no box: peers write them, and the flag protocol
+    // (protocol.h), not the scoreboard, orders those writes.
+    s.reads = {p.whole(partials)};
+    s.writes = {p.whole(all)};
+    // Pushed to N ranks, then N partials read and copied out.
+    s.bytes = 3 * n * rows * tiles * 8;
+    s.flops = 0;
+    return p.emit(op, s);
+  }
+};
+
 struct ArgmaxLowering : OpTileLowering<mkg::ArgmaxOp> {
   LogicalResult lower(mkg::ArgmaxOp op, ProgramLowering &p) const override {
-    auto head = op.getLogits().getDefiningOp<mkg::LinearOp>();
-    FlatSymbolRefAttr partials = p.lookup(kPartialMax);
+    // Under tensor parallelism: every rank's partial maxima, gathered.
+    auto gather = op.getLogits().getDefiningOp<mkg::AllGatherOp>();
+    auto head =
+        (gather ? gather.getLocal() : op.getLogits()).getDefiningOp<mkg::LinearOp>();
+    FlatSymbolRefAttr partials = p.lookup(gather ? kPartialMaxAll : kPartialMax);
     if (!head || !partials)
       return op.emitOpError() << "mk-tile: argmax must consume the LM head's logits";
     int64_t rows = p.rows(), tiles = p.shapeOf(partials)[1];
@@ -97,5 +155,6 @@ struct ArgmaxLowering : OpTileLowering<mkg::ArgmaxOp> {
 
 void mk::tile::populateLmHeadLowerings(TileLoweringSet &set) {
   set.add<LmHeadLowering>();
+  set.add<AllGatherLowering>();
   set.add<ArgmaxLowering>();
 }

@@ -11,7 +11,9 @@
 //   l<L>.moe_down.s<s>.<t>       per slot s and column tile of H: the down projection
 //                                (moe_expert_out)
 //   l<L>.moe_combine.<t>         per column tile of H: the weighted sum over each
-//                                row's k experts plus the residual (h_mlp)
+//                                row's k experts plus the residual (h_mlp); under
+//                                tensor parallelism, without it (mlp_partial), for
+//                                the all-reduce that follows
 // A slot tile whose slot is unused this step finishes without reading a weight byte.
 // The expert tiles' weight rows depend on the router's choice, so they list no weight
 // boxes: their operands name expert 0's tensor of each group, and expert e's tensor is
@@ -59,19 +61,30 @@ FailureOr<FlatSymbolRefAttr> expertGroup(mkg::MoeOp op, ProgramLowering &p,
 
 struct MoeLowering : OpTileLowering<mkg::MoeOp> {
   MoeLowering()
-      : OpTileLowering("have a norm prologue and a residual epilogue (mkg.moe)") {}
+      : OpTileLowering("have a norm prologue and a residual epilogue or an all-reduce "
+                       "after it (mkg.moe)") {}
 
   bool match(mkg::MoeOp op) const override {
-    return op.getNormWeight() && op.getResidual();
+    if (!op.getNormWeight())
+      return false;
+    Value y = op.getResult();
+    return op.getResidual() ||
+           (y.hasOneUse() && llvm::isa<mkg::AllReduceOp>(*y.getUsers().begin()));
   }
 
   LogicalResult lower(mkg::MoeOp op, ProgramLowering &p) const override {
     FailureOr<FlatSymbolRefAttr> x = p.tensorOf(op, op.getX());
     FailureOr<FlatSymbolRefAttr> norm = p.tensorOf(op, op.getNormWeight());
     FailureOr<FlatSymbolRefAttr> router = p.tensorOf(op, op.getRouter());
-    FailureOr<FlatSymbolRefAttr> residual = p.tensorOf(op, op.getResidual());
-    if (failed(x) || failed(norm) || failed(router) || failed(residual))
+    if (failed(x) || failed(norm) || failed(router))
       return failure();
+    FlatSymbolRefAttr residual;
+    if (op.getResidual()) {
+      FailureOr<FlatSymbolRefAttr> r = p.tensorOf(op, op.getResidual());
+      if (failed(r))
+        return failure();
+      residual = *r;
+    }
     FailureOr<FlatSymbolRefAttr> wGate = expertGroup(op, p, op.getWGate(), "gate");
     if (failed(wGate))
       return failure();
@@ -103,7 +116,8 @@ struct MoeLowering : OpTileLowering<mkg::MoeOp> {
         p.activation(RankedTensorType::get({slots, rows, inter}, bf16), l + ".moe_act");
     FlatSymbolRefAttr expertOut = p.activation(
         RankedTensorType::get({slots, rows, hidden}, bf16), l + ".moe_expert_out");
-    FlatSymbolRefAttr out = p.activation(op.getResult(), l + ".h_mlp");
+    FlatSymbolRefAttr out =
+        p.activation(op.getResult(), l + (residual ? ".h_mlp" : ".mlp_partial"));
 
     // The router: every row's logits over all experts, so one task per layer.
     {
@@ -132,6 +146,7 @@ struct MoeLowering : OpTileLowering<mkg::MoeOp> {
     // lowering a 128-expert layer.)
     int64_t upCols = p.sizer().expertColumnsPerTile(inter, hidden, rows, 2, slots);
     int64_t downCols = p.sizer().expertColumnsPerTile(hidden, inter, rows, 1, slots);
+    p.setColumnTiling(op.getResult(), {downCols, "mlp"});
     task::BoxAttr allRoutes = p.whole(routes), allWeights = p.whole(weights);
     for (int64_t slot = 0; slot < slots; ++slot) {
       std::string sl = ".s" + std::to_string(slot) + ".";
@@ -182,12 +197,14 @@ struct MoeLowering : OpTileLowering<mkg::MoeOp> {
       s.set(role(kCombine, "expert_out"), expertOut);
       s.set(role(kCombine, "routes"), routes);
       s.set(role(kCombine, "route_weights"), weights);
-      s.set(role(kCombine, "residual"), *residual);
       s.set(role(kCombine, "out"), out);
-      s.reads = {p.box(expertOut, {0, 0, c0}, {slots, rows, c1}), allRoutes, allWeights,
-                 p.box(*residual, {0, c0}, {rows, c1})};
+      s.reads = {p.box(expertOut, {0, 0, c0}, {slots, rows, c1}), allRoutes, allWeights};
+      if (residual) {
+        s.set(role(kCombine, "residual"), residual);
+        s.reads.push_back(p.box(residual, {0, c0}, {rows, c1}));
+      }
       s.writes = {p.box(out, {0, c0}, {rows, c1})};
-      s.bytes = (topK + 2) * rows * (c1 - c0) * 2;
+      s.bytes = (topK + (residual ? 2 : 1)) * rows * (c1 - c0) * 2;
       s.flops = 2 * rows * topK * (c1 - c0);
       if (failed(p.emit(op, s)))
         return failure();

@@ -6,12 +6,14 @@
 //   @<prog>.<value>       activations of one program
 //   @<prog>.tokens ...    step state of one program (tokens, positions, seq_lens,
 //                         block_table, kv_slots; prefill also tokens_out)
+//   @<prog>.comm.*        comm tensors of a tensor-parallel program (CommTensors)
 // Every other op is lowered, in body order, by the lowering its family registers
 // (Tile/<Family>.cpp: tiling rule, boxes, cost); this file is the driver and the
 // helpers the families share.
 //===----------------------------------------------------------------------===//
 #include "TileLowering.h"
 
+#include "mk/Transforms/ModelAttr.h"
 #include "mk/Transforms/Passes.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -44,7 +46,8 @@ FlatSymbolRefAttr ModuleTensors::create(StringRef sym, Placement placement,
   auto op = builder.create<TensorOp>(module.getLoc(), builder.getStringAttr(sym),
                                      PlacementAttr::get(builder.getContext(), placement),
                                      TypeAttr::get(type), StringAttr(), IntegerAttr(),
-                                     FlatSymbolRefAttr(), IntegerAttr());
+                                     FlatSymbolRefAttr(), IntegerAttr(), IntegerAttr(),
+                                     IntegerAttr(), IntegerAttr());
   if (extra)
     extra(op);
   auto ref = FlatSymbolRefAttr::get(builder.getContext(), sym);
@@ -55,9 +58,22 @@ FlatSymbolRefAttr ModuleTensors::create(StringRef sym, Placement placement,
 }
 
 FlatSymbolRefAttr ModuleTensors::weight(mkg::WeightOp w) {
-  std::string sym = ("w." + w.getName()).str();
+  std::array<int64_t, 3> split = {0, 1, 1};
+  if (w.getShardPartsAttr())
+    split = {w.getShardDimAttr().getInt(), w.getShardPartsAttr().getInt(),
+             w.getShardReplicasAttr().getInt()};
+  const std::string base = ("w." + w.getName()).str();
+  std::string sym = base;
+  for (int i = 1; byName.count(sym) && weightSplits.lookup(sym) != split; ++i)
+    sym = base + ".shard" + (i > 1 ? std::to_string(i) : "");
+  weightSplits[sym] = split;
   return create(sym, Placement::Weight, w.getResult().getType(), [&](TensorOp op) {
     op.setWeightNameAttr(builder.getStringAttr(w.getName()));
+    if (split[1] > 1) {
+      op.setShardDimAttr(builder.getI64IntegerAttr(split[0]));
+      op.setShardPartsAttr(builder.getI64IntegerAttr(split[1]));
+      op.setShardReplicasAttr(builder.getI64IntegerAttr(split[2]));
+    }
   });
 }
 
@@ -79,6 +95,37 @@ ProgramLowering::ProgramLowering(ModuleTensors &tensors, const TileSizer &sizer,
                                  ProgramKind kind, int64_t maxSeqLen)
     : tensors_(tensors), sizer_(sizer), lowerings_(lowerings), func_(func), kind_(kind),
       name_(func.getSymName().str()), maxSeqLen_(maxSeqLen), builder_(func.getContext()) {
+  auto commRef = [&](StringRef which) {
+    return FlatSymbolRefAttr::get(getContext(), name_ + ".comm." + which.str());
+  };
+  comm_.reduce = commRef("reduce");
+  comm_.gather = commRef("gather");
+  comm_.flags = commRef("flags");
+}
+
+int64_t ProgramLowering::takeCommSite(int64_t tiles) {
+  comm_.maxTiles = std::max(comm_.maxTiles, tiles);
+  return comm_.sites++;
+}
+
+LogicalResult ProgramLowering::declareCommTensors() {
+  if (comm_.sites == 0)
+    return success();
+  // The executor binds all three for any program with a comm task.
+  if (comm_.hidden == 0 || comm_.gatherTiles == 0)
+    return func_.emitOpError() << "mk-tile: a tensor-parallel program needs its "
+                                  "all-reduces and the LM head's all-gather";
+  const int64_t n = ranks();
+  auto comm = [&](FlatSymbolRefAttr ref, ArrayRef<int64_t> shape, Type element) {
+    tensors_.create(ref.getValue(), Placement::Comm,
+                    RankedTensorType::get(shape, element), [&](TensorOp op) {
+                      op.setProgramAttr(FlatSymbolRefAttr::get(getContext(), name_));
+                    });
+  };
+  comm(comm_.reduce, {2, n, rows_, comm_.hidden}, builder_.getBF16Type());
+  comm(comm_.gather, {2, n, rows_, 2 * comm_.gatherTiles}, builder_.getF32Type());
+  comm(comm_.flags, {2, comm_.maxTiles, n}, builder_.getI32Type());
+  return success();
 }
 
 BoxAttr ProgramLowering::box(FlatSymbolRefAttr t, ArrayRef<int64_t> lo,
@@ -197,7 +244,7 @@ LogicalResult ProgramLowering::run() {
     if (failed((*chosen)->lower(&op, *this)))
       return failure();
   }
-  return success();
+  return declareCommTensors();
 }
 
 //===----------------------------------------------------------------------===//
@@ -270,9 +317,14 @@ struct MkTilePass : mk::impl::MkTileBase<MkTilePass> {
     populateResidualProjectionLowerings(lowerings);
     populateGatedMlpLowerings(lowerings);
     populateMoeLowerings(lowerings);
+    populateAllReduceLowerings(lowerings);
 
+    FailureOr<int64_t> ranks = tensorParallelOf(module);
+    if (failed(ranks))
+      return signalPassFailure();
     TileSizer sizer(*desc);
     ModuleTensors tensors(module);
+    tensors.ranks = *ranks;
     tensors.kvBlockSize = kvBlockSize;
     tensors.kvBlocks = maxSeqs * (maxSeqLen / kvBlockSize);
     for (auto &[func, kind] : programs) {

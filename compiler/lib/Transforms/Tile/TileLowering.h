@@ -47,8 +47,12 @@ struct ModuleTensors {
   llvm::StringMap<llvm::SmallVector<int64_t, 4>> shapes;
   /// Creation order, which is module order and so the plan's tensor ids.
   llvm::StringMap<unsigned> positions;
+  /// How each weight symbol is split ({shard_dim, shard_parts, shard_replicas}).
+  llvm::StringMap<std::array<int64_t, 3>> weightSplits;
   int64_t kvBlocks = 0;
   int64_t kvBlockSize = 16;
+  /// Tensor-parallel ranks (the module's mk.tensor_parallel; 1: none).
+  int64_t ranks = 1;
 
   explicit ModuleTensors(mlir::ModuleOp m);
 
@@ -56,6 +60,8 @@ struct ModuleTensors {
   mlir::FlatSymbolRefAttr create(llvm::StringRef sym, task::Placement placement,
                                  mlir::RankedTensorType type,
                                  llvm::function_ref<void(task::TensorOp)> extra = {});
+  /// The tensor of `w`: `@w.<hf name>`, or `@w.<hf name>.shard` for a slice of a
+  /// tensor that is also bound whole (a tied LM head under tensor parallelism).
   mlir::FlatSymbolRefAttr weight(graph::WeightOp w);
   /// Layer `layer`'s paged K or V cache [blocks, block_size, kv_heads, head_dim].
   mlir::FlatSymbolRefAttr kvCache(int64_t layer, bool isValue, int64_t kvHeads,
@@ -92,6 +98,29 @@ private:
 /// The tensors of a program's step state, owned by the runtime.
 struct StepStateTensors {
   mlir::FlatSymbolRefAttr tokens, positions, seqLens, blockTable, kvSlots;
+};
+
+/// The comm tensors of a tensor-parallel program (placement comm, outside the
+/// arena; the executor allocates them symmetrically on every rank):
+///   reduce  bf16 [2, N, R, H]     all-reduce exchange buffers (two, ping-pong)
+///   gather  f32  [2, N, R, 2 T]   the LM head's partial maxima of every rank
+///   flags   i32  [2, F, N]        epoch flags; F = the most tiles of any comm site
+/// Tasks name them as they are lowered; the tensors are declared once the program's
+/// sites are known (ProgramLowering::run).
+struct CommTensors {
+  mlir::FlatSymbolRefAttr reduce, gather, flags;
+  int64_t sites = 0;
+  int64_t maxTiles = 0;
+  int64_t hidden = 0;      // H of the all-reduces (0: none yet)
+  int64_t gatherTiles = 0; // T: LM-head tiles per rank (0: no all-gather yet)
+};
+
+/// A value written by column tiles of [rows, columns] (O/down projection, MoE
+/// combine): an all-reduce of it uses the same tiles, so each of its tiles waits only
+/// on the producer tile of its columns. `tag` names the reduce ("attn", "mlp").
+struct ColumnTiling {
+  int64_t columns = 0;
+  std::string tag;
 };
 
 class TileLoweringSet;
@@ -138,6 +167,22 @@ public:
   /// Appends the task to the program; fails on `op` if a required role is unset.
   mlir::LogicalResult emit(mlir::Operation *op, const TaskSpec &spec);
 
+  /// Tensor-parallel ranks (1: none).
+  int64_t ranks() const { return tensors_.ranks; }
+  /// The program's comm tensors (their symbols; see CommTensors).
+  CommTensors &comm() { return comm_; }
+  /// Takes the next comm site (all-reduce or all-gather point) of the program, in
+  /// program order, with `tiles` tiles; returns its index (TaskRecord::aux[0]).
+  int64_t takeCommSite(int64_t tiles);
+  void setColumnTiling(mlir::Value value, ColumnTiling tiling) {
+    columnTiling_[value] = std::move(tiling);
+  }
+  /// How `value`'s producer tiled it by columns, if it did.
+  const ColumnTiling *columnTiling(mlir::Value value) const {
+    auto it = columnTiling_.find(value);
+    return it == columnTiling_.end() ? nullptr : &it->second;
+  }
+
 private:
   ModuleTensors &tensors_;
   const TileSizer &sizer_;
@@ -151,6 +196,11 @@ private:
   task::ProgramOp program_;
   StepStateTensors step_;
   llvm::DenseMap<mlir::Value, mlir::FlatSymbolRefAttr> valueTensor_;
+  llvm::DenseMap<mlir::Value, ColumnTiling> columnTiling_;
+  CommTensors comm_;
+
+  /// Declares the comm tensors once every site is lowered.
+  mlir::LogicalResult declareCommTensors();
 };
 
 /// The lowering of one graph op by one op family. Several lowerings may take one op
@@ -214,5 +264,6 @@ void populateResidualProjectionLowerings(TileLoweringSet &set);
 void populateGatedMlpLowerings(TileLoweringSet &set);
 void populateLmHeadLowerings(TileLoweringSet &set);
 void populateMoeLowerings(TileLoweringSet &set);
+void populateAllReduceLowerings(TileLoweringSet &set);
 
 } // namespace mk::tile

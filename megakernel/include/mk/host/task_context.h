@@ -72,6 +72,14 @@ struct TaskContext {
   uint64_t step = 0; // step of the launch; decode step s uses positions[r] + s
   RankContext comm;
 
+  /// Query heads per KV head on this rank: the model's ratio, except under tensor
+  /// parallelism with fewer KV heads than ranks, where each rank holds one KV head (a
+  /// replica) for its numHeads / N query heads (isa::rankDims).
+  uint32_t kvGroup() const {
+    const isa::RankDims d = isa::rankDims(*model, comm.ranks);
+    return d.heads / d.kvHeads;
+  }
+
   /// The first global vocabulary id of the LM-head weight operand `role`: under
   /// tensor parallelism the weight is this rank's slice of the vocabulary.
   int64_t vocabBase(const isa::TaskRecord &task, uint32_t role) const {

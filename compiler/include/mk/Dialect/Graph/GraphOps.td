@@ -105,13 +105,30 @@ def MKG_KvCacheType : TypeDef<MKG_Dialect, "KvCache"> {
 def MKG_WeightOp : MKG_Op<"weight", [Pure]> {
   let summary = "A model weight, bound by its Hugging Face tensor name";
   let description = [{
+    Under tensor parallelism (after `mk-shard`) a weight may be one rank's slice of
+    the checkpoint tensor: the checkpoint tensor is `shard_parts` equal slices along
+    dimension `shard_dim`, the result type is one slice, and rank r binds slice
+    (r / `shard_replicas`) % `shard_parts`. The three attributes come together; a
+    weight without them is the whole tensor on every rank.
+
     ```mlir
     %w = mkg.weight "model.layers.0.self_attn.q_proj.weight" : tensor<4096x4096xbf16>
+    %o = mkg.weight "model.layers.0.self_attn.o_proj.weight"
+        {shard_dim = 1 : i64, shard_parts = 8 : i64, shard_replicas = 1 : i64}
+        : tensor<8192x1024xbf16>
     ```
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins StrAttr:$name, OptionalAttr<I64Attr>:$shard_dim,
+                   OptionalAttr<I64Attr>:$shard_parts,
+                   OptionalAttr<I64Attr>:$shard_replicas);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
+  let builders = [
+    // The whole tensor, as graph builders emit it.
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::StringAttr":$name), [{
+      build($_builder, $_state, result, name, nullptr, nullptr, nullptr);
+    }]>,
+  ];
   let hasVerifier = 1;
 }
 
@@ -335,6 +352,52 @@ def MKG_MoeOp : MKG_LayerOp<"moe", [Pure, AttrSizedOperandSegments]> {
     (`residual` `(` $residual^ `)`)?
     attr-dict `:` functional-type(operands, results)
   }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Tensor-parallel ops (what mk-shard inserts)
+//===----------------------------------------------------------------------===//
+
+def MKG_AllReduceOp : MKG_LayerOp<"all_reduce", [AllTypesMatch<["partial", "result"]>]> {
+  let summary = "Sum one value over the tensor-parallel ranks, plus an optional residual";
+  let description = [{
+    Every one of the `ranks` ranks holds its own `partial` [rows, features] (its
+    row-parallel projection's output); the result, the same on every rank, is their
+    sum in rank order (fp32, rounded to bf16 once) plus `residual`. `mk-shard` puts one
+    after each O projection, down projection and MoE block of a tensor-parallel graph.
+    Not `Pure`: every rank must run every all-reduce, in the same order.
+
+    ```mlir
+    %h1 = mkg.all_reduce %partial residual(%h0) {layer = 0 : i64, ranks = 8 : i64}
+        : tensor<1x8192xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$partial, Optional<AnyRankedTensor>:$residual,
+                   I64Attr:$ranks, OptionalAttr<MKG_LayerIndex>:$layer);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $partial (`residual` `(` $residual^ `:` type($residual) `)`)? attr-dict `:`
+    type($partial)
+  }];
+  let hasVerifier = 1;
+}
+
+def MKG_AllGatherOp : MKG_Op<"all_gather"> {
+  let summary = "Concatenate one value of every tensor-parallel rank along features";
+  let description = [{
+    `local` is [rows, n] on each of the `ranks` ranks; the result, the same on every
+    rank, is [rows, ranks * n]: rank q's values at columns [q n, (q + 1) n). `mk-shard`
+    puts one between the vocabulary-parallel LM head and the argmax (mk-tile gathers
+    the LM head tiles' partial maxima, not the logits).
+
+    ```mlir
+    %all = mkg.all_gather %logits {ranks = 8 : i64} : tensor<1x16032xf32> -> tensor<1x128256xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$local, I64Attr:$ranks);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$local attr-dict `:` type($local) `->` type($result)";
   let hasVerifier = 1;
 }
 

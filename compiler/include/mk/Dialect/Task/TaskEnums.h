@@ -26,8 +26,8 @@ static_assert(detail::sameValue(Placement::Weight, isa::Placement::Weight));
 static_assert(detail::sameValue(Placement::Activation, isa::Placement::Activation));
 static_assert(detail::sameValue(Placement::KvCache, isa::Placement::KvCache));
 static_assert(detail::sameValue(Placement::StepState, isa::Placement::StepState));
-// isa::Placement::Comm has no dialect case yet: nothing lowers tensor parallelism.
-static_assert(getMaxEnumValForPlacement() == 3, "a placement case without its assert");
+static_assert(detail::sameValue(Placement::Comm, isa::Placement::Comm));
+static_assert(getMaxEnumValForPlacement() == 4, "a placement case without its assert");
 
 static_assert(detail::sameValue(ProgramKind::Decode, isa::ProgramKind::Decode));
 static_assert(detail::sameValue(ProgramKind::Prefill, isa::ProgramKind::Prefill));

@@ -21,7 +21,8 @@ def MKT_Placement : I32EnumAttr<"Placement",
       I32EnumAttrCase<"Weight", 0, "weight">,
       I32EnumAttrCase<"Activation", 1, "activation">,
       I32EnumAttrCase<"KvCache", 2, "kv_cache">,
-      I32EnumAttrCase<"StepState", 3, "step_state">]> {
+      I32EnumAttrCase<"StepState", 3, "step_state">,
+      I32EnumAttrCase<"Comm", 4, "comm">]> {
   let cppNamespace = "::mk::task";
 }
 

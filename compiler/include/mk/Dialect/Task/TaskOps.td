@@ -113,12 +113,20 @@ def MKT_TensorOp : MKT_Op<"tensor", [Symbol]> {
   let description = [{
     `placement` is `weight` (bound to safetensors name `weight_name`),
     `activation` (a range of `program`'s arena at `offset`, set by mk-plan-memory),
-    `kv_cache` (layer `layer`'s paged cache, [blocks, block_size, kv_heads, head_dim])
-    or `step_state` (per-step inputs and outputs the runtime owns).
+    `kv_cache` (layer `layer`'s paged cache, [blocks, block_size, kv_heads, head_dim]),
+    `step_state` (per-step inputs and outputs the runtime owns) or `comm` (a
+    tensor-parallel exchange buffer of `program`, allocated by the executor on every
+    rank, outside the arena).
+
+    A weight of a tensor-parallel plan may be one rank's slice of the checkpoint
+    tensor (`shard_dim`, `shard_parts`, `shard_replicas`, as on `mkg.weight`; the plan's
+    TensorDesc fields of the same names).
 
     ```mlir
     mkt.tensor @w.l0.q weight tensor<2048x2048xbf16> {weight_name = "model.layers.0.self_attn.q_proj.weight"}
+    mkt.tensor @w.l0.o weight tensor<2048x1024xbf16> {shard_dim = 1 : i64, shard_parts = 2 : i64, shard_replicas = 1 : i64, weight_name = "model.layers.0.self_attn.o_proj.weight"}
     mkt.tensor @decode.h1 activation tensor<8x2048xbf16> {program = @decode}
+    mkt.tensor @decode.comm.flags comm tensor<2x16x2xi32> {program = @decode}
     ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, MKT_Placement:$placement,
@@ -126,7 +134,10 @@ def MKT_TensorOp : MKT_Op<"tensor", [Symbol]> {
                    OptionalAttr<StrAttr>:$weight_name,
                    OptionalAttr<I64Attr>:$layer,
                    OptionalAttr<FlatSymbolRefAttr>:$program,
-                   OptionalAttr<I64Attr>:$offset);
+                   OptionalAttr<I64Attr>:$offset,
+                   OptionalAttr<I64Attr>:$shard_dim,
+                   OptionalAttr<I64Attr>:$shard_parts,
+                   OptionalAttr<I64Attr>:$shard_replicas);
   let assemblyFormat = "$sym_name $placement $type attr-dict";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
