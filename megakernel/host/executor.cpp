@@ -432,14 +432,20 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     }
     // The hooks below use `clipped`, the claimed task (workerLoop passes the record).
     void prefetch(const isa::TaskRecord &, uint32_t, uint64_t step) {
-      if (!idle)
-        me.weightBytes += prefetchTask(context(step), clipped);
+      if (idle)
+        return;
+      const uint64_t bytes = prefetchTask(context(step), clipped);
+      me.weightBytes += bytes;
+      if (recording)
+        current.weightBytes += bytes;
     }
     void prefetchLate(const isa::TaskRecord &, uint32_t, uint64_t step) {
       if (idle)
         return;
       const LateFetch late = prefetchLateTask(context(step), clipped);
       me.weightBytes += late.bytes;
+      if (recording)
+        current.weightBytes += late.bytes;
       current.expert = late.expert;
     }
     bool spin(const isa::TaskRecord &, uint32_t, uint64_t, uint32_t wait,

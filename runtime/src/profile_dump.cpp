@@ -220,7 +220,7 @@ Status TraceWriter::write(const std::string &path) const {
               kind, workersPid(l.rank), r.worker, ready,
               double(r.doneNs - r.readyNs) / 1000.0);
       appendTaskArgs(line, t, r.expert, r.task, r.step, programJson, l.rank);
-      line += "}}";
+      appendf(line, ",\"weight_bytes\":%" PRIu64 "}}", r.weightBytes);
       emit();
     }
   }

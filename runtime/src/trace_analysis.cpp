@@ -3,11 +3,15 @@
 
 #include "atomic_file.h"
 
+#include "mk/isa/task_kinds.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <tuple>
@@ -104,6 +108,7 @@ Status readTrace(const std::string &path, Trace &out) {
     } else {
       slot.readyUs = ts;
       slot.doneUs = ts + dur;
+      slot.weightBytes = args.value("weight_bytes", uint64_t(0));
       if (slot.claimUs == 0)
         slot.claimUs = ts;
     }
@@ -203,12 +208,20 @@ TraceSummary summarizeTrace(const Trace &trace, double bubbleThresholdUs) {
       e.waitUs += x.readyUs - x.claimUs;
       e.maxRunUs = std::max(e.maxRunUs, x.doneUs - x.readyUs);
     }
+    TraceSummary::KindStreams &st = s.streams[x.kind];
+    st.workers.resize(tracks);
+    for (StreamSummary *ss : {&st.all, &st.workers[trace.track(x)]}) {
+      ++ss->tasks;
+      ss->bytes += x.weightBytes;
+      ss->runUs += x.doneUs - x.readyUs;
+    }
     WorkerSummary &w = s.workers[trace.track(x)];
     w.runUs += x.doneUs - x.readyUs;
     w.waitUs += x.readyUs - x.claimUs;
     ++w.tasks;
     byTrack[trace.track(x)].push_back(&x);
   }
+  std::erase_if(s.streams, [](const auto &kv) { return kv.second.all.bytes == 0; });
   // Idle: inside a launch of the worker's rank, between one task's done and the next
   // claim (and at the launch's edges).
   for (uint32_t track = 0; track < tracks; ++track) {
@@ -331,6 +344,84 @@ std::string executionLabel(const TaskExecution &x) {
   return s;
 }
 
+namespace {
+
+/// One fill per ISA kind, in MK_TASK_KINDS order: distinct hues first, then their
+/// darker and lighter variants, so no two kinds share one.
+constexpr const char *kKindPalette[] = {
+    "#4e79a7", // embedding
+    "#f28e2b", // qkv
+    "#e15759", // attn_decode
+    "#76b7b2", // attn_merge
+    "#59a14f", // attn_prefill
+    "#edc948", // o_proj
+    "#b07aa1", // gate_up
+    "#ff9da7", // down_proj
+    "#9c755f", // lm_head
+    "#17becf", // argmax
+    "#1f3a93", // moe_router
+    "#8c564b", // moe_gate_up
+    "#bcbd22", // moe_down
+    "#2ca02c", // moe_combine
+    "#d62728", // all_reduce
+    "#9467bd", // all_gather
+    "#7f3c8d", "#11a579", "#3969ac", "#f2b701", "#e73f74", "#80ba5a",
+};
+static_assert(std::size(kKindPalette) >= isa::kNumTaskKinds,
+              "a task kind without its own timeline colour");
+
+/// A tick step of 1, 2 or 5 x 10^k giving about `target` ticks over `span`.
+double niceStep(double span, double target) {
+  const double raw = span / target;
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0})
+    if (m * p >= raw)
+      return m * p;
+  return 10 * p;
+}
+
+/// A tick's label: microseconds below 10 ms, else milliseconds.
+std::string tickLabel(double us, double step) {
+  char buf[64];
+  if (step >= 1000)
+    std::snprintf(buf, sizeof buf, "%g ms", std::round(us / step) * step / 1000);
+  else
+    std::snprintf(buf, sizeof buf, "%g us", std::round(us / step) * step);
+  return buf;
+}
+
+/// Escapes text for an SVG text node or attribute.
+std::string xmlEscape(const std::string &s) {
+  std::string out;
+  for (char c : s)
+    switch (c) {
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '&':
+      out += "&amp;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    default:
+      out += c;
+    }
+  return out;
+}
+
+} // namespace
+
+const char *timelineColor(const std::string &kind) {
+  for (uint32_t k = 0; k < isa::kNumTaskKinds; ++k)
+    if (kind == isa::taskKindName(static_cast<isa::TaskKind>(k)))
+      return kKindPalette[k];
+  return "#000000";
+}
+
 Status writeTimelineSvg(const std::string &path, const Trace &trace, double fromUs,
                         double toUs) {
   double end = toUs;
@@ -339,18 +430,13 @@ Status writeTimelineSvg(const std::string &path, const Trace &trace, double from
       end = std::max(end, x.doneUs);
   if (end <= fromUs)
     return Status::error(path + ": empty time range");
-  const double width = 1600, left = 90, rowHeight = 18, top = 40;
-  const double scale = (width - left - 10) / (end - fromUs);
-  // A stable color per kind.
-  auto color = [](const std::string &kind) {
-    static const char *palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2",
-                                    "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-                                    "#9c755f", "#3b6ea5"};
-    return palette[std::hash<std::string>()(kind) % 10];
-  };
+  const double width = 1600, left = 90, right = 10, rowHeight = 18, top = 56;
+  const double scale = (width - left - right) / (end - fromUs);
+  auto xOf = [&](double us) { return left + (us - fromUs) * scale; };
   std::ostringstream svg;
   const uint32_t rows = trace.ranks * trace.workers;
-  double height = top + rowHeight * rows + 60;
+  const double axisY = top + rowHeight * rows + 4;
+  const double height = axisY + 70;
   char buf[512];
   std::snprintf(
       buf, sizeof buf,
@@ -362,7 +448,8 @@ Status writeTimelineSvg(const std::string &path, const Trace &trace, double from
   std::snprintf(
       buf, sizeof buf,
       "<text x=\"%.0f\" y=\"16\">mk timeline: %u rank(s) of %u workers, %.1f us "
-      "to %.1f us (grey: waiting on events)</text>\n",
+      "to %.1f us (grey: waiting on events; solid lines: launch starts; "
+      "dotted: step ends)</text>\n",
       left, trace.ranks, trace.workers, fromUs, end);
   svg << buf;
   for (uint32_t row = 0; row < rows; ++row) {
@@ -376,37 +463,88 @@ Status writeTimelineSvg(const std::string &path, const Trace &trace, double from
     svg << buf;
   }
   std::map<std::string, const char *> legend;
+  // Each (launch, step)'s end: its last task done.
+  std::map<std::pair<uint32_t, uint64_t>, double> stepEnd;
   for (const TaskExecution &x : trace.executions) {
+    double &e = stepEnd[{x.launch, x.step}];
+    e = std::max(e, x.doneUs);
     if (x.doneUs < fromUs || x.claimUs > end)
       continue;
     double y = top + rowHeight * trace.track(x) + 2;
-    auto rect = [&](double a, double b, const char *fill, const std::string &title) {
+    auto rect = [&](double a, double b, const char *cls, const char *fill,
+                    const std::string &title) {
       a = std::max(a, fromUs);
       b = std::min(b, end);
       if (b <= a)
         return;
       std::snprintf(buf, sizeof buf,
-                    "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
-                    "fill=\"%s\"><title>%s</title></rect>\n",
-                    left + (a - fromUs) * scale, y, std::max(0.3, (b - a) * scale),
-                    rowHeight - 4, fill, title.c_str());
-      svg << buf;
+                    "<rect class=\"%s\" data-kind=\"%s\" x=\"%.2f\" y=\"%.1f\" "
+                    "width=\"%.2f\" height=\"%.1f\" fill=\"%s\"><title>",
+                    cls, xmlEscape(x.kind).c_str(), xOf(a), y,
+                    std::max(0.3, (b - a) * scale), rowHeight - 4, fill);
+      svg << buf << xmlEscape(title) << "</title></rect>\n";
     };
     std::string what = (trace.ranks > 1 ? "rank " + std::to_string(x.rank) + " " : "") +
                        x.kind + " task " + std::to_string(x.task) +
                        (x.layer >= 0 ? " layer " + std::to_string(x.layer) : "") +
                        (x.expert >= 0 ? " expert " + std::to_string(x.expert) : "") +
                        " step " + std::to_string(x.step);
-    rect(x.claimUs, x.readyUs, "#d0d0d0", "wait " + what);
-    rect(x.readyUs, x.doneUs, color(x.kind), what);
-    legend[x.kind] = color(x.kind);
+    rect(x.claimUs, x.readyUs, "wait", "#d0d0d0", "wait " + what);
+    rect(x.readyUs, x.doneUs, "run", timelineColor(x.kind), what);
+    legend[x.kind] = timelineColor(x.kind);
   }
-  double lx = left, ly = top + rowHeight * rows + 25;
+  // Launch starts and step ends, over the rows of the launch's rank.
+  auto mark = [&](const char *cls, double us, uint32_t rank, const char *dash,
+                  const std::string &label) {
+    if (us < fromUs || us > end)
+      return;
+    const double y0 = top + rowHeight * rank * trace.workers - (label.empty() ? 0 : 12);
+    const double y1 = top + rowHeight * (rank + 1) * trace.workers;
+    std::snprintf(buf, sizeof buf,
+                  "<line class=\"%s\" x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" "
+                  "stroke=\"#202020\" stroke-width=\"1\"%s/>\n",
+                  cls, xOf(us), y0, xOf(us), y1, dash);
+    svg << buf;
+    if (!label.empty()) {
+      std::snprintf(buf, sizeof buf, "<text x=\"%.2f\" y=\"%.1f\">", xOf(us) + 2, y0 + 9);
+      svg << buf << xmlEscape(label) << "</text>\n";
+    }
+  };
+  for (uint32_t l = 0; l < trace.launches.size(); ++l) {
+    const TraceLaunch &launch = trace.launches[l];
+    // Label only the first rank's copy: the ranks run the same launches.
+    mark("launch", launch.startUs, launch.rank, "",
+         launch.rank == 0 ? launch.program : std::string());
+    if (launch.steps < 2)
+      continue;
+    for (uint64_t s = 0; s + 1 < launch.steps; ++s)
+      if (auto it = stepEnd.find({l, s}); it != stepEnd.end())
+        mark("step", it->second, launch.rank, " stroke-dasharray=\"2,2\"", "");
+  }
+  // The time axis: a line with ticks at a 1-2-5 step.
+  std::snprintf(buf, sizeof buf,
+                "<line class=\"axis\" x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" "
+                "stroke=\"black\"/>\n",
+                left, axisY, width - right, axisY);
+  svg << buf;
+  const double step = niceStep(end - fromUs, 10);
+  for (double t = std::ceil(fromUs / step) * step; t <= end + step * 1e-9; t += step) {
+    std::snprintf(buf, sizeof buf,
+                  "<line class=\"tick\" x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" "
+                  "stroke=\"black\"/><text x=\"%.2f\" y=\"%.1f\" "
+                  "text-anchor=\"middle\">%s</text>\n",
+                  xOf(t), axisY, xOf(t), axisY + 5, xOf(t), axisY + 17,
+                  tickLabel(t, step).c_str());
+    svg << buf;
+  }
+  double lx = left, ly = axisY + 34;
   for (const auto &[kind, fill] : legend) {
     std::snprintf(buf, sizeof buf,
-                  "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"%s\"/>"
+                  "<rect class=\"legend\" data-kind=\"%s\" x=\"%.0f\" y=\"%.0f\" "
+                  "width=\"10\" height=\"10\" fill=\"%s\"/>"
                   "<text x=\"%.0f\" y=\"%.0f\">%s</text>\n",
-                  lx, ly, fill, lx + 14, ly + 9, kind.c_str());
+                  xmlEscape(kind).c_str(), lx, ly, fill, lx + 14, ly + 9,
+                  xmlEscape(kind).c_str());
     svg << buf;
     lx += 30 + 7.0 * kind.size();
   }

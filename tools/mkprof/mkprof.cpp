@@ -13,9 +13,11 @@ using namespace mk;
 
 int main(int argc, char **argv) {
   CLI::App app{"mkprof: summarize a trace written by `mkrun --profile`: time per task "
-               "kind (run and wait), per expert for MoE expert tiles, per-worker "
+               "kind (run and wait), weight GB/s per weight-streaming kind (all workers "
+               "and each), per expert for MoE expert tiles, per-worker "
                "utilization, bubbles, the observed critical path of each launch and its "
-               "longest tasks (with --plan), and an SVG timeline. A tensor-parallel "
+               "longest tasks (with --plan), and an SVG timeline (a colour per kind, a "
+               "time axis, launch and step marks). A tensor-parallel "
                "trace (mkrun --tp N) is summarized over all ranks, with workers per "
                "rank and, per rank, the all-reduce / all-gather tasks' waits: on their "
                "own producers, and on slower peers."};
@@ -66,6 +68,37 @@ int main(int argc, char **argv) {
   for (const auto &[kind, k] : kinds)
     fmt::print("{:<14}{:>8}{:>12.1f}{:>11.2f}{:>11.2f}{:>12.1f}\n", kind, k.count,
                k.runUs, k.runUs / std::max<uint64_t>(k.count, 1), k.maxRunUs, k.waitUs);
+  // A worker's name: "worker 3", or "r1 worker 3" in a tensor-parallel trace.
+  auto workerName = [&](uint32_t rank, uint32_t worker) {
+    return trace.ranks > 1 ? fmt::format("r{} worker {}", rank, worker)
+                           : fmt::format("worker {}", worker);
+  };
+  if (!sum.streams.empty()) {
+    // Where weight bytes stream slowly: each kind's bytes over its tasks' run time
+    // (one worker's rate while it ran them), all workers and each one.
+    fmt::print("\n{:<14}{:>8}{:>10}{:>12}{:>9}  {}\n", "weights", "tasks", "MB", "run us",
+               "GB/s", "GB/s per worker");
+    std::vector<std::pair<std::string, runtime::TraceSummary::KindStreams>> streams(
+        sum.streams.begin(), sum.streams.end());
+    std::stable_sort(streams.begin(), streams.end(), [](auto &a, auto &b) {
+      return a.second.all.runUs > b.second.all.runUs;
+    });
+    for (const auto &[kind, st] : streams) {
+      std::string perWorker;
+      for (size_t t = 0; t < st.workers.size(); ++t)
+        if (st.workers[t].tasks)
+          perWorker +=
+              fmt::format("{}{} {:.1f}", perWorker.empty() ? "" : ", ",
+                          trace.ranks > 1 ? fmt::format("r{}w{}", t / trace.workers,
+                                                        t % trace.workers)
+                                          : fmt::format("w{}", t),
+                          st.workers[t].gbps());
+      fmt::print("{:<14}{:>8}{:>10.2f}{:>12.1f}{:>9.2f}  {}\n", kind, st.all.tasks,
+                 double(st.all.bytes) / 1e6, st.all.runUs, st.all.gbps(), perWorker);
+    }
+    fmt::print("(GB/s: the weight bytes the kind's tasks streamed over their run time, "
+               "ready to done)\n");
+  }
   if (!sum.experts.empty()) {
     // The MoE expert tiles, by kind and the expert they served (busiest first).
     fmt::print("\n{:<20}{:>8}{:>12}{:>11}{:>11}{:>12}\n", "expert", "tiles", "run us",
@@ -79,11 +112,6 @@ int main(int argc, char **argv) {
                  fmt::format("{} e{}", key.first, key.second), k.count, k.runUs,
                  k.runUs / std::max<uint64_t>(k.count, 1), k.maxRunUs, k.waitUs);
   }
-  // A worker's name: "worker 3", or "r1 worker 3" in a tensor-parallel trace.
-  auto workerName = [&](uint32_t rank, uint32_t worker) {
-    return trace.ranks > 1 ? fmt::format("r{} worker {}", rank, worker)
-                           : fmt::format("worker {}", worker);
-  };
   if (!sum.comm.empty()) {
     // Per rank: the comm tiles' wait on their own producers, their run, and the part
     // of the run spent waiting for the slowest peer to arrive.

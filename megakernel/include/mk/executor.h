@@ -27,6 +27,9 @@ struct ProfileRecord {
   uint64_t step;
   uint64_t claimNs, readyNs, doneNs;
   int32_t expert = -1; // the expert a moe_gate_up / moe_down tile served; -1: none
+  /// Weight bytes the task streamed (its footprint and late rows, as the launch's
+  /// weight-byte count adds them); 0 where the executor does not count per task (cuda).
+  uint64_t weightBytes = 0;
 };
 
 /// Called once per step with the step index after the step's argmax wrote its tokens.

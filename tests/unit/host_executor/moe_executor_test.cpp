@@ -127,25 +127,31 @@ TEST(MoeExecutor, CountsTheRouterAndExactlyTheSelectedExperts) {
   }
 }
 
-TEST(MoeExecutor, ProfileNamesTheExpertOfEachExpertTile) {
+TEST(MoeExecutor, ProfileNamesTheExpertAndWeightBytesOfEachTile) {
   MoeModel m({3, 0, 6, 2});
   std::vector<ProfileRecord> profile;
   const LayerBits bits = runLayer(m, 2, &profile);
   const isa::ConstMoeRoutes routes = routesOf(bits);
   ASSERT_EQ(profile.size(), size_t(kMNumTasks));
   uint32_t named = 0;
+  uint64_t bytes = 0;
   for (const ProfileRecord &r : profile) {
     const isa::TaskRecord &t = m.plan.programs[0].tasks[r.task];
     const auto kind = static_cast<isa::TaskKind>(t.kind);
+    bytes += r.weightBytes;
     if (kind == isa::TaskKind::MoeGateUp || kind == isa::TaskKind::MoeDown) {
       EXPECT_EQ(r.expert, routes.expertOfSlot(t.range[2].begin)) << "task " << r.task;
       named += r.expert >= 0;
+      // A used slot's tile streamed its expert's rows (late weights), an unused none.
+      EXPECT_EQ(r.weightBytes > 0, r.expert >= 0) << "task " << r.task;
     } else {
       EXPECT_EQ(r.expert, -1) << "task " << r.task;
     }
   }
   // Two column tiles of gate_up and two of down per used slot.
   EXPECT_EQ(named, 4u * uint32_t(routes.numDistinct()));
+  // The records' weight bytes are the launch's, task by task.
+  EXPECT_EQ(bytes, bits.weightBytes);
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // mkprof's analysis: a trace written by TraceWriter reads back into the same
 // executions, and the summary, bubbles and observed critical path are what a
 // hand-made two-worker schedule implies.
+#include "mk/isa/task_kinds.h"
 #include "mk/runtime/profile_dump.h"
 #include "mk/runtime/trace_analysis.h"
 
@@ -10,8 +11,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <map>
+#include <regex>
+#include <set>
 
 using namespace mk;
 using namespace mk::runtime;
@@ -256,6 +261,125 @@ TEST(TraceAnalysis, CommWaitsOnPeersPerRank) {
   EXPECT_NEAR(s.comm[1].at("all_gather").peerWaitUs, 1.0, 1e-9);
   EXPECT_NEAR(s.comm[0].at("all_gather").peerWaitUs, 0.0, 1e-9);
   EXPECT_EQ(s.comm[0].at("all_gather").last, 1u);
+}
+
+TEST(TraceAnalysis, WeightBytesPerKindAndWorker) {
+  test::TempDir dir;
+  isa::Plan p = plan();
+  // The qkv tiles stream 30 kB in 10 us (worker 0) and 40 kB in 20 us (worker 1); the
+  // embedding and attention stream nothing.
+  std::vector<host::ProfileRecord> recs = records();
+  recs[1].weightBytes = 40000;
+  recs[2].weightBytes = 30000;
+  TraceWriter w;
+  ASSERT_TRUE(w.add(p, uint32_t(p.programs.size() - 1), recs));
+  const std::string path = (dir.path() / "t.json").string();
+  ASSERT_TRUE(w.write(path));
+  std::ifstream in(path);
+  std::string json((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(json.find("\"weight_bytes\":40000"), std::string::npos);
+  Trace t;
+  ASSERT_TRUE(readTrace(path, t));
+  TraceSummary s = summarizeTrace(t);
+  ASSERT_EQ(s.streams.size(), 1u);
+  const TraceSummary::KindStreams &qkv = s.streams.at("qkv");
+  EXPECT_EQ(qkv.all.tasks, 2u);
+  EXPECT_EQ(qkv.all.bytes, 70000u);
+  EXPECT_NEAR(qkv.all.runUs, 30.0, 1e-6);
+  EXPECT_NEAR(qkv.all.gbps(), 70000.0 / 30e-6 / 1e9, 1e-9);
+  ASSERT_EQ(qkv.workers.size(), 2u);
+  EXPECT_NEAR(qkv.workers[0].gbps(), 3.0, 1e-9);
+  EXPECT_NEAR(qkv.workers[1].gbps(), 2.0, 1e-9);
+}
+
+TEST(TraceAnalysis, TimelineColourPerKind) {
+  std::set<std::string> fills;
+  for (uint32_t k = 0; k < isa::kNumTaskKinds; ++k) {
+    const std::string kind = isa::taskKindName(static_cast<isa::TaskKind>(k));
+    const std::string fill = timelineColor(kind);
+    EXPECT_NE(fill, "#000000") << kind;
+    EXPECT_NE(fill, "#d0d0d0") << kind << " looks like a wait";
+    EXPECT_TRUE(fills.insert(fill).second) << kind << " shares " << fill;
+  }
+  EXPECT_EQ(std::string(timelineColor("no_such_kind")), "#000000");
+}
+
+// Every kind runs once on one of two workers, in two launches: a prefill of one step
+// over [0, 40) us and a decode of three steps over [50, 100) us, whose steps end at 65,
+// 80 and 100 us.
+TEST(TraceAnalysis, TimelineSvgHasKindFillsTicksAndMarks) {
+  Trace t;
+  t.workers = 2;
+  t.launches = {{"prefill", 0, 1, 0.0, 40.0}, {"decode", 0, 3, 50.0, 100.0}};
+  for (uint32_t k = 0; k < isa::kNumTaskKinds; ++k) {
+    TaskExecution x;
+    x.kind = isa::taskKindName(static_cast<isa::TaskKind>(k));
+    x.task = k;
+    x.worker = k % 2;
+    const bool prefill = k < 4;
+    x.launch = prefill ? 0 : 1;
+    x.step = prefill ? 0 : (k - 4) % 3;
+    const double at = prefill ? 8.0 * k : 50.0 + 15.0 * double(x.step) + (k % 2);
+    x.claimUs = at;
+    x.readyUs = at + 1;
+    x.doneUs = at + 4;
+    t.executions.push_back(x);
+  }
+  t.executions.push_back(t.executions.back());
+  t.executions.back().task = 99;
+  t.executions.back().doneUs = 100.0; // the last step's end: the launch's end
+  test::TempDir dir;
+  const std::string path = (dir.path() / "t.svg").string();
+  ASSERT_TRUE(writeTimelineSvg(path, t));
+  std::ifstream in(path);
+  std::string svg((std::istreambuf_iterator<char>(in)), {});
+
+  // Each kind's run slices have one fill, its own.
+  std::map<std::string, std::set<std::string>> fillsOf;
+  const std::regex run(
+      "<rect class=\"run\" data-kind=\"([a-z_]+)\"[^>]* fill=\"(#[0-9a-f]{6})\"");
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), run);
+       it != std::sregex_iterator(); ++it)
+    fillsOf[(*it)[1]].insert((*it)[2]);
+  EXPECT_EQ(fillsOf.size(), isa::kNumTaskKinds);
+  std::set<std::string> all;
+  for (const auto &[kind, fills] : fillsOf) {
+    EXPECT_EQ(fills.size(), 1u) << kind;
+    EXPECT_TRUE(all.insert(*fills.begin()).second) << kind << " shares its fill";
+  }
+  EXPECT_NE(svg.find("class=\"wait\""), std::string::npos);
+
+  // A time axis over [0, 100] us: ticks every 10 us, left to right, labelled.
+  const std::regex tick("<line class=\"tick\" x1=\"([0-9.]+)\"");
+  std::vector<double> xs;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), tick);
+       it != std::sregex_iterator(); ++it)
+    xs.push_back(std::stod((*it)[1]));
+  ASSERT_EQ(xs.size(), 11u);
+  EXPECT_TRUE(std::is_sorted(xs.begin(), xs.end()));
+  EXPECT_NE(svg.find(">0 us</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">50 us</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">100 us</text>"), std::string::npos);
+
+  // A mark per launch start, named; one per step end but the launch's last.
+  auto count = [&](const std::string &needle) {
+    size_t n = 0;
+    for (size_t at = svg.find(needle); at != std::string::npos;
+         at = svg.find(needle, at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(count("<line class=\"launch\""), 2u);
+  EXPECT_NE(svg.find(">prefill</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">decode</text>"), std::string::npos);
+  EXPECT_EQ(count("<line class=\"step\""), 2u);
+  // The step marks sit at 55 us (step 0's last task done) and 70 us.
+  const double scale = (1600.0 - 90 - 10) / 100.0;
+  char at55[64], at70[64];
+  std::snprintf(at55, sizeof at55, "class=\"step\" x1=\"%.2f\"", 90 + 55 * scale);
+  std::snprintf(at70, sizeof at70, "class=\"step\" x1=\"%.2f\"", 90 + 70 * scale);
+  EXPECT_NE(svg.find(at55), std::string::npos) << svg;
+  EXPECT_NE(svg.find(at70), std::string::npos);
 }
 
 TEST(TraceAnalysis, TimelineSvgAndErrors) {

@@ -14,7 +14,9 @@
 //   task (index in the program), kind, layer (null when not per-layer), expert (the
 //   expert a moe_gate_up / moe_down tile served, else null), step, program, rank,
 //   rows / range1 / range2 ([begin, end) tile ranges, meaning per kind: task_kinds.h);
-//   wait slices also list the task's waits ({event, count, step_back}).
+//   wait slices also list the task's waits ({event, count, step_back}); run slices
+//   give weight_bytes, the weight bytes the task streamed (0 where the executor does
+//   not count them per task: cuda).
 // Tensor parallelism: one track group (process) per rank, pid 1 + rank, named
 // "rank R" ("workers" when the trace has one rank), its workers' tracks inside; the
 // launches track has one thread per rank (tid = rank), and launch slices name the

@@ -35,6 +35,7 @@ struct TaskExecution {
   uint32_t task = 0, worker = 0;
   uint32_t rank = 0; // tensor-parallel rank; worker is the rank's own
   uint64_t step = 0;
+  uint64_t weightBytes = 0; // the run slice's weight_bytes (0: none, or not counted)
   double claimUs = 0, readyUs = 0, doneUs = 0;
 };
 
@@ -61,6 +62,15 @@ Status readTrace(const std::string &path, Trace &out);
 struct KindSummary {
   uint64_t count = 0;
   double runUs = 0, waitUs = 0, maxRunUs = 0;
+};
+
+/// The weight bytes a kind's tasks streamed and the time they ran: bytes / runUs is the
+/// rate one worker streamed them at while it ran them (the prefetch that starts at the
+/// claim may have pulled some bytes in before).
+struct StreamSummary {
+  uint64_t tasks = 0, bytes = 0;
+  double runUs = 0;
+  double gbps() const { return runUs > 0 ? double(bytes) / runUs / 1e3 : 0.0; }
 };
 
 struct WorkerSummary {
@@ -98,6 +108,14 @@ struct TraceSummary {
   std::vector<std::map<std::string, CommSummary>> comm;
   /// The MoE expert tiles by (kind, expert): what each expert cost.
   std::map<std::pair<std::string, int32_t>, KindSummary> experts;
+  /// The weight-streaming kinds (those whose tasks streamed weight bytes): kind ->
+  /// [Trace::track] what each worker's tasks of the kind streamed, and in `all`, every
+  /// worker's together.
+  struct KindStreams {
+    StreamSummary all;
+    std::vector<StreamSummary> workers;
+  };
+  std::map<std::string, KindStreams> streams;
   std::vector<WorkerSummary> workers; // by Trace::track
   std::vector<Bubble> bubbles;        // gaps longer than the threshold, longest first
   double bubbleUs = 0;                // all idle time inside launches
@@ -117,9 +135,17 @@ Status criticalPaths(const Trace &trace, const isa::Plan &plan,
 /// "moe_gate_up l3 e17", "qkv l0", "lm_head".
 std::string executionLabel(const TaskExecution &x);
 
-/// A timeline picture: one row per worker (of every rank), run slices colored by kind,
-/// waits grey.
+/// A timeline picture: one row per worker (of every rank), run slices colored by kind
+/// (every ISA kind its own colour: timelineColor), waits grey, a time axis with ticks,
+/// a line at each launch's start (named by its program) and a dotted one at each
+/// step's end inside a multi-step launch (the step's last task done), drawn over the
+/// rows of the launch's rank. Elements carry classes for tools and tests: rect.run
+/// (data-kind), rect.wait, line.tick, line.launch, line.step.
 Status writeTimelineSvg(const std::string &path, const Trace &trace, double fromUs = 0,
                         double toUs = 0 /* 0 = the end */);
+
+/// The timeline's fill for a kind: one colour per ISA task kind, none shared; a name
+/// the ISA does not know gets black.
+const char *timelineColor(const std::string &kind);
 
 } // namespace mk::runtime
