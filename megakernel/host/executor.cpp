@@ -434,7 +434,7 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     void prefetch(const isa::TaskRecord &, uint32_t, uint64_t step) {
       if (idle)
         return;
-      const uint64_t bytes = prefetchTask(context(step), clipped);
+      const uint64_t bytes = taskStreamBytes(context(step), clipped);
       me.weightBytes += bytes;
       if (recording)
         current.weightBytes += bytes;
@@ -442,7 +442,7 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     void prefetchLate(const isa::TaskRecord &, uint32_t, uint64_t step) {
       if (idle)
         return;
-      const LateFetch late = prefetchLateTask(context(step), clipped);
+      const LateFetch late = lateTaskStream(context(step), clipped);
       me.weightBytes += late.bytes;
       if (recording)
         current.weightBytes += late.bytes;

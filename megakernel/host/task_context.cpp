@@ -46,8 +46,6 @@ constexpr TaskFn kRun[] = {
 };
 static_assert(std::size(kRun) == isa::kNumTaskKinds);
 
-constexpr size_t kCacheLine = 64;
-
 } // namespace
 
 TaskFn taskFunction(isa::TaskKind kind) {
@@ -60,39 +58,27 @@ uint32_t taskWeightSpans(const TaskContext &ctx, const isa::TaskRecord &task,
   return isa::taskWeightSpans({task, ctx.tensors, ctx.model->headDim}, spans);
 }
 
-namespace {
-void prefetchBytes(const void *data, uint64_t bytes) {
-  const char *p = static_cast<const char *>(data);
-  for (uint64_t off = 0; off < bytes; off += kCacheLine)
-    __builtin_prefetch(p + off, /*rw=*/0, /*locality=*/2);
-}
-} // namespace
-
-uint64_t prefetchTask(const TaskContext &ctx, const isa::TaskRecord &task) {
+// The host issues no software prefetch for weights: every tile reads its weight rows
+// front to back, which the hardware prefetchers stream at the read bandwidth, while
+// prefetching a tile's whole span ahead of its wait (hundreds of KB, more than L2)
+// made decode of the ~150M bench model about 1.8x slower with one worker (24.7 vs 12.9
+// ms/token; bench/NOTES.md). The protocol's two prefetch steps therefore only count
+// the bytes the task will stream. (The CUDA kernel's staging into shared memory is a
+// different matter.)
+uint64_t taskStreamBytes(const TaskContext &ctx, const isa::TaskRecord &task) {
   WeightSpan spans[kMaxWeightSpans];
   const uint32_t n = taskWeightSpans(ctx, task, spans);
   uint64_t bytes = 0;
-  for (uint32_t i = 0; i < n; ++i) {
-    prefetchBytes(spans[i].data, spans[i].bytes);
+  for (uint32_t i = 0; i < n; ++i)
     bytes += spans[i].bytes;
-  }
   return bytes;
 }
 
-LateFetch prefetchLateTask(const TaskContext &ctx, const isa::TaskRecord &task) {
+LateFetch lateTaskStream(const TaskContext &ctx, const isa::TaskRecord &task) {
   const isa::LateFootprintInput in{task, ctx.tensors};
   LateFetch fetch;
   auto region = [&](uint16_t id, int64_t r0, int64_t r1, int64_t e0, int64_t e1) {
-    const TensorRef &t = ctx.tensor(id);
-    const uint64_t rowBytes = t.rowBytes(), elem = isa::dtypeSize(t.dtype);
-    const auto *base = static_cast<const uint8_t *>(t.data);
-    if (e0 == 0 && uint64_t(e1) * elem == rowBytes) // whole rows: one span
-      prefetchBytes(base + uint64_t(r0) * rowBytes, uint64_t(r1 - r0) * rowBytes);
-    else
-      for (int64_t r = r0; r < r1; ++r)
-        prefetchBytes(base + uint64_t(r) * rowBytes + uint64_t(e0) * elem,
-                      uint64_t(e1 - e0) * elem);
-    fetch.bytes += isa::lateRegionBytes(t, r0, r1, e0, e1);
+    fetch.bytes += isa::lateRegionBytes(ctx.tensor(id), r0, r1, e0, e1);
   };
   isa::forEachLateWeight(in, region);
   fetch.expert = isa::taskExpert(in);

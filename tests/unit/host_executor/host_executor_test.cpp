@@ -404,7 +404,7 @@ TEST(HostExecutor, LaunchRowsComputeOnlyTheRowsAskedWithTheSameBits) {
                                             uint32_t(m.plan.tensors.size()));
     for (const isa::TaskRecord &t : m.plan.programs[prefill].tasks)
       if (t.kind == uint16_t(isa::TaskKind::LmHead))
-        headBytes += prefetchTask(ctx, t);
+        headBytes += taskStreamBytes(ctx, t);
     ASSERT_GT(headBytes, 0u);
     EXPECT_EQ(*exec.lastLaunchWeightBytes(),
               fullBytes - (kRows - kLen) * tableRow - headBytes);

@@ -83,8 +83,8 @@ TEST(Prefetch, WeightSpansAreTheWeightTile) {
   b.ref(x).data = nullptr;
   b.ref(q).data = nullptr;
   b.ref(h).data = nullptr;
-  prefetchTask(b.context(), qkv);
-  prefetchTask(b.context(), o);
+  taskStreamBytes(b.context(), qkv);
+  taskStreamBytes(b.context(), o);
 
   const isa::TaskRecord emb =
       makeTask(isa::TaskKind::Embedding, {pos, wq, q}, {0, 3}, {0, 8});

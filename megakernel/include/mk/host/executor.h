@@ -1,10 +1,11 @@
 //===- executor.h - The host megakernel: a plan on CPU threads ----------------===//
 //
 // Worker threads play the SMs and run mk/isa/protocol.h exactly as the CUDA kernel
-// does: claim a ticket, prefetch the task's weights, wait on its events, prefetch the
-// weights the wait decided (a MoE tile's expert), run it, signal. Outputs are bitwise
-// identical for any worker count (every reduction is inside one task, in a fixed order;
-// no float atomics).
+// does: claim a ticket, count the task's weight bytes (the prefetch step: the host
+// leaves the streaming to the hardware prefetchers, task_context.h), wait on its
+// events, count the weights the wait decided (a MoE tile's expert), run it, signal.
+// Outputs are bitwise identical for any worker count (every reduction is inside one task,
+// in a fixed order; no float atomics).
 //
 // The caller binds weights, KV caches and step state (TensorRefs by tensor id); the
 // executor owns each program's activation arena and its comm buffers. A watchdog turns

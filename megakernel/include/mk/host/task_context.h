@@ -151,10 +151,10 @@ using isa::WeightSpan;
 uint32_t taskWeightSpans(const TaskContext &ctx, const isa::TaskRecord &task,
                          WeightSpan (&spans)[kMaxWeightSpans]);
 
-/// The protocol's prefetch step (claim -> prefetch -> wait): pulls taskWeightSpans into
-/// the cache with __builtin_prefetch before the worker waits on the task's events.
-/// Returns the spans' bytes.
-uint64_t prefetchTask(const TaskContext &ctx, const isa::TaskRecord &task);
+/// The protocol's prefetch step (claim -> prefetch -> wait) on the host: the bytes of
+/// taskWeightSpans, which the task will stream. It issues no software prefetch (the
+/// hardware prefetchers stream the rows; see task_context.cpp for the measurement).
+uint64_t taskStreamBytes(const TaskContext &ctx, const isa::TaskRecord &task);
 
 /// What a task's late weights were (after its wait).
 struct LateFetch {
@@ -162,9 +162,10 @@ struct LateFetch {
   int32_t expert = -1; // the expert a moe_gate_up / moe_down tile serves, else -1
 };
 
-/// The protocol's late prefetch (wait -> prefetch late -> run): pulls the regions its
-/// kind's lateWeights names (mk/isa/task_footprint.h; rows an event decided, such as a
-/// MoE tile's expert) into the cache. Only after the task's wait: it reads activations.
-LateFetch prefetchLateTask(const TaskContext &ctx, const isa::TaskRecord &task);
+/// The protocol's late prefetch step (wait -> prefetch late -> run) on the host: the
+/// regions its kind's lateWeights names (mk/isa/task_footprint.h; rows an event
+/// decided, such as a MoE tile's expert), counted. Only after the task's wait: it reads
+/// activations.
+LateFetch lateTaskStream(const TaskContext &ctx, const isa::TaskRecord &task);
 
 } // namespace mk::host

@@ -4,7 +4,7 @@
 // event decides, so a worker may stream them before it waits (the protocol's prefetch
 // step), and the rows an event decides (its late weights: an embedding's table rows, a
 // MoE expert tile's expert), known only after the wait. Defined once here and used by
-//   - the host executor: prefetchTask pulls the spans into the cache;
+//   - the host executor: taskStreamBytes counts the bytes a launch streams;
 //   - the CUDA kernel: the prefetch stages the first bytes of spans[0] into shared
 //     memory (so each kind lists its main weight tile first);
 //   - mk-emit-plan: every weight read box of every task must be exactly its footprint
