@@ -41,7 +41,7 @@
 #   FMA_MS         host_roofline --fma-ms: about how long each FMA pass runs [100]
 #   MKRUN_ARGS     more mkrun flags, e.g. --simd-target AVX2 []
 #   BUDGET         1: exit 1 when a goal is missed [0]
-#   OUT_FILE       report [bench/results/host-decode-<cpu>-<N>core-<date>.txt]
+#   OUT_FILE       report [bench/results/host-decode-<cpu>-<N>core-<date>-<commit>.txt]
 #   PYTHON         a python3 with numpy [python3, else /usr/bin/python3]
 set -euo pipefail
 
@@ -87,7 +87,8 @@ cpu=${cpu:-unknown}
 ncpu=$(nproc)
 slug=$(echo "$cpu" | tr 'A-Z' 'a-z' | sed 's/([^)]*)//g; s/[^a-z0-9]\+/-/g; s/^-//; s/-$//')
 today=$(date +%F)
-out_file=${OUT_FILE:-$repo/bench/results/host-decode-$slug-${ncpu}core-$today.txt}
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+out_file=${OUT_FILE:-$repo/bench/results/host-decode-$slug-${ncpu}core-$today-$commit.txt}
 mkdir -p "$work" "$(dirname "$out_file")"
 raw=$work/raw.txt
 : >"$raw"
