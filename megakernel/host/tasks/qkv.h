@@ -114,15 +114,14 @@ inline void HostTask<isa::TaskKind::Qkv>::run(const TaskContext &ctx,
         kernels::rmsNormRow(x + (r0 + i) * hidden, normW, hidden, eps,
                             xn.data() + i * hidden);
     for (int64_t h = heads.begin; h < heads.end; ++h) {
-      for (uint32_t d = 0; d < hd; ++d) {
-        const int64_t n = h * hd + d;
-        const bf16 *wRow = w + n * hidden;
-        const float b = bias ? bf16ToFloat(bias[n]) : 0.0f;
-        for (int64_t i = 0; i < nRows; ++i)
-          if (positions[r0 + i] >= 0)
-            y[i * hd + d] = roundToBf16(
-                kernels::dotBf16(xn.data() + i * hidden, wRow, size_t(hidden)) + b);
-      }
+      // The head's hd dots of every row of the block (inactive rows' are discarded).
+      kernels::dotBlockBf16(xn.data(), hidden, nRows, w + h * hd * hidden, hidden, hd,
+                            size_t(hidden), y.data(), hd);
+      for (int64_t i = 0; i < nRows; ++i)
+        for (uint32_t d = 0; d < hd; ++d) {
+          const float b = bias ? bf16ToFloat(bias[h * hd + d]) : 0.0f;
+          y[i * hd + d] = roundToBf16(y[i * hd + d] + b);
+        }
       for (int64_t i = 0; i < nRows; ++i) {
         const int64_t r = r0 + i;
         const int32_t pos = positions[r];
