@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -362,15 +363,19 @@ Status CudaExecutor::initComm() {
       bytes += (plan_.tensors[i].bytes() + 255) & ~uint64_t(255);
     }
   if (Status s = NcclWindow::create(options_.commId, options_.rank, options_.ranks,
-                                    size_t(bytes), window_);
+                                    size_t(bytes), options_.commPath, window_);
       !s)
     return s;
+  // table: [ranks][n] the peers' addresses, then [n] the multicast addresses (null
+  // without multimem: the comm tasks then push through the peers').
   const std::vector<uint8_t *> &peers = window_->peers();
-  std::vector<void *> table(size_t(options_.ranks) * n, nullptr);
+  std::vector<void *> table(size_t(options_.ranks + 1) * n, nullptr);
   for (size_t i = 0; i < n; ++i)
     if (plan_.tensors[i].placement == isa::Placement::Comm) {
       for (uint32_t q = 0; q < options_.ranks; ++q)
         table[q * n + i] = peers[q] + offset[i];
+      if (window_->multicast())
+        table[size_t(options_.ranks) * n + i] = window_->multicast() + offset[i];
       tensors_[i].data = peers[options_.rank] + offset[i];
     }
   tensorsDirty_ = true;
@@ -566,6 +571,9 @@ Status CudaExecutor::launch(uint32_t programIndex, uint64_t steps,
   params.comm.sites = pb.commSites;
   params.comm.numTensors = uint32_t(tensors_.size());
   params.comm.peers = dPeers_.as<void *const>();
+  params.comm.multicast =
+      dPeers_.ptr ? params.comm.peers + size_t(options_.ranks) * tensors_.size()
+                  : nullptr;
   params.comm.shardIndex = dShardIndex_.as<const uint32_t>();
   // Every rank runs the same launches, so every rank advances the same way; a failed
   // launch leaves the ranks' epochs apart, and the executor refuses to go on.
@@ -703,6 +711,21 @@ Status checkRanks(const isa::Plan &plan, const CudaOptions &options) {
                          "which tensor-parallel plans need on --backend cuda");
   return Status::ok();
 }
+
+/// options.commPath, where MK_CUDA_COMM (auto, lsa, multimem) overrides Auto.
+Status resolveCommPath(CudaOptions &options) {
+  const char *env = std::getenv("MK_CUDA_COMM");
+  if (options.commPath != CommPath::Auto || !env || !*env)
+    return Status::ok();
+  const std::string value = env;
+  if (value == "lsa")
+    options.commPath = CommPath::Lsa;
+  else if (value == "multimem")
+    options.commPath = CommPath::Multimem;
+  else if (value != "auto")
+    return Status::error("MK_CUDA_COMM: '" + value + "' is not auto, lsa or multimem");
+  return Status::ok();
+}
 } // namespace
 
 Status createExecutor(const isa::Plan &plan, const CudaOptions &options,
@@ -710,11 +733,14 @@ Status createExecutor(const isa::Plan &plan, const CudaOptions &options,
   // Everything local first; a tensor-parallel plan's ranks then agree before NCCL, so
   // no rank waits in ncclCommInitRank for a peer that already failed.
   std::unique_ptr<CudaExecutor> executor;
+  CudaOptions resolved = options;
   Status s = checkRanks(plan, options);
+  if (s)
+    s = resolveCommPath(resolved);
   if (s)
     s = probeDevice(options.device);
   if (s) {
-    executor = std::make_unique<CudaExecutor>(plan, options);
+    executor = std::make_unique<CudaExecutor>(plan, resolved);
     s = executor->init();
   }
   if (plan.tensorParallel > 1 && options.agree)

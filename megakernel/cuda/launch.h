@@ -71,6 +71,10 @@ struct CommParams {
   uint32_t numTensors;
   void *const *peers; // [ranks][numTensors]: rank q's copy of comm tensor id, as this
                       // GPU addresses it; null for other tensors
+  // [numTensors]: the multicast address of comm tensor id (a multimem.st there lands
+  // in every rank's copy), null without multimem (device/comm.cuh); the table itself
+  // is null in a plan without comm tensors.
+  void *const *multicast;
   // [numTensors]: TensorDesc::shardIndex(rank) of each tensor (lm_head's vocabulary
   // offset: its slice's first global id is shardIndex * its rows).
   const uint32_t *shardIndex;

@@ -20,7 +20,7 @@ Status newCommId(CommId &) { return notBuilt(); }
 
 bool tensorParallelBuilt() { return false; }
 
-Status NcclWindow::create(const CommId &, uint32_t, uint32_t, size_t,
+Status NcclWindow::create(const CommId &, uint32_t, uint32_t, size_t, CommPath,
                           std::unique_ptr<NcclWindow> &) {
   return notBuilt();
 }

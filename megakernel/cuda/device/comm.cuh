@@ -12,6 +12,18 @@
 //               pushed tile is visible to it; a fence and a CTA barrier extend that to
 //               the CTA's threads, which then read comm[b][q] in rank order.
 // The flags are the only cross-rank synchronization (no barrier, no collective launch).
+//
+// Multimem (CommParams::multicast, sm_90+): the push of a 16-byte chunk may be ONE
+// multimem.st to the window's multicast address, which the NVLink switch writes into
+// every rank's comm[b][p] at once, instead of one store per rank. Only the push: the
+// reduce never uses multimem.ld_reduce, because the switch adds the ranks' values in
+// an order it picks, and the sum must be fp32 in rank order from 0 (the host's
+// all_reduce, bit for bit, and the same bits on every rank and every run). The flags
+// stay per-peer release stores: the push's multimem stores are ordered before the
+// leader's __threadfence_system by the CTA barrier, and that fence is cumulative, so
+// a peer that acquires the flag sees them, exactly as for the LSA stores (NCCL's own
+// symmetric kernels order multimem stores before their barrier's release the same
+// way). sm_80 compiles the LSA path only.
 // Why two buffers suffice and why it cannot deadlock: protocol.h.
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -43,6 +55,33 @@ __device__ __forceinline__ bf16 loadBf16L2(const bf16 *p) {
   return __ushort_as_bfloat16(__ldcg(reinterpret_cast<const unsigned short *>(p)));
 }
 __device__ __forceinline__ float loadF32L2(const float *p) { return __ldcg(p); }
+
+/// This rank's multicast address of the comm tensor of role `r`, or null (no
+/// multimem in this launch, or an architecture without multimem.st).
+template <typename T>
+__device__ inline T *multicastData(const TaskContext &ctx, const isa::TaskRecord &task,
+                                   uint32_t r) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  void *const *table = ctx.params->comm.multicast;
+  return table ? static_cast<T *>(table[task.operand[r]]) : nullptr;
+#else
+  (void)ctx, (void)task, (void)r;
+  return nullptr;
+#endif
+}
+
+/// 16 bytes to every rank's copy at once (`mc` from multicastData, 16-byte aligned).
+/// Relaxed: the flags' release orders it (see above).
+__device__ __forceinline__ void multimemStore16(void *mc, uint4 v) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("multimem.st.relaxed.sys.global.v4.f32 [%0], {%1, %2, %3, %4};" ::"l"(mc),
+               "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)
+               : "memory");
+#else
+  (void)mc, (void)v;
+  __trap(); // unreachable: multicastData is null here
+#endif
+}
 
 __device__ inline uint64_t commTimerNs() {
   uint64_t t;

@@ -55,7 +55,15 @@ CudaTask<isa::TaskKind::AllGather>::run(const TaskContext &ctx,
   const bool wide = n % 4 == 0 && (size_t(r0) * rowFloats) % 4 == 0 &&
                     reinterpret_cast<uintptr_t>(local) % 16 == 0 && region % 4 == 0;
   const uint32_t lanes = wide ? 4 : 1;
-  for (uint32_t q = 0; q < c.ranks; ++q) {
+  // With multimem, one store reaches every rank's comm[b][rank] (device/comm.cuh).
+  float *multicast = wide ? multicastData<float>(ctx, task, kComm) : nullptr;
+  if (multicast) {
+    float *dst =
+        multicast + (size_t(b) * c.ranks + c.rank) * region + size_t(r0) * rowFloats;
+    for (uint32_t i = threadIdx.x * lanes; i < n; i += kThreads * lanes)
+      multimemStore16(dst + i, *reinterpret_cast<const uint4 *>(local + i));
+  }
+  for (uint32_t q = 0; q < (multicast ? 0 : c.ranks); ++q) {
     float *dst = ctx.peerData<float>(task, kComm, q) +
                  (size_t(b) * c.ranks + c.rank) * region + size_t(r0) * rowFloats;
     for (uint32_t i = threadIdx.x * lanes; i < n; i += kThreads * lanes) {

@@ -60,7 +60,16 @@ CudaTask<isa::TaskKind::AllReduce>::run(const TaskContext &ctx,
   const bool wide = (c0 | width | uint32_t(hidden)) % 8 == 0 &&
                     reinterpret_cast<uintptr_t>(partial) % 16 == 0;
   const uint32_t lanes = wide ? 8 : 1;
-  for (uint32_t q = 0; q < c.ranks; ++q) {
+  // With multimem, one store reaches every rank's comm[b][rank] (device/comm.cuh).
+  bf16 *multicast = wide ? multicastData<bf16>(ctx, task, kComm) : nullptr;
+  if (multicast) {
+    bf16 *dst = multicast + (size_t(b) * c.ranks + c.rank) * region;
+    for (uint32_t i = threadIdx.x * lanes; i < n; i += kThreads * lanes) {
+      const size_t at = size_t(r0 + i / width) * hidden + c0 + i % width;
+      multimemStore16(dst + at, *reinterpret_cast<const uint4 *>(partial + at));
+    }
+  }
+  for (uint32_t q = 0; q < (multicast ? 0 : c.ranks); ++q) {
     bf16 *dst =
         ctx.peerData<bf16>(task, kComm, q) + (size_t(b) * c.ranks + c.rank) * region;
     for (uint32_t i = threadIdx.x * lanes; i < n; i += kThreads * lanes) {

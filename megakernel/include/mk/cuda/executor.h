@@ -33,6 +33,15 @@ Status newCommId(CommId &out);
 /// Whether this build runs tensor-parallel plans (CUDA and NCCL >= 2.28 were found).
 bool tensorParallelBuilt();
 
+/// How the comm tasks push a rank's tile to every rank (the wait, the flags and the
+/// rank-order sum are the same on every path):
+///   Auto      multimem where every rank's device supports multicast (NVLink SHARP) and
+///             NCCL gives the window a multicast address, else LSA peer stores;
+///   Lsa       one store per peer through its LSA pointer;
+///   Multimem  multimem only: createExecutor fails where it is not available.
+/// The environment variable MK_CUDA_COMM (auto, lsa, multimem) overrides Auto.
+enum class CommPath { Auto, Lsa, Multimem };
+
 struct CudaOptions {
   int device = 0;
   unsigned workers = 0;         // CTAs; 0 = one per SM (times the occupancy, which is 1)
@@ -56,6 +65,9 @@ struct CudaOptions {
   // ranks' common status (e.g. MpiRankComm::agree); an error stops createExecutor with
   // it. Unset: the rank's own status.
   std::function<Status(const Status &)> agree{};
+  // The push path of the comm tasks (every rank should pass the same; the ranks agree
+  // on multimem through NCCL before asking for it).
+  CommPath commPath = CommPath::Auto;
 };
 
 /// Whether this build has the CUDA executor.
