@@ -250,34 +250,44 @@ void packRow(const bf16 *x, size_t k, float *dst) {
   }
 }
 
+/// Makes the compiler hold v in a register: left to itself, it folds a vector used by
+/// several FMAs into each one's memory operand, one load per use.
+HWY_INLINE void keepInRegister(VF &v) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+  asm("" : "+v"(v.raw));
+#else
+  (void)v;
+#endif
+}
+
 /// One 32-element block of an R x C tile: x rows kp floats apart, w rows ldw apart.
+/// One accumulator vector v at a time (E_0, O_0, E_1, ...): its C weight vectors and
+/// one x vector live beside the R * C * kVectors accumulators, so every x vector is
+/// loaded once per tile step and used C times from a register (folding it into each
+/// FMA's memory operand instead costs a load per FMA, and the loads, not the FMAs,
+/// then set the pace). Each accumulator still gets one FMA per block, in block order.
 template <size_t R, size_t C>
 HWY_INLINE void tileStep(DF df, const float *x, size_t kp, const bf16 *w, size_t ldw,
                          VF (&acc)[R][C][kVectors]) {
   const hn::RebindToUnsigned<DF> du;
   const auto high = hn::Set(du, 0xFFFF0000u);
-  VF we[C][kSub], wo[C][kSub];
-  HWY_UNROLL(8)
-  for (size_t c = 0; c < C; ++c) {
-    HWY_UNROLL(2)
-    for (size_t s = 0; s < kSub; ++s) {
+  HWY_UNROLL(4)
+  for (size_t v = 0; v < kVectors; ++v) {
+    const size_t s = v / 2;
+    VF wv[C];
+    HWY_UNROLL(8)
+    for (size_t c = 0; c < C; ++c) {
       const auto u =
           hn::LoadU(du, reinterpret_cast<const uint32_t *>(w + c * ldw + s * 2 * kLanes));
-      we[c][s] = hn::BitCast(df, hn::ShiftLeft<16>(u));
-      wo[c][s] = hn::BitCast(df, hn::And(u, high));
+      wv[c] = hn::BitCast(df, v % 2 == 0 ? hn::ShiftLeft<16>(u) : hn::And(u, high));
     }
-  }
-  HWY_UNROLL(4)
-  for (size_t r = 0; r < R; ++r) {
-    HWY_UNROLL(2)
-    for (size_t s = 0; s < kSub; ++s) {
-      const VF xe = hn::LoadU(df, x + r * kp + s * 2 * kLanes);
-      const VF xo = hn::LoadU(df, x + r * kp + s * 2 * kLanes + kLanes);
+    HWY_UNROLL(4)
+    for (size_t r = 0; r < R; ++r) {
+      VF xv = hn::LoadU(df, x + r * kp + v * kLanes);
+      keepInRegister(xv);
       HWY_UNROLL(8)
-      for (size_t c = 0; c < C; ++c) {
-        acc[r][c][2 * s] = hn::MulAdd(xe, we[c][s], acc[r][c][2 * s]);
-        acc[r][c][2 * s + 1] = hn::MulAdd(xo, wo[c][s], acc[r][c][2 * s + 1]);
-      }
+      for (size_t c = 0; c < C; ++c)
+        acc[r][c][v] = hn::MulAdd(xv, wv[c], acc[r][c][v]);
     }
   }
 }
@@ -360,19 +370,26 @@ void DotBlockBf16(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w, int64
   const size_t panelRows =
       std::max(kMaxTileRows, kPanelBytes / std::max<size_t>(kp * sizeof(float), 1) /
                                  kMaxTileRows * kMaxTileRows);
-  thread_local std::vector<float> panel;
+  // Cache-line aligned (kp is a multiple of 32 floats, so every row is): a vector
+  // load that splits across two lines costs two.
+  thread_local std::vector<float> panelStore;
+  constexpr size_t kLineFloats = 64 / sizeof(float);
   for (int64_t r0 = 0; r0 < rows; r0 += int64_t(panelRows)) {
     const size_t nr = std::min<size_t>(panelRows, size_t(rows - r0));
-    if (panel.size() < nr * kp)
-      panel.resize(nr * kp);
+    if (panelStore.size() < nr * kp + kLineFloats)
+      panelStore.resize(nr * kp + kLineFloats);
+    float *const panel = panelStore.data() +
+                         (kLineFloats - reinterpret_cast<uintptr_t>(panelStore.data()) /
+                                            sizeof(float) % kLineFloats) %
+                             kLineFloats;
     for (size_t r = 0; r < nr; ++r)
-      packRow(x + (r0 + int64_t(r)) * ldx, k, panel.data() + r * kp);
+      packRow(x + (r0 + int64_t(r)) * ldx, k, panel + r * kp);
     const size_t tr = std::min(kMaxTileRows, nr), tc = tileCols(tr);
     for (int64_t c0 = 0; c0 < cols; c0 += int64_t(tc)) {
       const size_t nc = std::min<size_t>(tc, size_t(cols - c0));
       for (size_t r = 0; r < nr; r += tr) {
         const size_t nrt = std::min(tr, nr - r);
-        kTiles[nrt - 1][nc - 1](panel.data() + r * kp, kp, w + c0 * ldw, size_t(ldw), k,
+        kTiles[nrt - 1][nc - 1](panel + r * kp, kp, w + c0 * ldw, size_t(ldw), k,
                                 out + (r0 + int64_t(r)) * ldo + c0, size_t(ldo));
       }
     }

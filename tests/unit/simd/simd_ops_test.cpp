@@ -122,16 +122,19 @@ TEST_P(SimdOps, TheTailIsZeroPadded) {
 
 // The tiled block of dots: every (row, column) is dotBf16's contract, across tile
 // remainders (rows and columns not multiples of a tile), tiny and ragged k, strides
-// wider than k, and more rows than one packed panel holds (k = 4099).
+// wider than k, more rows than one packed panel holds (k = 4099), and a prefill
+// chunk's 64 rows after smaller and larger calls (the reused, re-aligned panel).
 TEST_P(SimdOps, Bf16DotBlockIsTheContractPerElement) {
   MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
   ForcedTarget forced(GetParam());
   std::mt19937 rng(17);
   for (size_t k : {size_t(1), size_t(7), size_t(31), size_t(32), size_t(33), size_t(100),
                    size_t(1024), size_t(4099)}) {
-    for (int64_t rows : {1, 2, 3, 4, 5, 7, 9, 13}) {
+    for (int64_t rows : {1, 2, 3, 4, 5, 7, 9, 13, 64}) {
       for (int64_t cols : {1, 2, 3, 5, 8, 9, 17}) {
         if (k > 1024 && rows < 13 && cols != 9)
+          continue;
+        if (rows == 64 && (k < 1024 || cols != 9))
           continue;
         const int64_t ldx = int64_t(k) + 3, ldw = int64_t(k) + 5, ldo = cols + 2;
         const std::vector<bf16> x = randomVector<bf16>(size_t(rows * ldx), rng);
