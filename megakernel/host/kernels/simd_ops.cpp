@@ -353,15 +353,20 @@ tileTable(std::index_sequence<Rs...>) {
 /// kTiles[R - 1][C - 1]: the R x C tile, null where it would not fit the registers.
 constexpr auto kTiles = tileTable(std::make_index_sequence<kMaxTileRows>());
 
+/// Up to this many rows DotBlockBf16 runs plain dots, column by column.
+constexpr int64_t kPlainDotRows = 4;
+
 void DotBlockBf16(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w, int64_t ldw,
                   int64_t cols, size_t k, float *out, int64_t ldo) {
   if (rows <= 0 || cols <= 0)
     return;
-  if (rows == 1) {
-    // One row (decode): weights stream from memory once either way, and the plain
-    // dot streams them faster there than a tile does (measured: cold weights).
+  if (rows <= kPlainDotRows) {
+    // Few rows (decode, a short prompt): the weights dominate and stream from memory
+    // once either way; the plain dot streams them faster than a tile does (measured:
+    // cold weights), and the other rows reread each weight row from L1.
     for (int64_t c = 0; c < cols; ++c)
-      out[c] = dot(x, w + c * ldw, k);
+      for (int64_t r = 0; r < rows; ++r)
+        out[r * ldo + c] = dot(x + r * ldx, w + c * ldw, k);
     return;
   }
   const size_t kp = (k + kDotPartials - 1) / kDotPartials * kDotPartials;
