@@ -216,11 +216,19 @@ constexpr size_t kRegisters = 16;
 #endif
 /// Accumulators a tile may keep in registers; the rest hold weights and x.
 constexpr size_t kAccBudget = kRegisters * 3 / 4;
-constexpr size_t kMaxTileRows = kRegisters == 32 ? 4 : 3;
+/// With 16 registers a tile holding all kVectors accumulators of each dot fits only
+/// 3 x 1 (12 accumulators, each x vector used once: a load per FMA). Instead the tile
+/// runs one accumulator vector v at a time over a chunk of blocks (kPassBlocks), the
+/// chunk's x and w staying in L1 between the kVectors passes; each accumulator still
+/// gets its blocks in order. A pass holds R * C accumulators, C weights and one x.
+constexpr bool kVectorPasses = kRegisters == 16;
+constexpr size_t kMaxTileRows = 4;
 constexpr size_t kMaxTileCols = 8;
 /// Columns (weight rows) of a tile of `rows` activation rows: 8 / 6 / 4 / 3 on
-/// AVX-512, 3 / 1 / 1 on AVX2.
+/// AVX-512, 7 / 5 / 3 / 3 on AVX2.
 constexpr size_t tileCols(size_t rows) {
+  if constexpr (kVectorPasses)
+    return std::clamp<size_t>((kRegisters - 1) / (rows + 1), 1, kMaxTileCols);
   return std::clamp<size_t>(kAccBudget / (kVectors * rows), 1, kMaxTileCols);
 }
 /// The packed activation panel's budget (fits L2 beside the weight tiles).
@@ -303,6 +311,91 @@ HWY_INLINE float reducePermuted(DF df, VF (&acc)[kVectors]) {
   return foldLanes(df, acc[0]) + foldLanes(df, acc[1]);
 }
 
+/// Blocks per chunk of a vector pass: long enough that the passes' accumulator loads
+/// and stores are rare, short enough that the chunk's x and w stay in L1 for the next
+/// pass (measured at k = 2816: 16 and 64 slower than 32).
+constexpr size_t kPassBlocks = 32;
+
+/// Accumulator vector v of an R x C tile over blocks [0, n): x rows kp floats apart,
+/// w rows ldw apart, block b at x + b * kDotPartials and w + b * kDotPartials.
+template <size_t R, size_t C, size_t v>
+HWY_INLINE void tilePass(DF df, const float *x, size_t kp, const bf16 *w, size_t ldw,
+                         size_t n, VF (&acc)[R][C]) {
+  const hn::RebindToUnsigned<DF> du;
+  constexpr size_t s = v / 2;
+  for (size_t b = 0; b < n; ++b) {
+    const bf16 *wb = w + b * kDotPartials + s * 2 * kLanes;
+    VF wv[C];
+    HWY_UNROLL(8)
+    for (size_t c = 0; c < C; ++c) {
+      const auto u = hn::LoadU(du, reinterpret_cast<const uint32_t *>(wb + c * ldw));
+      if constexpr (v % 2 == 0)
+        wv[c] = hn::BitCast(df, hn::ShiftLeft<16>(u));
+      else // u & 0xFFFF0000 without a mask register (all 16 are taken)
+        wv[c] = hn::BitCast(df, hn::ShiftLeft<16>(hn::ShiftRight<16>(u)));
+    }
+    const float *xb = x + b * kDotPartials + v * kLanes;
+    HWY_UNROLL(4)
+    for (size_t r = 0; r < R; ++r) {
+      VF xv = hn::LoadU(df, xb + r * kp);
+      keepInRegister(xv);
+      HWY_UNROLL(8)
+      for (size_t c = 0; c < C; ++c)
+        acc[r][c] = hn::MulAdd(xv, wv[c], acc[r][c]);
+    }
+  }
+}
+
+/// Pass v over n blocks, its accumulators loaded from and stored to `all` (explicit
+/// vector loads: a copy of a VF array becomes a rep movs, slow beside a short pass).
+template <size_t R, size_t C, size_t v>
+HWY_INLINE void tilePassFrom(DF df, const float *x, size_t kp, const bf16 *w, size_t ldw,
+                             size_t n, float *all) {
+  float *const a = all + v * R * C * kLanes;
+  VF acc[R][C];
+  for (size_t r = 0; r < R; ++r)
+    for (size_t c = 0; c < C; ++c)
+      acc[r][c] = hn::Load(df, a + (r * C + c) * kLanes);
+  tilePass<R, C, v>(df, x, kp, w, ldw, n, acc);
+  for (size_t r = 0; r < R; ++r)
+    for (size_t c = 0; c < C; ++c)
+      hn::Store(acc[r][c], df, a + (r * C + c) * kLanes);
+}
+
+/// kVectors passes over n blocks.
+template <size_t R, size_t C, size_t... Vs>
+HWY_INLINE void tilePasses(DF df, const float *x, size_t kp, const bf16 *w, size_t ldw,
+                           size_t n, float *all, std::index_sequence<Vs...>) {
+  (tilePassFrom<R, C, Vs>(df, x, kp, w, ldw, n, all), ...);
+}
+
+template <size_t R, size_t C>
+HWY_NOINLINE void dotTilePasses(const float *x, size_t kp, const bf16 *w, size_t ldw,
+                                size_t k, float *out, size_t ldo) {
+  const DF df;
+  // all[((v * R + r) * C + c) * kLanes, + kLanes): accumulator v of dot (r, c).
+  alignas(64) float all[kVectors * R * C * kLanes] = {};
+  const size_t full = k / kDotPartials;
+  for (size_t b = 0; b < full; b += kPassBlocks)
+    tilePasses<R, C>(df, x + b * kDotPartials, kp, w + b * kDotPartials, ldw,
+                     std::min(kPassBlocks, full - b), all,
+                     std::make_index_sequence<kVectors>());
+  if (full * kDotPartials < k) {
+    bf16 tail[C][kDotPartials];
+    for (size_t c = 0; c < C; ++c)
+      padTail(w + c * ldw + full * kDotPartials, k - full * kDotPartials, tail[c]);
+    tilePasses<R, C>(df, x + full * kDotPartials, kp, &tail[0][0], kDotPartials, 1, all,
+                     std::make_index_sequence<kVectors>());
+  }
+  for (size_t r = 0; r < R; ++r)
+    for (size_t c = 0; c < C; ++c) {
+      VF acc[kVectors];
+      for (size_t v = 0; v < kVectors; ++v)
+        acc[v] = hn::Load(df, all + ((v * R + r) * C + c) * kLanes);
+      out[r * ldo + c] = reducePermuted(df, acc);
+    }
+}
+
 /// out[r * ldo + c] for an R x C tile: x the packed rows (kp floats apart), w's rows
 /// ldw apart, k elements of which `full` whole blocks.
 template <size_t R, size_t C>
@@ -333,10 +426,12 @@ using TileFn = void (*)(const float *, size_t, const bf16 *, size_t, size_t, flo
                         size_t);
 
 template <size_t R, size_t C> constexpr TileFn tileFn() {
-  if constexpr (C <= tileCols(R))
-    return &dotTile<R, C>;
-  else
+  if constexpr (C > tileCols(R))
     return nullptr;
+  else if constexpr (kVectorPasses)
+    return &dotTilePasses<R, C>;
+  else
+    return &dotTile<R, C>;
 }
 
 template <size_t R, size_t... Cs>
