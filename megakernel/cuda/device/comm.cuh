@@ -152,4 +152,21 @@ __device__ inline bool awaitCommTile(const TaskContext &ctx, const isa::TaskReco
   return true;
 }
 
+/// Steps 2 of a comm tile for the whole CTA, called by every thread after its share of
+/// the push: a barrier (every push is done), then the leader publishes the tile and
+/// waits for every rank's; the verdict reaches every thread through the task's scratch.
+/// Returns, on every thread, whether the wait completed (false: the launch stops).
+__device__ inline bool exchangeCommTile(const TaskContext &ctx,
+                                        const isa::TaskRecord &task, uint32_t flagsRole,
+                                        uint32_t epoch) {
+  __syncthreads();
+  volatile uint32_t *ok = reinterpret_cast<volatile uint32_t *>(ctx.scratch);
+  if (threadIdx.x == 0) {
+    publishCommTile(ctx, task, flagsRole, epoch);
+    *ok = awaitCommTile(ctx, task, flagsRole, epoch) ? 1u : 0u;
+  }
+  __syncthreads();
+  return *ok != 0;
+}
+
 } // namespace mk::cuda

@@ -74,15 +74,8 @@ CudaTask<isa::TaskKind::AllGather>::run(const TaskContext &ctx,
         dst[i] = local[i];
     }
   }
-  __syncthreads();
-  // 2. publish and wait (leader); the verdict reaches every thread through scratch.
-  volatile uint32_t *ok = reinterpret_cast<volatile uint32_t *>(ctx.scratch);
-  if (threadIdx.x == 0) {
-    publishCommTile(ctx, task, kFlags, epoch);
-    *ok = awaitCommTile(ctx, task, kFlags, epoch) ? 1u : 0u;
-  }
-  __syncthreads();
-  if (*ok == 0)
+  // 2. publish and wait (comm.cuh).
+  if (!exchangeCommTile(ctx, task, kFlags, epoch))
     return;
 
   // 3. out[r] = rank 0's row r, rank 1's, ... (from this rank's copy, read at L2).
