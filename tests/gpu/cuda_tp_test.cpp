@@ -213,25 +213,8 @@ TEST(CudaTensorParallel, AllReduceAndAllGatherMatchTheReferenceOnEveryRank) {
 /// ranks differ), step state, tokens 5 and 60.
 struct ToyRankMemory {
   std::vector<std::vector<uint8_t>> buffers;
-  ToyRankMemory(const isa::Plan &plan, uint32_t rank) : buffers(plan.tensors.size()) {
-    for (size_t i = 0; i < plan.tensors.size(); ++i) {
-      const isa::TensorDesc &t = plan.tensors[i];
-      if (t.placement == isa::Placement::Activation ||
-          t.placement == isa::Placement::Comm)
-        continue;
-      buffers[i].assign(t.bytes(), 0);
-      if (t.placement != isa::Placement::Weight)
-        continue;
-      std::mt19937 rng(uint32_t(i * 977 + t.shardIndex(rank) * 13 + 1));
-      std::uniform_real_distribution<float> value(-1.0f, 1.0f);
-      bf16 *w = reinterpret_cast<bf16 *>(buffers[i].data());
-      for (uint64_t e = 0; e < t.numElements(); ++e)
-        w[e] = floatToBf16(value(rng));
-    }
-    int32_t *tokens = reinterpret_cast<int32_t *>(
-        buffers[isa::test::tensorId(plan, "decode.tokens")].data());
-    tokens[0] = 5, tokens[1] = 60;
-  }
+  ToyRankMemory(const isa::Plan &plan, uint32_t rank)
+      : buffers(isa::test::makeToyTpRankMemory(plan, rank)) {}
   Status bindAll(Executor &exec) {
     for (size_t i = 0; i < buffers.size(); ++i)
       if (!buffers[i].empty())

@@ -1,6 +1,7 @@
 //===- toy_plan.cpp - Hand-built plans for the ISA tests --------------------===//
 #include "toy_plan.h"
 
+#include "mk/host/bf16.h"
 #include "mk/isa/moe_routes.h"
 #include "mk/isa/plan_verify.h"
 
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 
 namespace mk::isa::test {
 
@@ -281,6 +283,29 @@ Plan makeToyTpPlan() {
   b.task(d, Argmax, kNoLayer, {gathered, out}, rows, none, none, {{eAg}}, {eArgmax});
   b.finish();
   return b.plan;
+}
+
+std::vector<std::vector<uint8_t>> makeToyTpRankMemory(const Plan &plan, uint32_t rank) {
+  using host::bf16;
+  using host::floatToBf16;
+  std::vector<std::vector<uint8_t>> buffers(plan.tensors.size());
+  for (size_t i = 0; i < plan.tensors.size(); ++i) {
+    const TensorDesc &t = plan.tensors[i];
+    if (t.placement == Placement::Activation || t.placement == Placement::Comm)
+      continue;
+    buffers[i].assign(t.bytes(), 0);
+    if (t.placement != Placement::Weight)
+      continue;
+    std::mt19937 rng(uint32_t(i * 977 + t.shardIndex(rank) * 13 + 1));
+    std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+    bf16 *w = reinterpret_cast<bf16 *>(buffers[i].data());
+    for (uint64_t e = 0; e < t.numElements(); ++e)
+      w[e] = floatToBf16(value(rng));
+  }
+  int32_t *tokens =
+      reinterpret_cast<int32_t *>(buffers[tensorId(plan, "decode.tokens")].data());
+  tokens[0] = 5, tokens[1] = 60;
+  return buffers;
 }
 
 Plan makeToyPlan() {

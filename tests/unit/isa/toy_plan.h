@@ -124,6 +124,10 @@ enum ToyTpTask : uint32_t {
 };
 enum ToyTpEvent : uint32_t { eEmb, eO, eAr, eLm, eAg, eArgmax };
 Plan makeToyTpPlan();
+/// Rank `rank`'s memory for every tensor of `plan` it binds (none for activations and
+/// comm buffers): weights random per slice, so the ranks differ; step state zero but
+/// decode.tokens = {5, 60}.
+std::vector<std::vector<uint8_t>> makeToyTpRankMemory(const Plan &plan, uint32_t rank);
 
 /// A Llama-3-8B-shaped decode plan (batch 1): ~536 tasks per layer plus the LM head,
 /// events per KV head; ~17.7k tasks for 32 layers. For the verifier speed test.
