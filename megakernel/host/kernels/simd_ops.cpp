@@ -346,27 +346,38 @@ HWY_INLINE void tilePass(DF df, const float *x, size_t kp, const bf16 *w, size_t
   }
 }
 
-/// Pass v over n blocks, its accumulators loaded from and stored to `all` (explicit
-/// vector loads: a copy of a VF array becomes a rep movs, slow beside a short pass).
-template <size_t R, size_t C, size_t v>
+/// Pass v over n blocks, its accumulators loaded from (zero in the first chunk) and
+/// stored to `all`. Each loaded vector goes through keepInRegister: left to itself,
+/// GCC turns the loads into a copy of the array (a rep movs into a stack frame, then
+/// vector loads from it, which wait for the copy's stores to retire): a third of a
+/// 32-block pass's time was measured there.
+template <size_t R, size_t C, size_t v, bool kFirst>
 HWY_INLINE void tilePassFrom(DF df, const float *x, size_t kp, const bf16 *w, size_t ldw,
                              size_t n, float *all) {
   float *const a = all + v * R * C * kLanes;
   VF acc[R][C];
+  HWY_UNROLL(4)
   for (size_t r = 0; r < R; ++r)
-    for (size_t c = 0; c < C; ++c)
-      acc[r][c] = hn::Load(df, a + (r * C + c) * kLanes);
+    HWY_UNROLL(8)
+  for (size_t c = 0; c < C; ++c) {
+    acc[r][c] = kFirst ? hn::Zero(df) : hn::Load(df, a + (r * C + c) * kLanes);
+    keepInRegister(acc[r][c]);
+  }
   tilePass<R, C, v>(df, x, kp, w, ldw, n, acc);
+  HWY_UNROLL(4)
   for (size_t r = 0; r < R; ++r)
-    for (size_t c = 0; c < C; ++c)
-      hn::Store(acc[r][c], df, a + (r * C + c) * kLanes);
+    HWY_UNROLL(8)
+  for (size_t c = 0; c < C; ++c) {
+    keepInRegister(acc[r][c]);
+    hn::Store(acc[r][c], df, a + (r * C + c) * kLanes);
+  }
 }
 
 /// kVectors passes over n blocks.
-template <size_t R, size_t C, size_t... Vs>
+template <size_t R, size_t C, bool kFirst, size_t... Vs>
 HWY_INLINE void tilePasses(DF df, const float *x, size_t kp, const bf16 *w, size_t ldw,
                            size_t n, float *all, std::index_sequence<Vs...>) {
-  (tilePassFrom<R, C, Vs>(df, x, kp, w, ldw, n, all), ...);
+  (tilePassFrom<R, C, Vs, kFirst>(df, x, kp, w, ldw, n, all), ...);
 }
 
 template <size_t R, size_t C>
@@ -374,18 +385,24 @@ HWY_NOINLINE void dotTilePasses(const float *x, size_t kp, const bf16 *w, size_t
                                 size_t k, float *out, size_t ldo) {
   const DF df;
   // all[((v * R + r) * C + c) * kLanes, + kLanes): accumulator v of dot (r, c).
-  alignas(64) float all[kVectors * R * C * kLanes] = {};
+  alignas(64) float all[kVectors * R * C * kLanes];
   const size_t full = k / kDotPartials;
-  for (size_t b = 0; b < full; b += kPassBlocks)
-    tilePasses<R, C>(df, x + b * kDotPartials, kp, w + b * kDotPartials, ldw,
-                     std::min(kPassBlocks, full - b), all,
-                     std::make_index_sequence<kVectors>());
+  constexpr auto kPassList = std::make_index_sequence<kVectors>();
+  if (full > 0)
+    tilePasses<R, C, true>(df, x, kp, w, ldw, std::min(kPassBlocks, full), all,
+                           kPassList);
+  for (size_t b = kPassBlocks; b < full; b += kPassBlocks)
+    tilePasses<R, C, false>(df, x + b * kDotPartials, kp, w + b * kDotPartials, ldw,
+                            std::min(kPassBlocks, full - b), all, kPassList);
   if (full * kDotPartials < k) {
     bf16 tail[C][kDotPartials];
     for (size_t c = 0; c < C; ++c)
       padTail(w + c * ldw + full * kDotPartials, k - full * kDotPartials, tail[c]);
-    tilePasses<R, C>(df, x + full * kDotPartials, kp, &tail[0][0], kDotPartials, 1, all,
-                     std::make_index_sequence<kVectors>());
+    const float *xt = x + full * kDotPartials;
+    if (full > 0)
+      tilePasses<R, C, false>(df, xt, kp, &tail[0][0], kDotPartials, 1, all, kPassList);
+    else
+      tilePasses<R, C, true>(df, xt, kp, &tail[0][0], kDotPartials, 1, all, kPassList);
   }
   for (size_t r = 0; r < R; ++r)
     for (size_t c = 0; c < C; ++c) {
