@@ -25,17 +25,15 @@ void attendSlots(const bf16 *q, uint32_t numHeads, const KvHeadView &cache,
     return;
   }
   // scores[h * n + j]; every key is loaded once for the whole group.
+  // cache.key(slot) == keys + slot * stride, and likewise the values.
+  const int64_t stride = cache.kvHeads * hd;
   scratch.resize(size_t(numHeads) * size_t(n));
   float *scores = scratch.data();
-  for (int64_t j = 0; j < n; ++j) {
-    const bf16 *k = cache.key(slots[j]);
-    for (uint32_t h = 0; h < numHeads; ++h)
-      scores[h * n + j] = dotBf16(q + size_t(h) * hd, k, hd) * scale;
-  }
-  // cache.value(slot) == values + slot * stride.
-  const int64_t stride = cache.kvHeads * hd;
-  const bf16 *values = cache.value(0);
   const SimdOps &ops = simdOps();
+  ops.dotRowsBf16(q, numHeads, cache.key(0), slots, stride, n, hd, scores);
+  for (size_t i = 0; i < size_t(numHeads) * size_t(n); ++i)
+    scores[i] *= scale;
+  const bf16 *values = cache.value(0);
   for (uint32_t h = 0; h < numHeads; ++h) {
     float *s = scores + h * n;
     float m = s[0];

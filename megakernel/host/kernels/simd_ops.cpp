@@ -465,6 +465,67 @@ tileTable(std::index_sequence<Rs...>) {
 /// kTiles[R - 1][C - 1]: the R x C tile, null where it would not fit the registers.
 constexpr auto kTiles = tileTable(std::make_index_sequence<kMaxTileRows>());
 
+/// One 32-element block of a dot with x packed (packRow's layout) and w's u32 pairs
+/// split by a shift (even elements) and a mask (odd ones).
+HWY_INLINE void packedStep(DF df, const float *xb, const bf16 *wb, VF (&acc)[kVectors]) {
+  const hn::RebindToUnsigned<DF> du;
+  const auto high = hn::Set(du, 0xFFFF0000u);
+  HWY_UNROLL(2)
+  for (size_t s = 0; s < kSub; ++s) {
+    const auto u = hn::LoadU(du, reinterpret_cast<const uint32_t *>(wb + s * 2 * kLanes));
+    acc[2 * s] = hn::MulAdd(hn::Load(df, xb + s * 2 * kLanes),
+                            hn::BitCast(df, hn::ShiftLeft<16>(u)), acc[2 * s]);
+    acc[2 * s + 1] = hn::MulAdd(hn::Load(df, xb + s * 2 * kLanes + kLanes),
+                                hn::BitCast(df, hn::And(u, high)), acc[2 * s + 1]);
+  }
+}
+
+/// dot(x, w, k) with x a packed row: no widening of either operand.
+HWY_INLINE float dotPacked(DF df, const float *xp, const bf16 *w, size_t k) {
+  VF acc[kVectors];
+  HWY_UNROLL(4)
+  for (size_t v = 0; v < kVectors; ++v)
+    acc[v] = hn::Zero(df);
+  const size_t full = k / kDotPartials;
+  for (size_t b = 0; b < full; ++b)
+    packedStep(df, xp + b * kDotPartials, w + b * kDotPartials, acc);
+  if (full * kDotPartials < k) {
+    bf16 tail[kDotPartials];
+    padTail(w + full * kDotPartials, k - full * kDotPartials, tail);
+    packedStep(df, xp + full * kDotPartials, tail, acc);
+  }
+  return reducePermuted(df, acc);
+}
+
+/// The packed panel of this thread: at least `floats`, cache-line aligned (a packed
+/// row is a multiple of 32 floats, so every row is): a vector load that splits
+/// across two lines costs two.
+float *panelBuffer(size_t floats) {
+  thread_local std::vector<float> store;
+  constexpr size_t kLineFloats = 64 / sizeof(float);
+  if (store.size() < floats + kLineFloats)
+    store.resize(floats + kLineFloats);
+  const size_t misalign =
+      reinterpret_cast<uintptr_t>(store.data()) / sizeof(float) % kLineFloats;
+  return store.data() + (kLineFloats - misalign) % kLineFloats;
+}
+
+void DotRowsBf16(const bf16 *q, int64_t nq, const bf16 *k, const int64_t *rows,
+                 int64_t stride, int64_t n, size_t hd, float *out) {
+  if (nq <= 0 || n <= 0)
+    return;
+  const DF df;
+  const size_t kp = (hd + kDotPartials - 1) / kDotPartials * kDotPartials;
+  float *const qp = panelBuffer(size_t(nq) * kp);
+  for (int64_t h = 0; h < nq; ++h)
+    packRow(q + size_t(h) * hd, hd, qp + size_t(h) * kp);
+  for (int64_t j = 0; j < n; ++j) {
+    const bf16 *kj = k + rows[j] * stride;
+    for (int64_t h = 0; h < nq; ++h)
+      out[h * n + j] = dotPacked(df, qp + size_t(h) * kp, kj, hd);
+  }
+}
+
 /// Up to this many rows DotBlockBf16 runs plain dots, column by column.
 constexpr int64_t kPlainDotRows = 4;
 
@@ -487,18 +548,9 @@ void DotBlockBf16(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w, int64
   const size_t panelRows =
       std::max(kMaxTileRows, kPanelBytes / std::max<size_t>(kp * sizeof(float), 1) /
                                  kMaxTileRows * kMaxTileRows);
-  // Cache-line aligned (kp is a multiple of 32 floats, so every row is): a vector
-  // load that splits across two lines costs two.
-  thread_local std::vector<float> panelStore;
-  constexpr size_t kLineFloats = 64 / sizeof(float);
   for (int64_t r0 = 0; r0 < rows; r0 += int64_t(panelRows)) {
     const size_t nr = std::min<size_t>(panelRows, size_t(rows - r0));
-    if (panelStore.size() < nr * kp + kLineFloats)
-      panelStore.resize(nr * kp + kLineFloats);
-    float *const panel = panelStore.data() +
-                         (kLineFloats - reinterpret_cast<uintptr_t>(panelStore.data()) /
-                                            sizeof(float) % kLineFloats) %
-                             kLineFloats;
+    float *const panel = panelBuffer(nr * kp);
     for (size_t r = 0; r < nr; ++r)
       packRow(x + (r0 + int64_t(r)) * ldx, k, panel + r * kp);
     const size_t tr = std::min(kMaxTileRows, nr), tc = tileCols(tr);
@@ -543,6 +595,13 @@ void NormalizeBf16(const bf16 *x, const bf16 *w, float scale, size_t n, bf16 *ou
     out[i] = floatToBf16(bf16ToFloat(w[i]) * roundToBf16(bf16ToFloat(x[i]) * scale));
 }
 
+void DotRowsBf16(const bf16 *q, int64_t nq, const bf16 *k, const int64_t *rows,
+                 int64_t stride, int64_t n, size_t hd, float *out) {
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t h = 0; h < nq; ++h)
+      out[h * n + j] = dot(q + size_t(h) * hd, k + rows[j] * stride, hd);
+}
+
 void DotBlockBf16(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w, int64_t ldw,
                   int64_t cols, size_t k, float *out, int64_t ldo) {
   for (int64_t r = 0; r < rows; ++r)
@@ -561,6 +620,7 @@ const SimdOps *GetOps() {
                            &DotBf16,
                            &DotF32,
                            &DotBlockBf16,
+                           &DotRowsBf16,
                            &WeightedRowSum,
                            &NormalizeBf16};
   return &ops;

@@ -29,6 +29,11 @@ struct SimdOps {
   /// targets tile it for registers and caches (several rows of x and of w per pass).
   void (*dotBlockBf16)(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w,
                        int64_t ldw, int64_t cols, size_t k, float *out, int64_t ldo);
+  /// out[h * n + j] = dotBf16(q + h * hd, k + rows[j] * stride, hd) for h < nq,
+  /// j < n: a query group's attention scores against n cache rows, each bit for bit
+  /// the dot dotBf16 computes (vector targets convert q once for all the rows).
+  void (*dotRowsBf16)(const bf16 *q, int64_t nq, const bf16 *k, const int64_t *rows,
+                      int64_t stride, int64_t n, size_t hd, float *out);
   /// o[d] = fma(p[j], v_j[d], o[d]) for j = 0, 1, ..., n - 1 in that order and every
   /// d < hd, where v_j = v + rows[j] * stride. Elementwise, so the same on any width.
   void (*weightedRowSum)(const float *p, const bf16 *v, const int64_t *rows,

@@ -175,6 +175,41 @@ TEST_P(SimdOps, TheBlockTailIsZeroPadded) {
   }
 }
 
+// Attention scores: each the contract's dot of a query head and a gathered cache row.
+TEST_P(SimdOps, DotRowsAreTheContractPerScore) {
+  MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
+  ForcedTarget forced(GetParam());
+  std::mt19937 rng(23);
+  for (size_t hd : {size_t(1), size_t(8), size_t(40), size_t(64), size_t(100),
+                    size_t(128), size_t(256)}) {
+    for (int64_t nq : {1, 2, 4, 7}) {
+      for (int64_t n : {0, 1, 3, 37}) {
+        const int64_t stride = int64_t(hd) * 3 + 8, slots = 41;
+        const std::vector<bf16> q = randomVector<bf16>(size_t(nq) * hd, rng);
+        const std::vector<bf16> k = randomVector<bf16>(size_t(slots * stride), rng);
+        std::vector<int64_t> rows(static_cast<size_t>(n));
+        for (int64_t &r : rows)
+          r = std::uniform_int_distribution<int64_t>(0, slots - 1)(rng);
+        std::vector<float> got(size_t(nq * n) + 1, -1.0f);
+        kernels::simdOps().dotRowsBf16(q.data(), nq, k.data(), rows.data(), stride, n, hd,
+                                       got.data());
+        for (int64_t h = 0; h < nq; ++h)
+          for (int64_t j = 0; j < n; ++j) {
+            const std::vector<bf16> a(q.begin() + h * int64_t(hd),
+                                      q.begin() + (h + 1) * int64_t(hd));
+            const std::vector<bf16> b(k.begin() + rows[size_t(j)] * stride,
+                                      k.begin() + rows[size_t(j)] * stride + int64_t(hd));
+            ASSERT_EQ(std::bit_cast<uint32_t>(got[size_t(h * n + j)]),
+                      std::bit_cast<uint32_t>(contractDot(a, b)))
+                << "hd = " << hd << ", nq = " << nq << ", n = " << n << ", h = " << h
+                << ", j = " << j;
+          }
+        ASSERT_EQ(got.back(), -1.0f) << "wrote past the scores";
+      }
+    }
+  }
+}
+
 TEST_P(SimdOps, WeightedRowSumIsElementwiseFmaInRowOrder) {
   MK_SKIP_UNLESS_CPU_SUPPORTS(GetParam());
   ForcedTarget forced(GetParam());
