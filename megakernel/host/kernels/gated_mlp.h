@@ -8,6 +8,7 @@
 #pragma once
 
 #include "kernels/dot.h"
+#include "kernels/scratch.h"
 
 #include "mk/host/bf16.h"
 
@@ -37,13 +38,12 @@ inline bf16 gatedActivation(const bf16 *xn, const bf16 *wGate, const bf16 *wUp,
 inline void gatedActivationBlock(const bf16 *xn, int64_t rows, const bf16 *wGate,
                                  const bf16 *wUp, int64_t cols, size_t n, bf16 *out,
                                  int64_t ldo) {
-  std::vector<float> g(size_t(rows * kColBlock)), u(size_t(rows * kColBlock));
+  float *const g = scratch<struct GateDots, float>(size_t(rows * kColBlock));
+  float *const u = scratch<struct UpDots, float>(size_t(rows * kColBlock));
   for (int64_t c0 = 0; c0 < cols; c0 += kColBlock) {
     const int64_t nc = std::min<int64_t>(kColBlock, cols - c0);
-    dotBlockBf16(xn, int64_t(n), rows, wGate + c0 * int64_t(n), int64_t(n), nc, n,
-                 g.data(), nc);
-    dotBlockBf16(xn, int64_t(n), rows, wUp + c0 * int64_t(n), int64_t(n), nc, n, u.data(),
-                 nc);
+    dotBlockBf16(xn, int64_t(n), rows, wGate + c0 * int64_t(n), int64_t(n), nc, n, g, nc);
+    dotBlockBf16(xn, int64_t(n), rows, wUp + c0 * int64_t(n), int64_t(n), nc, n, u, nc);
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t c = 0; c < nc; ++c)
         out[i * ldo + c0 + c] =

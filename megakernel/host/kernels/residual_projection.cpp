@@ -2,6 +2,7 @@
 #include "kernels/residual_projection.h"
 
 #include "kernels/dot.h"
+#include "kernels/scratch.h"
 
 #include <algorithm>
 #include <vector>
@@ -10,12 +11,13 @@ namespace mk::host::kernels {
 
 void residualProjection(const bf16 *x, const bf16 *w, const bf16 *residual, bf16 *out,
                         int64_t n, int64_t k, isa::Range rows, isa::Range cols) {
-  std::vector<float> y(size_t(kRowBlock * kColBlock)); // [rows, cols] of one block
+  // [rows, cols] of one block
+  float *const y = scratch<struct ProjectionDots, float>(size_t(kRowBlock * kColBlock));
   for (int64_t r0 = rows.begin; r0 < rows.end; r0 += kRowBlock) {
     const int64_t nr = std::min<int64_t>(kRowBlock, rows.end - r0);
     for (int64_t c0 = cols.begin; c0 < cols.end; c0 += kColBlock) {
       const int64_t nc = std::min<int64_t>(kColBlock, cols.end - c0);
-      dotBlockBf16(x + r0 * k, k, nr, w + c0 * k, k, nc, size_t(k), y.data(), nc);
+      dotBlockBf16(x + r0 * k, k, nr, w + c0 * k, k, nc, size_t(k), y, nc);
       for (int64_t i = 0; i < nr; ++i)
         for (int64_t j = 0; j < nc; ++j) {
           const int64_t at = (r0 + i) * n + c0 + j;

@@ -14,6 +14,7 @@
 #include "tasks/task_impls.h"
 
 #include "kernels/dot.h"
+#include "kernels/scratch.h"
 
 #include "mk/isa/moe_routes.h"
 
@@ -58,13 +59,14 @@ inline void HostTask<isa::TaskKind::MoeDown>::run(const TaskContext &ctx,
   const isa::Range cols = task.range[1];
   using kernels::kColBlock;
   using kernels::kRowBlock;
-  std::vector<float> y(size_t(kRowBlock * kColBlock));
+  float *const y =
+      kernels::scratch<struct MoeDownDots, float>(size_t(kRowBlock * kColBlock));
   for (int64_t i0 = 0; i0 < n; i0 += kRowBlock) {
     const int64_t nr = std::min<int64_t>(kRowBlock, n - i0);
     for (int64_t c0 = cols.begin; c0 < cols.end; c0 += kColBlock) {
       const int64_t nc = std::min<int64_t>(kColBlock, cols.end - c0);
       kernels::dotBlockBf16(act + i0 * inter, inter, nr, w + c0 * inter, inter, nc,
-                            size_t(inter), y.data(), nc);
+                            size_t(inter), y, nc);
       for (int64_t i = 0; i < nr; ++i)
         for (int64_t c = 0; c < nc; ++c)
           out[(i0 + i) * hidden + c0 + c] = floatToBf16(y[size_t(i * nc + c)]);

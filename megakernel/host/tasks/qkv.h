@@ -26,6 +26,7 @@
 #include "kernels/dot.h"
 #include "kernels/rms_norm.h"
 #include "kernels/rope.h"
+#include "kernels/scratch.h"
 
 #include "mk/isa/step_state.h"
 
@@ -35,6 +36,8 @@
 namespace mk::host::tasks {
 
 namespace qkv {
+struct NormalizedRows; // scratch tags
+struct HeadDots;
 constexpr isa::TaskKind kKind = isa::TaskKind::Qkv;
 constexpr uint32_t kX = role(kKind, "x");
 constexpr uint32_t kNormW = role(kKind, "norm_w");
@@ -102,21 +105,23 @@ inline void HostTask<isa::TaskKind::Qkv>::run(const TaskContext &ctx,
     kernels::ropeInvFreq(model, task.flags & isa::kFlagRopeLlama3, hd, invFreq.data());
 
   using kernels::kRowBlock;
-  std::vector<bf16> xn(size_t(
-      std::min<int64_t>(kRowBlock, task.range[0].end - task.range[0].begin) * hidden));
-  std::vector<float> y(
-      size_t(std::min<int64_t>(kRowBlock, task.range[0].end - task.range[0].begin) * hd));
+  const int64_t blockRows =
+      std::min<int64_t>(kRowBlock, task.range[0].end - task.range[0].begin);
+  bf16 *const xn = kernels::scratch<NormalizedRows, bf16>(size_t(blockRows * hidden));
+  float *const y = kernels::scratch<HeadDots, float>(size_t(blockRows) * hd);
   const isa::Range rows = task.range[0], heads = task.range[1];
   for (int64_t r0 = rows.begin; r0 < rows.end; r0 += kRowBlock) {
     const int64_t nRows = std::min<int64_t>(kRowBlock, rows.end - r0);
-    for (int64_t i = 0; i < nRows; ++i)
+    for (int64_t i = 0; i < nRows; ++i) {
       if (positions[r0 + i] >= 0)
-        kernels::rmsNormRow(x + (r0 + i) * hidden, normW, hidden, eps,
-                            xn.data() + i * hidden);
+        kernels::rmsNormRow(x + (r0 + i) * hidden, normW, hidden, eps, xn + i * hidden);
+      else // dotted with the rest, then discarded: any finite values do
+        std::fill_n(xn + i * hidden, hidden, bf16{0});
+    }
     for (int64_t h = heads.begin; h < heads.end; ++h) {
       // The head's hd dots of every row of the block (inactive rows' are discarded).
-      kernels::dotBlockBf16(xn.data(), hidden, nRows, w + h * hd * hidden, hidden, hd,
-                            size_t(hidden), y.data(), hd);
+      kernels::dotBlockBf16(xn, hidden, nRows, w + h * hd * hidden, hidden, hd,
+                            size_t(hidden), y, hd);
       for (int64_t i = 0; i < nRows; ++i)
         for (uint32_t d = 0; d < hd; ++d) {
           const float b = bias ? bf16ToFloat(bias[h * hd + d]) : 0.0f;
@@ -130,7 +135,7 @@ inline void HostTask<isa::TaskKind::Qkv>::run(const TaskContext &ctx,
             std::fill_n(out + r * qCols + h * hd, hd, bf16{0});
           continue;
         }
-        float *yr = y.data() + i * hd;
+        float *yr = y + i * hd;
         if (headNormW)
           kernels::rmsNormInPlace(yr, headNormW, hd, eps);
         if (rope)
