@@ -18,14 +18,45 @@
 #include "mk/isa/plan.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace mk::host::kernels {
 
 /// invFreq: [hd / 2] f32. `llama3` applies the llama3 scaling of `model`.
 void ropeInvFreq(const isa::ModelMeta &model, bool llama3, uint32_t hd, float *invFreq);
 
+/// cos and sin of one position's angles, [hd / 2] f32 each.
+struct RopeAngles {
+  const float *cos;
+  const float *sin;
+};
+
+/// A thread's RoPE tables for one (model, llama3, hd): the frequencies computed once,
+/// the angles of recently used positions kept (direct-mapped by position). Every
+/// task of a step rotates its heads at the same positions, so the pow, cos and sin
+/// run once per position and thread instead of once per head. Same values as
+/// computing them each time.
+class RopeTable {
+public:
+  /// This thread's table for (model, llama3, hd), rebuilt when they change.
+  static RopeTable &forThread(const isa::ModelMeta &model, bool llama3, uint32_t hd);
+
+  RopeAngles angles(int64_t pos);
+
+private:
+  static constexpr size_t kSlots = 256;
+  bool matches(const isa::ModelMeta &model, bool llama3, uint32_t hd) const;
+  void reset(const isa::ModelMeta &model, bool llama3, uint32_t hd);
+
+  isa::ModelMeta model_{};
+  bool llama3_ = false;
+  uint32_t hd_ = 0;
+  std::vector<float> invFreq_;
+  std::vector<int64_t> slotPos_; // [kSlots]: the position slot s holds, or -1
+  std::vector<float> cosSin_;    // [kSlots][2][hd / 2]
+};
+
 /// Rotates one head in place. x: [hd] bf16-valued floats -> bf16-valued floats.
-void applyRope(float *x, const float *invFreq, int64_t pos, uint32_t hd,
-               bool interleaved);
+void applyRope(float *x, RopeAngles angles, uint32_t hd, bool interleaved);
 
 } // namespace mk::host::kernels

@@ -100,9 +100,9 @@ inline void HostTask<isa::TaskKind::Qkv>::run(const TaskContext &ctx,
   if (!isQ && step > 0)
     blockTable = blockTableOf(ctx, task, maxBlocks);
 
-  std::vector<float> invFreq(rope ? hd / 2 : 0);
-  if (rope)
-    kernels::ropeInvFreq(model, task.flags & isa::kFlagRopeLlama3, hd, invFreq.data());
+  kernels::RopeTable *ropeTable =
+      rope ? &kernels::RopeTable::forThread(model, task.flags & isa::kFlagRopeLlama3, hd)
+           : nullptr;
 
   using kernels::kRowBlock;
   const int64_t blockRows =
@@ -139,7 +139,7 @@ inline void HostTask<isa::TaskKind::Qkv>::run(const TaskContext &ctx,
         if (headNormW)
           kernels::rmsNormInPlace(yr, headNormW, hd, eps);
         if (rope)
-          kernels::applyRope(yr, invFreq.data(), int64_t(pos) + int64_t(step), hd,
+          kernels::applyRope(yr, ropeTable->angles(int64_t(pos) + int64_t(step)), hd,
                              interleaved);
         bf16 *dst;
         if (isQ) {
