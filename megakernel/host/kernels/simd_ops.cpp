@@ -558,9 +558,14 @@ void DotBlockBf16(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w, int64
     for (size_t r = 0; r < nr; ++r)
       packRow(x + (r0 + int64_t(r)) * ldx, k, panel + r * kp);
     const size_t tr = std::min(kMaxTileRows, nr), tc = tileCols(tr);
-    const auto tile = [&](size_t r, int64_t c0) HWY_ATTR {
+    // Column tiles of tc, but a remainder of tc + 1 as two halves: a one-column tile
+    // loads each x vector for a single FMA.
+    const auto colsAt = [&](int64_t c0) {
+      const size_t rem = size_t(cols - c0);
+      return rem == tc + 1 ? rem - rem / 2 : std::min(tc, rem);
+    };
+    const auto tile = [&](size_t r, int64_t c0, size_t nc) HWY_ATTR {
       const size_t nrt = std::min(tr, nr - r);
-      const size_t nc = std::min<size_t>(tc, size_t(cols - c0));
       kTiles[nrt - 1][nc - 1](panel + r * kp, kp, w + c0 * ldw, size_t(ldw), k,
                               out + (r0 + int64_t(r)) * ldo + c0, size_t(ldo));
     };
@@ -568,13 +573,19 @@ void DotBlockBf16(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w, int64
       // The row tile stays in L1 while the weight tiles come by from L2 (a tile's
       // first pass otherwise reads its x rows from L2: more bytes than its weights).
       for (size_t r = 0; r < nr; r += tr)
-        for (int64_t c0 = 0; c0 < cols; c0 += int64_t(tc))
-          tile(r, c0);
+        for (int64_t c0 = 0; c0 < cols;) {
+          const size_t nc = colsAt(c0);
+          tile(r, c0, nc);
+          c0 += int64_t(nc);
+        }
     } else {
       // Each weight tile stays in L1 for the panel's row tiles.
-      for (int64_t c0 = 0; c0 < cols; c0 += int64_t(tc))
+      for (int64_t c0 = 0; c0 < cols;) {
+        const size_t nc = colsAt(c0);
         for (size_t r = 0; r < nr; r += tr)
-          tile(r, c0);
+          tile(r, c0, nc);
+        c0 += int64_t(nc);
+      }
     }
   }
 }
