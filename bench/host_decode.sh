@@ -41,7 +41,8 @@
 #   FMA_MS         host_roofline --fma-ms: about how long each FMA pass runs [100]
 #   MKRUN_ARGS     more mkrun flags, e.g. --simd-target AVX2 []
 #   BUDGET         1: exit 1 when a goal is missed [0]
-#   OUT_FILE       report [bench/results/host-decode-<cpu>-<N>core-<date>-<commit>.txt]
+#   OUT_FILE       report [bench/results/host-decode-<cpu>-<N>core-<date>-<commit>[-<target>].txt,
+#                  -<target> when MKRUN_ARGS forces one with --simd-target]
 #   PYTHON         a python3 with numpy [python3, else /usr/bin/python3]
 set -euo pipefail
 
@@ -88,7 +89,16 @@ ncpu=$(nproc)
 slug=$(echo "$cpu" | tr 'A-Z' 'a-z' | sed 's/([^)]*)//g; s/[^a-z0-9]\+/-/g; s/^-//; s/-$//')
 today=$(date +%F)
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-out_file=${OUT_FILE:-$repo/bench/results/host-decode-$slug-${ncpu}core-$today-$commit.txt}
+# A forced SIMD target names the report too, so that it does not replace the default's.
+target=""
+for ((i = 0; i < ${#mkrun_args[@]}; i++)); do
+  if [[ ${mkrun_args[i]} == --simd-target ]] && ((i + 1 < ${#mkrun_args[@]})); then
+    target=-$(echo "${mkrun_args[i + 1]}" | tr 'A-Z' 'a-z')
+  elif [[ ${mkrun_args[i]} == --simd-target=* ]]; then
+    target=-$(echo "${mkrun_args[i]#--simd-target=}" | tr 'A-Z' 'a-z')
+  fi
+done
+out_file=${OUT_FILE:-$repo/bench/results/host-decode-$slug-${ncpu}core-$today-$commit$target.txt}
 mkdir -p "$work" "$(dirname "$out_file")"
 raw=$work/raw.txt
 : >"$raw"
