@@ -1,0 +1,227 @@
+//===- host_kernels.cpp - The host kernels' dot blocks, alone, on one thread ---===//
+//
+// Two measurements of megakernel/host/kernels' dotBlockBf16 on one SIMD target, away
+// from the executor, for changes to the tiles (bench/NOTES.md):
+//   block: `--calls` dot blocks of --rows x --cols x --k on the same warm x and weights
+//          (the prefill's GEMM tiles: 64 rows, 64 or 128 columns, k = hidden or ffn);
+//          prints GFLOP/s over the thread's CPU time, the median of --reps passes.
+//   gemv:  dot blocks of --rows (1 for decode) x --cols over --mib MiB of cold weights,
+//          one column block after the other, against a plain read-sum of the same
+//          buffer on the same thread; prints both rates and the median over --reps
+//          passes of gemv time / read time (1.00: the dots stream the weights as fast
+//          as a loop that only reads them).
+// The target is one of the compiled Highway targets this CPU supports (--target, the
+// best by default). Prints key=value lines.
+//===----------------------------------------------------------------------===//
+#include "kernels/simd_ops.h"
+
+#include "mk/host/bf16.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include <hwy/aligned_allocator.h>
+#include <hwy/highway.h>
+
+namespace {
+
+using mk::host::bf16;
+namespace kernels = mk::host::kernels;
+
+double threadSeconds() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+}
+
+double wallSeconds() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/// Deterministic bf16 values in [-1, 1).
+void fill(bf16 *p, size_t n, uint32_t seed) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t h = uint32_t(i) * 2654435761u + seed * 40503u;
+    p[i] = mk::host::floatToBf16(float(int32_t(h >> 8) % 1000) / 1000.0f);
+  }
+}
+
+/// A sum of the bytes of p[0, n) as 64-bit words, with full-vector loads of the
+/// build's baseline target into 8 accumulators: a loop that only streams them.
+uint64_t readSum(const bf16 *p, size_t n) {
+  namespace hn = hwy::HWY_NAMESPACE;
+  const hn::ScalableTag<uint64_t> d;
+  const size_t lanes = hn::Lanes(d);
+  const auto *w = reinterpret_cast<const uint64_t *>(p);
+  const size_t words = n * sizeof(bf16) / sizeof(uint64_t);
+  auto s0 = hn::Zero(d), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+  size_t i = 0;
+  for (; i + 8 * lanes <= words; i += 8 * lanes) {
+    s0 = hn::Add(s0, hn::LoadU(d, w + i));
+    s1 = hn::Add(s1, hn::LoadU(d, w + i + lanes));
+    s2 = hn::Add(s2, hn::LoadU(d, w + i + 2 * lanes));
+    s3 = hn::Add(s3, hn::LoadU(d, w + i + 3 * lanes));
+    s4 = hn::Add(s4, hn::LoadU(d, w + i + 4 * lanes));
+    s5 = hn::Add(s5, hn::LoadU(d, w + i + 5 * lanes));
+    s6 = hn::Add(s6, hn::LoadU(d, w + i + 6 * lanes));
+    s7 = hn::Add(s7, hn::LoadU(d, w + i + 7 * lanes));
+  }
+  uint64_t t =
+      hn::GetLane(hn::SumOfLanes(d, hn::Add(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)),
+                                            hn::Add(hn::Add(s4, s5), hn::Add(s6, s7)))));
+  for (; i < words; ++i)
+    t += w[i];
+  return t;
+}
+
+int usage(const char *msg) {
+  if (msg)
+    std::fprintf(stderr, "host_kernels: error: %s\n", msg);
+  std::fprintf(
+      msg ? stderr : stdout,
+      "usage: host_kernels block|gemv [--target T] [--rows R] [--cols C] [--k K]\n"
+      "                    [--calls N] [--mib M] [--reps P]\n"
+      "  block: N dot blocks of R x C x K (defaults 64 x 64 x 1024, N = 2000) on warm\n"
+      "         operands: GFLOP/s over thread CPU time, median of P passes (5).\n"
+      "  gemv:  dot blocks of R (default 1) x C over M MiB (default 256) of cold\n"
+      "         weights against a read-sum of the same buffer: the median ratio of\n"
+      "         their times over P passes (7).\n"
+      "  --target: a compiled SIMD target this CPU supports (AVX3_DL, AVX3, AVX2, ...;\n"
+      "         default: the best).\n");
+  return msg ? 2 : 0;
+}
+
+bool parsePositive(const char *s, unsigned long &out) {
+  char *end = nullptr;
+  out = std::strtoul(s, &end, 10);
+  return *s && end && *end == 0 && out > 0;
+}
+
+bool sameName(const char *a, const std::string &b) {
+  std::string x(a);
+  if (x.size() != b.size())
+    return false;
+  for (size_t i = 0; i < x.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(x[i])) !=
+        std::toupper(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2)
+    return usage("no mode (block or gemv)");
+  const std::string mode = argv[1];
+  if (mode == "-h" || mode == "--help")
+    return usage(nullptr);
+  if (mode != "block" && mode != "gemv")
+    return usage(("unknown mode '" + mode + "'").c_str());
+  const bool gemv = mode == "gemv";
+  unsigned long rows = gemv ? 1 : 64, cols = 64, k = 1024, calls = 2000, mib = 256,
+                reps = gemv ? 7 : 5;
+  std::string target;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help")
+      return usage(nullptr);
+    if (i + 1 >= argc)
+      return usage((arg + " needs a value").c_str());
+    if (arg == "--target") {
+      target = argv[++i];
+      continue;
+    }
+    unsigned long *dst = arg == "--rows"    ? &rows
+                         : arg == "--cols"  ? &cols
+                         : arg == "--k"     ? &k
+                         : arg == "--calls" ? &calls
+                         : arg == "--mib"   ? &mib
+                         : arg == "--reps"  ? &reps
+                                            : nullptr;
+    if (!dst)
+      return usage(("unknown argument '" + arg + "'").c_str());
+    if (!parsePositive(argv[++i], *dst))
+      return usage((arg + " needs a positive integer").c_str());
+  }
+  if (rows > 4096 || cols > 65536 || k > (1ul << 20))
+    return usage("--rows, --cols or --k too large");
+
+  const kernels::SimdOps *ops = &kernels::bestOps();
+  if (!target.empty()) {
+    ops = nullptr;
+    for (const kernels::SimdOps *o : kernels::compiledOps())
+      if (sameName(o->target, target))
+        ops = o;
+    if (!ops)
+      return usage(("'" + target + "' is not a compiled SIMD target").c_str());
+    if (!kernels::supportedByCpu(*ops))
+      return usage(("this CPU cannot run " + std::string(ops->target)).c_str());
+  }
+  std::printf("target=%s\nrows=%lu\ncols=%lu\nk=%lu\n", ops->target, rows, cols, k);
+
+  std::vector<bf16> x(rows * k);
+  fill(x.data(), x.size(), 1);
+  std::vector<float> out(rows * cols);
+  float sink = 0;
+
+  if (!gemv) {
+    std::vector<bf16> w(cols * k);
+    fill(w.data(), w.size(), 2);
+    std::vector<double> rates;
+    for (unsigned long p = 0; p < reps; ++p) {
+      const double t0 = threadSeconds();
+      for (unsigned long c = 0; c < calls; ++c) {
+        ops->dotBlockBf16(x.data(), int64_t(k), int64_t(rows), w.data(), int64_t(k),
+                          int64_t(cols), k, out.data(), int64_t(cols));
+        sink += out[c % out.size()];
+      }
+      rates.push_back(2.0 * double(rows * cols * k * calls) / (threadSeconds() - t0));
+    }
+    std::printf("block_gflops=%.1f\n(checksum %g)\n", median(rates) * 1e-9, sink);
+    return 0;
+  }
+
+  const size_t blockElems = cols * k;
+  const size_t blocks = std::max<size_t>(1, (mib << 20) / (blockElems * sizeof(bf16)));
+  hwy::AlignedFreeUniquePtr<bf16[]> w = hwy::AllocateAligned<bf16>(blocks * blockElems);
+  if (!w)
+    return usage("cannot allocate the weights");
+  fill(w.get(), blocks * blockElems, 2);
+  const double bytes = double(blocks * blockElems * sizeof(bf16));
+  std::vector<double> ratios, readRates, gemvRates;
+  uint64_t check = 0;
+  for (unsigned long p = 0; p < reps; ++p) {
+    double t0 = wallSeconds();
+    check += readSum(w.get(), blocks * blockElems);
+    const double read = wallSeconds() - t0;
+    t0 = wallSeconds();
+    for (size_t b = 0; b < blocks; ++b) {
+      ops->dotBlockBf16(x.data(), int64_t(k), int64_t(rows), w.get() + b * blockElems,
+                        int64_t(k), int64_t(cols), k, out.data(), int64_t(cols));
+      sink += out[b % out.size()];
+    }
+    const double dots = wallSeconds() - t0;
+    ratios.push_back(dots / read);
+    readRates.push_back(bytes / read);
+    gemvRates.push_back(bytes / dots);
+  }
+  std::printf("read_gbps=%.1f\ngemv_gbps=%.1f\ngemv_over_read=%.3f\n(checksum %g %llu)\n",
+              median(readRates) * 1e-9, median(gemvRates) * 1e-9, median(ratios), sink,
+              static_cast<unsigned long long>(check));
+  return 0;
+}
