@@ -361,6 +361,9 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
   std::atomic<uint64_t> completed{0};
   std::vector<Worker> workers(workers_);
   const bool recording = options_.profile && profile;
+  // Unique in the process, never 0 (TaskContext::launch).
+  static std::atomic<uint64_t> launches{0};
+  const uint64_t launchSerial = launches.fetch_add(1, std::memory_order_relaxed) + 1;
   const Clock::time_point start = Clock::now();
 
   RankContext rankContext;
@@ -386,6 +389,7 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     const StepHook &onStep;
     RankContext rank;
     const RowLimits &rows;
+    uint64_t launch; // the launch's serial number (TaskContext::launch)
     ProfileRecord current{};
     isa::TaskRecord clipped{}; // the claimed task over this launch's rows
     bool idle = false;         // it has no rows: not run, nothing streamed
@@ -393,16 +397,19 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
     Exec(const HostExecutor &self, const isa::Program &program, uint32_t programIndex,
          Worker &me, uint32_t index, std::atomic<bool> &stop,
          std::atomic<uint64_t> &completed, bool recording, Clock::time_point start,
-         const StepHook &onStep, const RankContext &rank, const RowLimits &rows)
+         const StepHook &onStep, const RankContext &rank, const RowLimits &rows,
+         uint64_t launch)
         : self(self), program(program), programIndex(programIndex), me(me), index(index),
           stop(stop), completed(completed), recording(recording), start(start),
-          onStep(onStep), rank(rank), rows(rows) {
+          onStep(onStep), rank(rank), rows(rows), launch(launch) {
       this->rank.spin = this;
     }
 
     TaskContext context(uint64_t step) const {
-      return makeTaskContext(self.plan_, programIndex, self.refs_.data(),
-                             uint32_t(self.refs_.size()), step, rank);
+      TaskContext ctx = makeTaskContext(self.plan_, programIndex, self.refs_.data(),
+                                        uint32_t(self.refs_.size()), step, rank);
+      ctx.launch = launch;
+      return ctx;
     }
     bool stopRequested() { return stop.load(std::memory_order_relaxed); }
     // A comm task waiting for rank `peer`'s flag: the same back-off as an event wait;
@@ -486,7 +493,7 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
 
   const Pool::Job job = [&](unsigned w) {
     Exec exec(*this, program, programIndex, workers[w], w, stop, completed, recording,
-              start, onStep, rankContext, limits);
+              start, onStep, rankContext, limits, launchSerial);
     protocol::workerLoop(exec, state, program.tasks.data(), program.order.data(),
                          numTasks, steps);
   };

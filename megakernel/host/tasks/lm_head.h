@@ -17,7 +17,6 @@
 
 #include "kernels/dot.h"
 #include "kernels/rms_norm.h"
-#include "kernels/scratch.h"
 
 #include <algorithm>
 #include <cmath>
@@ -27,7 +26,6 @@
 namespace mk::host::tasks {
 
 namespace lm_head {
-struct NormalizedRows; // scratch tag
 constexpr isa::TaskKind kKind = isa::TaskKind::LmHead;
 constexpr uint32_t kX = role(kKind, "x");
 constexpr uint32_t kNormW = role(kKind, "norm_w");
@@ -57,13 +55,11 @@ inline void HostTask<isa::TaskKind::LmHead>::run(const TaskContext &ctx,
   const float eps = ctx.model->rmsNormEps;
 
   using kernels::kRowBlock;
-  bf16 *const xn = kernels::scratch<NormalizedRows, bf16>(size_t(
-      std::min<int64_t>(kRowBlock, task.range[0].end - task.range[0].begin) * hidden));
   const isa::Range rows = task.range[0], cols = task.range[1];
   for (int64_t r0 = rows.begin; r0 < rows.end; r0 += kRowBlock) {
     const int64_t nRows = std::min<int64_t>(kRowBlock, rows.end - r0);
-    for (int64_t i = 0; i < nRows; ++i)
-      kernels::rmsNormRow(x + (r0 + i) * hidden, normW, hidden, eps, xn + i * hidden);
+    const bf16 *const xn = kernels::normalizedRows(ctx.launch, ctx.step, x, r0, nRows,
+                                                   hidden, normW, eps, nullptr);
     kernels::dotBlockBf16(xn, hidden, nRows, w + cols.begin * hidden, hidden,
                           cols.end - cols.begin, size_t(hidden),
                           logits + r0 * vocab + cols.begin, vocab);

@@ -36,8 +36,7 @@
 namespace mk::host::tasks {
 
 namespace qkv {
-struct NormalizedRows; // scratch tags
-struct HeadDots;
+struct HeadDots; // scratch tag
 constexpr isa::TaskKind kKind = isa::TaskKind::Qkv;
 constexpr uint32_t kX = role(kKind, "x");
 constexpr uint32_t kNormW = role(kKind, "norm_w");
@@ -107,17 +106,13 @@ inline void HostTask<isa::TaskKind::Qkv>::run(const TaskContext &ctx,
   using kernels::kRowBlock;
   const int64_t blockRows =
       std::min<int64_t>(kRowBlock, task.range[0].end - task.range[0].begin);
-  bf16 *const xn = kernels::scratch<NormalizedRows, bf16>(size_t(blockRows * hidden));
   float *const y = kernels::scratch<HeadDots, float>(size_t(blockRows) * hd);
   const isa::Range rows = task.range[0], heads = task.range[1];
   for (int64_t r0 = rows.begin; r0 < rows.end; r0 += kRowBlock) {
     const int64_t nRows = std::min<int64_t>(kRowBlock, rows.end - r0);
-    for (int64_t i = 0; i < nRows; ++i) {
-      if (positions[r0 + i] >= 0)
-        kernels::rmsNormRow(x + (r0 + i) * hidden, normW, hidden, eps, xn + i * hidden);
-      else // dotted with the rest, then discarded: any finite values do
-        std::fill_n(xn + i * hidden, hidden, bf16{0});
-    }
+    // Inactive rows are zeros: dotted with the rest, then discarded.
+    const bf16 *const xn = kernels::normalizedRows(ctx.launch, ctx.step, x, r0, nRows,
+                                                   hidden, normW, eps, positions);
     for (int64_t h = heads.begin; h < heads.end; ++h) {
       // The head's hd dots of every row of the block (inactive rows' are discarded).
       kernels::dotBlockBf16(xn, hidden, nRows, w + h * hd * hidden, hidden, hd,

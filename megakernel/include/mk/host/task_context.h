@@ -71,6 +71,12 @@ struct TaskContext {
   uint32_t numTensors = 0;
   uint64_t step = 0; // step of the launch; decode step s uses positions[r] + s
   RankContext comm;
+  /// Nonzero: this launch's serial number, unique in the process. Within one launch
+  /// and step an activation is written before its readers run and not again until they
+  /// are done (the scoreboard's hazards), so a worker may keep what it derived from one
+  /// (the normalized rows of kernels/rms_norm.h) for the step's later tasks. 0: keep
+  /// nothing (a caller that rewrites inputs between runs of tasks, as tests do).
+  uint64_t launch = 0;
 
   /// Query heads per KV head on this rank: the model's ratio, except under tensor
   /// parallelism with fewer KV heads than ranks, where each rank holds one KV head (a
