@@ -384,20 +384,28 @@ HWY_INLINE void tilePasses(DF df, const float *x, size_t kp, const bf16 *w, size
   (tilePassFrom<R, C, Vs, kFirst>(df, x, kp, w, ldw, n, all), ...);
 }
 
+/// Blocks [b0, b1) of an R x C tile, by kVectors passes per chunk of kPassBlocks, its
+/// accumulators in `all` (all[((v * R + r) * C + c) * kLanes, + kLanes): accumulator v
+/// of dot (r, c)), from zero when b0 is 0. When b1 is the last whole block of k it
+/// also takes the zero-padded tail and writes the tree of each dot to out. x and w
+/// point at block 0. Every accumulator gets its blocks in order however k is cut.
 template <size_t R, size_t C>
-HWY_NOINLINE void dotTilePasses(const float *x, size_t kp, const bf16 *w, size_t ldw,
-                                size_t k, float *out, size_t ldo) {
+HWY_NOINLINE void dotTilePassRange(const float *x, size_t kp, const bf16 *w, size_t ldw,
+                                   size_t k, size_t b0, size_t b1, float *all, float *out,
+                                   size_t ldo) {
   const DF df;
-  // all[((v * R + r) * C + c) * kLanes, + kLanes): accumulator v of dot (r, c).
-  alignas(64) float all[kVectors * R * C * kLanes];
   const size_t full = k / kDotPartials;
   constexpr auto kPassList = std::make_index_sequence<kVectors>();
-  if (full > 0)
-    tilePasses<R, C, true>(df, x, kp, w, ldw, std::min(kPassBlocks, full), all,
-                           kPassList);
-  for (size_t b = kPassBlocks; b < full; b += kPassBlocks)
-    tilePasses<R, C, false>(df, x + b * kDotPartials, kp, w + b * kDotPartials, ldw,
-                            std::min(kPassBlocks, full - b), all, kPassList);
+  for (size_t b = b0; b < b1; b += kPassBlocks) {
+    const size_t n = std::min(kPassBlocks, b1 - b);
+    if (b == 0)
+      tilePasses<R, C, true>(df, x, kp, w, ldw, n, all, kPassList);
+    else
+      tilePasses<R, C, false>(df, x + b * kDotPartials, kp, w + b * kDotPartials, ldw, n,
+                              all, kPassList);
+  }
+  if (b1 != full)
+    return;
   if (full * kDotPartials < k) {
     bf16 tail[C][kDotPartials];
     for (size_t c = 0; c < C; ++c)
@@ -415,6 +423,16 @@ HWY_NOINLINE void dotTilePasses(const float *x, size_t kp, const bf16 *w, size_t
         acc[v] = hn::Load(df, all + ((v * R + r) * C + c) * kLanes);
       out[r * ldo + c] = reducePermuted(df, acc);
     }
+}
+
+/// The floats of one pass tile's accumulators.
+constexpr size_t kPassTileFloats = kVectors * kMaxTileRows * kMaxTileCols * kLanes;
+
+template <size_t R, size_t C>
+HWY_NOINLINE void dotTilePasses(const float *x, size_t kp, const bf16 *w, size_t ldw,
+                                size_t k, float *out, size_t ldo) {
+  alignas(64) float all[kVectors * R * C * kLanes];
+  dotTilePassRange<R, C>(x, kp, w, ldw, k, 0, k / kDotPartials, all, out, ldo);
 }
 
 /// out[r * ldo + c] for an R x C tile: x the packed rows (kp floats apart), w's rows
@@ -468,6 +486,31 @@ tileTable(std::index_sequence<Rs...>) {
 
 /// kTiles[R - 1][C - 1]: the R x C tile, null where it would not fit the registers.
 constexpr auto kTiles = tileTable(std::make_index_sequence<kMaxTileRows>());
+
+using RangeFn = void (*)(const float *, size_t, const bf16 *, size_t, size_t, size_t,
+                         size_t, float *, float *, size_t);
+
+template <size_t R, size_t C> constexpr RangeFn rangeFn() {
+  if constexpr (!kVectorPasses || C > tileCols(R))
+    return nullptr;
+  else
+    return &dotTilePassRange<R, C>;
+}
+
+template <size_t R, size_t... Cs>
+constexpr std::array<RangeFn, kMaxTileCols> rangeRow(std::index_sequence<Cs...>) {
+  return {{rangeFn<R, Cs + 1>()...}};
+}
+
+template <size_t... Rs>
+constexpr std::array<std::array<RangeFn, kMaxTileCols>, kMaxTileRows>
+rangeTable(std::index_sequence<Rs...>) {
+  return {{rangeRow<Rs + 1>(std::make_index_sequence<kMaxTileCols>())...}};
+}
+
+/// kRangeTiles[R - 1][C - 1]: the pass tiles over a range of k's blocks (targets
+/// with 16 registers), null elsewhere.
+constexpr auto kRangeTiles = rangeTable(std::make_index_sequence<kMaxTileRows>());
 
 /// One 32-element block of a dot with x packed (packRow's layout) and w's u32 pairs
 /// split by a shift (even elements) and a mask (odd ones).
@@ -569,7 +612,37 @@ void DotBlockBf16(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w, int64
       kTiles[nrt - 1][nc - 1](panel + r * kp, kp, w + c0 * ldw, size_t(ldw), k,
                               out + (r0 + int64_t(r)) * ldo + c0, size_t(ldo));
     };
-    if (tr * kp * sizeof(float) <= kL1RowTileBytes) {
+    if (kVectorPasses && tr * kp * sizeof(float) > kL1RowTileBytes) {
+      // The same with k cut into chunks whose row tile fits L1: every column tile's
+      // accumulators wait in `state` for the next chunk.
+      const size_t full = k / kDotPartials;
+      const size_t chunk =
+          std::max(kPassBlocks, kL1RowTileBytes / (tr * sizeof(float)) / kDotPartials /
+                                    kPassBlocks * kPassBlocks);
+      const size_t colTiles = (size_t(cols) + tc - 1) / tc + 1;
+      thread_local std::vector<float> stateStore;
+      if (stateStore.size() < colTiles * kPassTileFloats + 16)
+        stateStore.resize(colTiles * kPassTileFloats + 16);
+      float *const state =
+          stateStore.data() +
+          (16 - reinterpret_cast<uintptr_t>(stateStore.data()) / sizeof(float) % 16) % 16;
+      for (size_t r = 0; r < nr; r += tr) {
+        const size_t nrt = std::min(tr, nr - r);
+        size_t b0 = 0;
+        do {
+          const size_t b1 = std::min(b0 + chunk, full);
+          size_t t = 0;
+          for (int64_t c0 = 0; c0 < cols; ++t) {
+            const size_t nc = colsAt(c0);
+            kRangeTiles[nrt - 1][nc - 1](panel + r * kp, kp, w + c0 * ldw, size_t(ldw), k,
+                                         b0, b1, state + t * kPassTileFloats,
+                                         out + (r0 + int64_t(r)) * ldo + c0, size_t(ldo));
+            c0 += int64_t(nc);
+          }
+          b0 = b1;
+        } while (b0 < full);
+      }
+    } else if (tr * kp * sizeof(float) <= kL1RowTileBytes) {
       // The row tile stays in L1 while the weight tiles come by from L2 (a tile's
       // first pass otherwise reads its x rows from L2: more bytes than its weights).
       for (size_t r = 0; r < nr; r += tr)
