@@ -464,53 +464,44 @@ HWY_NOINLINE void dotTile(const float *x, size_t kp, const bf16 *w, size_t ldw, 
 using TileFn = void (*)(const float *, size_t, const bf16 *, size_t, size_t, float *,
                         size_t);
 
-template <size_t R, size_t C> constexpr TileFn tileFn() {
-  if constexpr (C > tileCols(R))
-    return nullptr;
-  else if constexpr (kVectorPasses)
-    return &dotTilePasses<R, C>;
-  else
-    return &dotTile<R, C>;
-}
-
-template <size_t R, size_t... Cs>
-constexpr std::array<TileFn, kMaxTileCols> tileRow(std::index_sequence<Cs...>) {
-  return {{tileFn<R, Cs + 1>()...}};
-}
-
-template <size_t... Rs>
-constexpr std::array<std::array<TileFn, kMaxTileCols>, kMaxTileRows>
-tileTable(std::index_sequence<Rs...>) {
-  return {{tileRow<Rs + 1>(std::make_index_sequence<kMaxTileCols>())...}};
-}
-
-/// kTiles[R - 1][C - 1]: the R x C tile, null where it would not fit the registers.
-constexpr auto kTiles = tileTable(std::make_index_sequence<kMaxTileRows>());
-
 using RangeFn = void (*)(const float *, size_t, const bf16 *, size_t, size_t, size_t,
                          size_t, float *, float *, size_t);
 
-template <size_t R, size_t C> constexpr RangeFn rangeFn() {
-  if constexpr (!kVectorPasses || C > tileCols(R))
-    return nullptr;
-  else
-    return &dotTilePassRange<R, C>;
+/// The whole-k tile of each shape: pass tiles with 16 registers, register tiles with 32.
+struct WholeKTiles {
+  template <size_t R, size_t C> static constexpr TileFn get() {
+    if constexpr (C > tileCols(R))
+      return nullptr;
+    else if constexpr (kVectorPasses)
+      return &dotTilePasses<R, C>;
+    else
+      return &dotTile<R, C>;
+  }
+};
+
+/// The pass tiles over a range of k's blocks (targets with 16 registers only).
+struct KRangeTiles {
+  template <size_t R, size_t C> static constexpr RangeFn get() {
+    if constexpr (!kVectorPasses || C > tileCols(R))
+      return nullptr;
+    else
+      return &dotTilePassRange<R, C>;
+  }
+};
+
+template <class Pick, size_t R, size_t... Cs>
+constexpr auto tileRow(std::index_sequence<Cs...>) {
+  return std::array{Pick::template get<R, Cs + 1>()...};
 }
 
-template <size_t R, size_t... Cs>
-constexpr std::array<RangeFn, kMaxTileCols> rangeRow(std::index_sequence<Cs...>) {
-  return {{rangeFn<R, Cs + 1>()...}};
+/// table[R - 1][C - 1]: Pick's R x C tile, null where it would not fit the registers.
+template <class Pick, size_t... Rs> constexpr auto tileTable(std::index_sequence<Rs...>) {
+  return std::array{tileRow<Pick, Rs + 1>(std::make_index_sequence<kMaxTileCols>())...};
 }
 
-template <size_t... Rs>
-constexpr std::array<std::array<RangeFn, kMaxTileCols>, kMaxTileRows>
-rangeTable(std::index_sequence<Rs...>) {
-  return {{rangeRow<Rs + 1>(std::make_index_sequence<kMaxTileCols>())...}};
-}
-
-/// kRangeTiles[R - 1][C - 1]: the pass tiles over a range of k's blocks (targets
-/// with 16 registers), null elsewhere.
-constexpr auto kRangeTiles = rangeTable(std::make_index_sequence<kMaxTileRows>());
+constexpr auto kTiles = tileTable<WholeKTiles>(std::make_index_sequence<kMaxTileRows>());
+constexpr auto kRangeTiles =
+    tileTable<KRangeTiles>(std::make_index_sequence<kMaxTileRows>());
 
 /// One 32-element block of a dot with x packed (packRow's layout) and w's u32 pairs
 /// split by a shift (even elements) and a mask (odd ones).
@@ -544,17 +535,22 @@ HWY_INLINE float dotPacked(DF df, const float *xp, const bf16 *w, size_t k) {
   return reducePermuted(df, acc);
 }
 
-/// The packed panel of this thread: at least `floats`, cache-line aligned (a packed
-/// row is a multiple of 32 floats, so every row is): a vector load that splits
-/// across two lines costs two.
-float *panelBuffer(size_t floats) {
-  thread_local std::vector<float> store;
+/// At least `floats` of `store`, from its first cache-line boundary: a vector load
+/// that splits across two lines costs two.
+float *lineAligned(std::vector<float> &store, size_t floats) {
   constexpr size_t kLineFloats = 64 / sizeof(float);
   if (store.size() < floats + kLineFloats)
     store.resize(floats + kLineFloats);
   const size_t misalign =
       reinterpret_cast<uintptr_t>(store.data()) / sizeof(float) % kLineFloats;
   return store.data() + (kLineFloats - misalign) % kLineFloats;
+}
+
+/// The packed panel of this thread (a packed row is a multiple of 32 floats, so every
+/// row of it is line-aligned too).
+float *panelBuffer(size_t floats) {
+  thread_local std::vector<float> store;
+  return lineAligned(store, floats);
 }
 
 void DotRowsBf16(const bf16 *q, int64_t nq, const bf16 *k, const int64_t *rows,
@@ -621,11 +617,7 @@ void DotBlockBf16(const bf16 *x, int64_t ldx, int64_t rows, const bf16 *w, int64
                                     kPassBlocks * kPassBlocks);
       const size_t colTiles = (size_t(cols) + tc - 1) / tc + 1;
       thread_local std::vector<float> stateStore;
-      if (stateStore.size() < colTiles * kPassTileFloats + 16)
-        stateStore.resize(colTiles * kPassTileFloats + 16);
-      float *const state =
-          stateStore.data() +
-          (16 - reinterpret_cast<uintptr_t>(stateStore.data()) / sizeof(float) % 16) % 16;
+      float *const state = lineAligned(stateStore, colTiles * kPassTileFloats);
       for (size_t r = 0; r < nr; r += tr) {
         const size_t nrt = std::min(tr, nr - r);
         size_t b0 = 0;
