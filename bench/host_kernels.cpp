@@ -13,6 +13,7 @@
 // The target is one of the compiled Highway targets this CPU supports (--target, the
 // best by default). Prints key=value lines.
 //===----------------------------------------------------------------------===//
+#include "bench_args.h"
 #include "kernels/simd_ops.h"
 
 #include "mk/host/bf16.h"
@@ -44,12 +45,6 @@ double wallSeconds() {
   timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /// Deterministic bf16 values in [-1, 1).
@@ -105,12 +100,6 @@ int usage(const char *msg) {
   return msg ? 2 : 0;
 }
 
-bool parsePositive(const char *s, unsigned long &out) {
-  char *end = nullptr;
-  out = std::strtoul(s, &end, 10);
-  return *s && end && *end == 0 && out > 0;
-}
-
 bool sameName(const char *a, const std::string &b) {
   std::string x(a);
   if (x.size() != b.size())
@@ -155,7 +144,7 @@ int main(int argc, char **argv) {
                                             : nullptr;
     if (!dst)
       return usage(("unknown argument '" + arg + "'").c_str());
-    if (!parsePositive(argv[++i], *dst))
+    if (!bench::parsePositive(argv[++i], *dst))
       return usage((arg + " needs a positive integer").c_str());
   }
   if (rows > 4096 || cols > 65536 || k > (1ul << 20))
@@ -192,7 +181,7 @@ int main(int argc, char **argv) {
       }
       rates.push_back(2.0 * double(rows * cols * k * calls) / (threadSeconds() - t0));
     }
-    std::printf("block_gflops=%.1f\n(checksum %g)\n", median(rates) * 1e-9, sink);
+    std::printf("block_gflops=%.1f\n(checksum %g)\n", bench::median(rates) * 1e-9, sink);
     return 0;
   }
 
@@ -221,7 +210,7 @@ int main(int argc, char **argv) {
     gemvRates.push_back(bytes / dots);
   }
   std::printf("read_gbps=%.1f\ngemv_gbps=%.1f\ngemv_over_read=%.3f\n(checksum %g %llu)\n",
-              median(readRates) * 1e-9, median(gemvRates) * 1e-9, median(ratios), sink,
-              static_cast<unsigned long long>(check));
+              bench::median(readRates) * 1e-9, bench::median(gemvRates) * 1e-9,
+              bench::median(ratios), sink, static_cast<unsigned long long>(check));
   return 0;
 }

@@ -25,6 +25,8 @@
 #define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SSE4)
 #endif
 
+#include "bench_args.h"
+
 #include <algorithm>
 #include <barrier>
 #include <chrono>
@@ -174,12 +176,6 @@ std::vector<double> timePasses(unsigned threads, unsigned reps,
   return seconds;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 int usage(const char *msg) {
   if (msg)
     std::fprintf(stderr, "host_roofline: error: %s\n", msg);
@@ -190,12 +186,6 @@ int usage(const char *msg) {
                "target this CPU supports (N threads, R passes of about MS ms each, "
                "default 200). Prints key=value lines.\n");
   return msg ? 2 : 0;
-}
-
-bool parseUnsigned(const char *s, unsigned long &out) {
-  char *end = nullptr;
-  out = std::strtoul(s, &end, 10);
-  return *s && end && *end == 0 && out > 0;
 }
 
 } // namespace
@@ -214,7 +204,7 @@ int run(int argc, char **argv) {
                                              : nullptr;
     if (!dst)
       return usage(("unknown argument '" + arg + "'").c_str());
-    if (i + 1 >= argc || !parseUnsigned(argv[i + 1], *dst))
+    if (i + 1 >= argc || !bench::parsePositive(argv[i + 1], *dst))
       return usage((arg + " needs a positive integer").c_str());
     ++i;
   }
@@ -249,7 +239,7 @@ int run(int argc, char **argv) {
       });
   const double bytes = double(slice * threads * sizeof(float));
   std::printf("read_mib=%.0f\nread_gbps=%.2f\n", bytes / (1 << 20),
-              bytes / median(readS) / 1e9);
+              bytes / bench::median(readS) / 1e9);
   buf.reset();
 
   // FMA peak per target: size the rounds for about fmaMs on one thread first.
@@ -277,7 +267,7 @@ int run(int argc, char **argv) {
     double all = 0;
     for (double f : flops)
       all += f;
-    const double gflops = all / median(fmaS) / 1e9;
+    const double gflops = all / bench::median(fmaS) / 1e9;
     std::printf("fma_gflops_%s=%.1f\n", k->target, gflops);
     bestGflops = std::max(bestGflops, gflops);
   }
