@@ -57,7 +57,7 @@ Session::Session(const isa::Plan &plan, std::unique_ptr<Executor> executor,
 
 Session::~Session() = default;
 
-Status Session::load(const SafetensorsSet &weights) {
+Status Session::load(const SafetensorsSet &weights, const WeightLoadOptions &options) {
   const uint32_t ranks = ranks_ ? ranks_->ranks() : 1;
   const uint32_t rank = ranks_ ? ranks_->rank() : 0;
   auto loadRank = [&]() -> Status {
@@ -65,7 +65,7 @@ Status Session::load(const SafetensorsSet &weights) {
       return Status::error("plan: tensor-parallel over " +
                            std::to_string(plan_.tensorParallel) +
                            " ranks, the session runs " + std::to_string(ranks));
-    if (Status s = weights_.load(plan_, weights, rank); !s)
+    if (Status s = weights_.load(plan_, weights, rank, options); !s)
       return s;
     if (Status s = weights_.bindTo(*executor_); !s)
       return s;

@@ -7,6 +7,7 @@
 #include "mk/isa/task_kinds.h"
 
 #include <bit>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -153,30 +154,106 @@ WeightStore &WeightStore::operator=(WeightStore &&) noexcept = default;
 
 namespace {
 
+/// The whole pages under [data, data + bytes): [begin, end) with begin page-aligned
+/// (madvise wants it); empty for no bytes.
+struct PageRange {
+  uintptr_t begin = 0, end = 0;
+  uint64_t page = 0;
+};
+PageRange pagesOf(const uint8_t *data, uint64_t bytes) {
+  static const uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE));
+  if (bytes == 0 || page == 0)
+    return {};
+  const uintptr_t at = reinterpret_cast<uintptr_t>(data);
+  return {at / page * page, at + bytes, page};
+}
+
 /// Maps the pages of a zero-copy weight range now, so the first launch does not take a
 /// page fault per 4 KiB of weights (on the ~150M bench model that was most of a 4-token
 /// prefill: 246 MB is 60k faults). Only this rank's range: a tensor-parallel rank
 /// touches only its slices. MADV_POPULATE_READ (Linux 5.14) maps them without reading
 /// through the CPU; where it is unknown, one byte per page is read instead.
 void populate(const uint8_t *data, uint64_t bytes) {
-  static const uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE));
-  if (bytes == 0 || page == 0)
+  const PageRange r = pagesOf(data, bytes);
+  if (r.begin == r.end)
     return;
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(data) / page * page;
-  const uintptr_t end = reinterpret_cast<uintptr_t>(data) + bytes;
 #ifdef MADV_POPULATE_READ
-  if (::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_POPULATE_READ) == 0)
+  if (::madvise(reinterpret_cast<void *>(r.begin), r.end - r.begin, MADV_POPULATE_READ) ==
+      0)
     return;
 #endif
   volatile uint8_t sink = 0;
-  for (uintptr_t p = std::max(begin, reinterpret_cast<uintptr_t>(data)); p < end;
-       p = (p / page + 1) * page)
+  for (uintptr_t p = std::max(r.begin, reinterpret_cast<uintptr_t>(data)); p < r.end;
+       p = (p / r.page + 1) * r.page)
     sink = sink + *reinterpret_cast<const volatile uint8_t *>(p);
+}
+
+/// Drops this process's page-table entries of a mapped range whose data was copied:
+/// the file's page cache stays (for the next run), but the kernel can reclaim it
+/// without unmapping it from us first. The mapping is private and read-only, so a
+/// later read would fault the same bytes back in.
+void unmapPages(const uint8_t *data, uint64_t bytes) {
+  const PageRange r = pagesOf(data, bytes);
+  if (r.begin != r.end)
+    ::madvise(reinterpret_cast<void *>(r.begin), r.end - r.begin, MADV_DONTNEED);
+}
+
+std::string megabytes(uint64_t bytes) {
+  return std::to_string((bytes + 500000) / 1000000) + " MB";
 }
 
 } // namespace
 
-Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st, uint32_t rank) {
+void WeightStore::copyToHugePages(uint64_t availableBytes) {
+  auto aligned = [](uint64_t bytes) { return (bytes + 63) / 64 * 64; };
+  uint64_t total = 0;
+  for (size_t i = 0; i < data_.size(); ++i)
+    if (zeroCopy_[i])
+      total += aligned(plan_->tensors[i].bytes());
+  if (total == 0)
+    return;
+  auto keepMapped = [&](std::string why) {
+    hugePagesNote_ = std::move(why);
+    for (size_t i = 0; i < data_.size(); ++i)
+      if (zeroCopy_[i])
+        populate(static_cast<const uint8_t *>(data_[i]), plan_->tensors[i].bytes());
+  };
+  // The copy must not push the machine into swapping: MemAvailable counts the file's
+  // page cache, which the copy makes reclaimable (unmapPages), so leave a tenth spare.
+  const uint64_t available =
+      availableBytes ? availableBytes : host::availableMemoryBytes();
+  if (available && total > available / 10 * 9)
+    return keepMapped("a copy of " + megabytes(total) + " would not fit the " +
+                      megabytes(available) + " of available memory");
+  const host::TransparentHugePages thp = host::transparentHugePages();
+  if (!thp.available)
+    return keepMapped("transparent huge pages are '" + thp.setting +
+                      "' (/sys/kernel/mm/transparent_hugepage/enabled)");
+  host::HugePageBuffer buffer = host::HugePageBuffer::allocate(total);
+  if (!buffer)
+    return keepMapped("cannot map " + megabytes(total) + ": " + std::strerror(errno));
+  if (!buffer.hugePages())
+    return keepMapped("madvise(MADV_HUGEPAGE) was refused");
+  uint8_t *dst = buffer.data();
+  for (size_t i = 0; i < data_.size(); ++i) {
+    if (!zeroCopy_[i])
+      continue;
+    const auto *src = static_cast<const uint8_t *>(data_[i]);
+    const uint64_t bytes = plan_->tensors[i].bytes();
+    populate(src, bytes); // one call maps the pages, not a fault per 4 KiB
+    std::memcpy(dst, src, bytes);
+    unmapPages(src, bytes);
+    data_[i] = dst;
+    zeroCopy_[i] = false;
+    inHugePages_[i] = true;
+    dst += aligned(bytes);
+  }
+  hugePageBytes_ = total;
+  hugePages_ = std::move(buffer);
+}
+
+Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st, uint32_t rank,
+                         const WeightLoadOptions &options) {
   *this = WeightStore();
   const uint32_t ranks = std::max(plan.tensorParallel, 1u);
   if (rank >= ranks)
@@ -190,6 +267,7 @@ Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st, uint32
   w.plan_ = &plan;
   w.data_.assign(plan.tensors.size(), nullptr);
   w.zeroCopy_.assign(plan.tensors.size(), false);
+  w.inHugePages_.assign(plan.tensors.size(), false);
   for (size_t i = 0; i < plan.tensors.size(); ++i) {
     const isa::TensorDesc &d = plan.tensors[i];
     if (d.placement != isa::Placement::Weight)
@@ -231,7 +309,8 @@ Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st, uint32
       // faults instead of corrupting the checkpoint's page cache.
       w.data_[i] = const_cast<uint8_t *>(src);
       w.zeroCopy_[i] = true;
-      populate(src, bytes);
+      if (!options.hugePages)
+        populate(src, bytes);
     } else {
       uint8_t *p = static_cast<uint8_t *>(
           ::operator new[](std::max<uint64_t>(bytes, 1), kAlign, std::nothrow));
@@ -256,6 +335,8 @@ Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st, uint32
     }
     w.bytes_ += bytes;
   }
+  if (options.hugePages)
+    w.copyToHugePages(options.availableBytes);
   *this = std::move(w);
   return Status::ok();
 }
@@ -266,6 +347,10 @@ void *WeightStore::data(uint16_t tensorId) const {
 
 bool WeightStore::isZeroCopy(uint16_t tensorId) const {
   return tensorId < zeroCopy_.size() && zeroCopy_[tensorId];
+}
+
+bool WeightStore::isInHugePages(uint16_t tensorId) const {
+  return tensorId < inHugePages_.size() && inHugePages_[tensorId];
 }
 
 Status WeightStore::bindTo(Executor &exec) const {

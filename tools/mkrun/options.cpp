@@ -96,10 +96,17 @@ std::optional<int> parseOptions(int argc, char **argv, RunOptions &o) {
                      host::simd::compiledTargetNames() +
                      "; default: the best this CPU supports). Results are bitwise the "
                      "same on every target; speed is not");
+  app.add_flag("--map-weights", o.mapWeights,
+               "--backend host: read the weights in place from the safetensors files' "
+               "read-only mapping (no copy: no memory beyond the page cache, which "
+               "processes share) instead of copying them into 2 MiB transparent huge "
+               "pages, which the kernels stream faster (the default where the system "
+               "enables them)");
   app.add_option("--profile", o.profilePath,
                  "Write a Chrome-trace / Perfetto JSON of every task");
   app.add_option("--stats-json", o.statsPath,
                  "Write timings: prefill_ms, decode_ms_per_token, tokens, weights_bytes, "
+                 "weights_huge_page_bytes (of those, copied into 2 MiB pages), "
                  "decode_weight_bytes_per_step (weight bytes a decode step read; with "
                  "several ranks, rank 0's), tensor_parallel, ...");
   app.add_option("--dump-logits", o.logitsPath,
@@ -166,6 +173,8 @@ Status resolveOptions(RunOptions &o) {
     return Status::error("--weights DIR is required with a plan");
   if (o.noLookahead && o.backend != "cuda")
     return Status::error("--no-lookahead applies to --backend cuda only");
+  if (o.mapWeights && o.backend != "host")
+    return Status::error("--map-weights applies to --backend host only");
   if (!o.simdTarget.empty()) {
     if (o.backend != "host")
       return Status::error("--simd-target applies to --backend host only");

@@ -25,7 +25,7 @@ struct RunOptions {
   unsigned workers = 0;                           // 0 = the backend's default
   uint32_t tp = 0; // tensor-parallel ranks; 0 = the plan's (checked against it)
   int device = 0;
-  bool greedy = false, noBos = false, noLookahead = false;
+  bool greedy = false, noBos = false, noLookahead = false, mapWeights = false;
   float temperature = 1.0f, topP = 1.0f;
   int topK = 0;
   uint64_t seed = 0;

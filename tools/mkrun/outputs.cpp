@@ -61,7 +61,8 @@ Status writeStats(const std::string &path, const RunOptions &o, const RunResult 
                       {"workers", r.workers},
                       {"tensor_parallel", r.ranks},
                       {"backend", o.backend},
-                      {"weights_bytes", r.weightBytes}};
+                      {"weights_bytes", r.weightBytes},
+                      {"weights_huge_page_bytes", r.hugePageBytes}};
   if (!r.simdTarget.empty())
     j["simd_target"] = r.simdTarget;
   // The mean over decode steps; left out when the executor does not count.
@@ -92,12 +93,16 @@ void printSummary(const RunResult &r) {
   const DecodeRates rates = decodeRates(r.stats);
   fmt::print(stderr,
              "mkrun: {} tokens ({} prompt(s)); prefill {:.1f} ms for {} tokens; decode "
-             "{:.2f} ms/token over {} steps ({:.1f} tokens/s, {}{} workers{})\n",
+             "{:.2f} ms/token over {} steps ({:.1f} tokens/s, {}{} workers{}){}\n",
              generatedTokens(r), r.outputs.size(), r.stats.prefillMs,
              r.stats.prefillTokens, rates.msPerStep, r.stats.decodeSteps,
              rates.tokensPerSec,
              r.ranks > 1 ? fmt::format("{} ranks x ", r.ranks) : std::string(), r.workers,
-             r.simdTarget.empty() ? "" : ", SIMD " + r.simdTarget);
+             r.simdTarget.empty() ? "" : ", SIMD " + r.simdTarget,
+             // Only when it matters: the weights were meant for huge pages.
+             r.hugePagesNote.empty()
+                 ? std::string()
+                 : "; weights in the file mapping (4 KiB pages): " + r.hugePagesNote);
 }
 
 } // namespace mk::mkrun

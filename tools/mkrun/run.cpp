@@ -69,6 +69,14 @@ Status readPlan(const std::string &path, isa::Plan &out) {
   return Status::ok();
 }
 
+Status loadWeights(const RunOptions &o, const runtime::SafetensorsSet &weights,
+                   runtime::Session &session) {
+  // The CUDA executor uploads the weights: a host copy would only cost memory.
+  const runtime::WeightLoadOptions options{.hugePages =
+                                               o.backend == "host" && !o.mapWeights};
+  return session.load(weights, options);
+}
+
 Status runPlan(const RunOptions &o, const isa::Plan &plan, const Prompts &prompts,
                RunResult &out) {
   if (Status s = checkTensorParallel(o, plan); !s)
@@ -84,7 +92,7 @@ Status runPlan(const RunOptions &o, const isa::Plan &plan, const Prompts &prompt
     return s;
   runtime::Session session(plan, std::move(executor),
                            o.mpi && o.mpi->ranks > 1 ? o.mpi->comm : nullptr);
-  if (Status s = session.load(weights); !s)
+  if (Status s = loadWeights(o, weights, session); !s)
     return s;
   return generate(o, prompts, session, /*print=*/!o.mpi || o.mpi->rank == 0, out);
 }
@@ -133,6 +141,8 @@ Status generate(const RunOptions &o, const Prompts &prompts, runtime::Session &s
   if (o.backend == "host")
     out.simdTarget = host::simd::activeTarget();
   out.weightBytes = session.weightBytes();
+  out.hugePageBytes = session.weights().hugePageBytes();
+  out.hugePagesNote = session.weights().hugePagesNote();
   return Status::ok();
 }
 

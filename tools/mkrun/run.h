@@ -21,8 +21,10 @@ struct RunResult {
   std::vector<runtime::LaunchProfile> profiles; // with --profile
   unsigned workers = 0;                         // per rank
   uint32_t ranks = 1;                           // tensor-parallel ranks that ran
-  std::string simdTarget;   // the host kernels' SIMD target; "" on other backends
-  uint64_t weightBytes = 0; // of one rank (rank 0)
+  std::string simdTarget;     // the host kernels' SIMD target; "" on other backends
+  uint64_t weightBytes = 0;   // of one rank (rank 0)
+  uint64_t hugePageBytes = 0; // of those, copied into 2 MiB pages
+  std::string hugePagesNote;  // why none were, where they were meant to be
 };
 
 /// Reads the plan file and verifies it.
@@ -33,6 +35,10 @@ Status readPlan(const std::string &path, isa::Plan &out);
 /// stdout as it is generated; a batch prints at the end.
 Status runPlan(const RunOptions &options, const isa::Plan &plan, const Prompts &prompts,
                RunResult &out);
+
+/// Loads `session`'s weights where --backend and --map-weights put them.
+Status loadWeights(const RunOptions &options, const runtime::SafetensorsSet &weights,
+                   runtime::Session &session);
 
 /// Generates the prompts on a loaded session into `out` (outputs, stats, profiles,
 /// workers, weight bytes). With `print`, the text goes to stdout as runPlan says (the

@@ -38,11 +38,12 @@ struct Loaded {
   Status status;
 };
 
-void load(Loaded &l, const isa::Plan &plan, const SafetensorsFile &f) {
+void load(Loaded &l, const isa::Plan &plan, const SafetensorsFile &f,
+          const WeightLoadOptions &options = {}) {
   f.write(l.dir / "model.safetensors");
   Status s = SafetensorsSet::open(l.dir.path().string(), l.st);
   ASSERT_TRUE(s) << s.message();
-  l.status = l.store.load(plan, l.st);
+  l.status = l.store.load(plan, l.st, 0, options);
 }
 
 /// The bf16 value a source element must become.
@@ -102,6 +103,81 @@ TEST(Weights, Bf16IsZeroCopy) {
   EXPECT_EQ(l.store.data(tensorId(plan, "kv.l0.k")), nullptr);
   EXPECT_EQ(l.store.data(tensorId(plan, "decode.h")), nullptr);
   EXPECT_EQ(l.store.data(9999), nullptr);
+}
+
+// With hugePages, what would be used in place is copied into one 2 MiB-aligned huge-page
+// mapping (same bytes, 64-byte aligned tensors), and what is converted stays converted;
+// where the system offers no transparent huge pages the weights stay mapped and the
+// store says why.
+TEST(Weights, HugePagesCopyTheInPlaceTensorsOrSayWhyNot) {
+  isa::Plan plan = makeWeightsPlan();
+  Loaded l;
+  SafetensorsFile f = checkpoint("BF16");
+  f.tensors[2] = tensorOf("model.layers.0.mlp.up_proj.weight", "F32", {kInter, kHidden});
+  load(l, plan, f, {.hugePages = true});
+  ASSERT_TRUE(l.status) << l.status.message();
+  const bool offered = host::transparentHugePages().available;
+  uint64_t inPlace = 0;
+  for (const TensorSpec &t : f.tensors) {
+    if (t.name == "model.rotary_emb.inv_freq")
+      continue;
+    const uint16_t id = tensorId(plan, t.name);
+    expectConverted(l.store, plan, t);
+    if (t.dtype == "F32") {
+      EXPECT_FALSE(l.store.isInHugePages(id)) << t.name;
+      EXPECT_FALSE(l.store.isZeroCopy(id)) << t.name;
+      continue;
+    }
+    inPlace += (plan.tensors[id].bytes() + 63) / 64 * 64;
+    EXPECT_EQ(l.store.isInHugePages(id), offered) << t.name;
+    EXPECT_EQ(l.store.isZeroCopy(id), !offered) << t.name;
+    if (offered) {
+      EXPECT_NE(l.store.data(id), l.st.find(t.name)->data) << t.name;
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(l.store.data(id)) % 64, 0u) << t.name;
+    }
+  }
+  EXPECT_EQ(l.store.bytes(), planWeightBytes(plan));
+  const uint64_t converted = plan.tensors[tensorId(plan, f.tensors[2].name)].bytes();
+  EXPECT_EQ(l.store.ownedBytes(), converted);
+  if (offered) {
+    EXPECT_EQ(l.store.hugePageBytes(), inPlace);
+    EXPECT_EQ(l.store.hugePagesNote(), "");
+    const auto first = reinterpret_cast<uintptr_t>(
+        l.store.data(tensorId(plan, "model.embed_tokens.weight")));
+    EXPECT_EQ(first % host::HugePageBuffer::kHugePage, 0u) << "the mapping's start";
+  } else {
+    EXPECT_EQ(l.store.hugePageBytes(), 0u);
+    EXPECT_NE(l.store.hugePagesNote().find("transparent huge pages are"),
+              std::string::npos)
+        << l.store.hugePagesNote();
+  }
+  // Without the option nothing moves.
+  Loaded mapped;
+  load(mapped, plan, f);
+  ASSERT_TRUE(mapped.status) << mapped.status.message();
+  EXPECT_EQ(mapped.store.hugePageBytes(), 0u);
+  EXPECT_TRUE(mapped.store.hugePagesNote().empty());
+  EXPECT_TRUE(mapped.store.isZeroCopy(tensorId(plan, "lm_head.weight")));
+}
+
+// A copy that would not fit the available memory is not made: the weights stay in the
+// mapping, populated, and the store says how much was needed.
+TEST(Weights, HugePagesLeaveTheMappingWhenTheCopyWouldNotFit) {
+  isa::Plan plan = makeWeightsPlan();
+  Loaded l;
+  SafetensorsFile f = checkpoint("BF16");
+  load(l, plan, f, {.hugePages = true, .availableBytes = 1000});
+  ASSERT_TRUE(l.status) << l.status.message();
+  EXPECT_EQ(l.store.hugePageBytes(), 0u);
+  EXPECT_NE(l.store.hugePagesNote().find("would not fit the 0 MB of available memory"),
+            std::string::npos)
+      << l.store.hugePagesNote();
+  for (size_t k = 0; k + 1 < f.tensors.size(); ++k) {
+    const uint16_t id = tensorId(plan, f.tensors[k].name);
+    EXPECT_TRUE(l.store.isZeroCopy(id)) << f.tensors[k].name;
+    EXPECT_FALSE(l.store.isInHugePages(id)) << f.tensors[k].name;
+    expectConverted(l.store, plan, f.tensors[k]);
+  }
 }
 
 TEST(Weights, F16AndF32AreConvertedRoundingToNearestEven) {

@@ -91,8 +91,9 @@ public:
 
   /// Binds the weights (this rank's slices, checked against the plan) and allocates
   /// the KV cache. With a RankComm, collective: every rank gets the lowest failing
-  /// rank's error, so no rank launches while a peer cannot.
-  Status load(const SafetensorsSet &weights);
+  /// rank's error, so no rank launches while a peer cannot. `options`: where the
+  /// weights live (WeightLoadOptions; the file mapping by default).
+  Status load(const SafetensorsSet &weights, const WeightLoadOptions &options = {});
 
   Status generate(const std::vector<std::vector<int32_t>> &prompts,
                   const GenerateOptions &options, const TokenCallback &onToken,
@@ -100,6 +101,7 @@ public:
                   std::vector<LaunchProfile> *profiles = nullptr);
 
   uint64_t weightBytes() const { return weights_.bytes(); }
+  const WeightStore &weights() const { return weights_; }
   unsigned workers() const { return executor_->workers(); }
   /// The tensor-parallel rank this session runs (0 without a RankComm).
   uint32_t rank() const { return ranks_ ? ranks_->rank() : 0; }

@@ -7,6 +7,12 @@
 //     mapping (zero copy; the common case for bf16 checkpoints);
 //   - otherwise (f16/f32 checkpoints, or a misaligned tensor): converted into an owned,
 //     64-byte-aligned buffer, rounding to nearest even (mk/host/bf16.h).
+// With WeightLoadOptions::hugePages (mkrun's host backend), the tensors that would be
+// used in place are instead copied into one anonymous mapping on 2 MiB transparent huge
+// pages (mk/host/huge_pages.h): the host kernels stream them faster than the file's
+// 4 KiB page-cache pages (decode 12-21% faster, bench/NOTES.md). Where huge pages are
+// off, or the copy would not fit the available memory, they stay in the mapping and
+// hugePagesNote() says why.
 // Before anything else, the embedding table's [vocab, hidden] is compared with the
 // plan's model, so weights of another model fail with one clear message.
 //
@@ -22,15 +28,27 @@
 #pragma once
 
 #include "mk/host/executor.h"
+#include "mk/host/huge_pages.h"
 #include "mk/isa/plan.h"
 #include "mk/isa/status.h"
 #include "mk/runtime/safetensors.h"
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace mk::runtime {
+
+struct WeightLoadOptions {
+  /// Copy the in-place tensors into 2 MiB huge pages (see the file comment). Off by
+  /// default: the copy costs memory and load time, and an executor that uploads the
+  /// weights (CUDA) gains nothing from it.
+  bool hugePages = false;
+  /// The memory the copy must fit in (with a tenth to spare); 0: MemAvailable of
+  /// /proc/meminfo.
+  uint64_t availableBytes = 0;
+};
 
 class WeightStore {
 public:
@@ -50,7 +68,8 @@ public:
   ///   "<dir>: tensor 'lm_head.weight' is missing (the plan needs it)"
   /// (a sharded tensor's expected shape is the full one). On error the store is left
   /// empty.
-  Status load(const isa::Plan &plan, const SafetensorsSet &st, uint32_t rank = 0);
+  Status load(const isa::Plan &plan, const SafetensorsSet &st, uint32_t rank = 0,
+              const WeightLoadOptions &options = {});
 
   /// The data of plan tensor `tensorId` (plan dtype and shape, row-major), or nullptr
   /// when it is not a weight or load() has not succeeded. Read-only memory when
@@ -59,27 +78,43 @@ public:
   /// Whether tensor `tensorId` points into the safetensors mapping (no copy was made;
   /// a dim-0 slice is one too).
   bool isZeroCopy(uint16_t tensorId) const;
+  /// Whether tensor `tensorId` was copied into the huge-page mapping.
+  bool isInHugePages(uint16_t tensorId) const;
 
   /// Binds every weight to `exec` (which must run the plan given to load()).
   Status bindTo(Executor &exec) const;
 
   /// Bytes of all weights in the plan's dtypes (what the executor streams).
   uint64_t bytes() const { return bytes_; }
-  /// Bytes of the owned (converted) copies; the rest is mapped from the files.
+  /// Bytes of the owned (converted) copies; the rest is mapped from the files or in
+  /// the huge-page copy.
   uint64_t ownedBytes() const { return ownedBytes_; }
+  /// Bytes copied into the huge-page mapping (0 unless asked for and possible).
+  uint64_t hugePageBytes() const { return hugePageBytes_; }
+  /// Why WeightLoadOptions::hugePages was asked for and not done (the weights stayed
+  /// in the file mapping); empty otherwise. E.g. "transparent huge pages are 'never'
+  /// (/sys/kernel/mm/transparent_hugepage/enabled)".
+  const std::string &hugePagesNote() const { return hugePagesNote_; }
 
 private:
   struct AlignedDelete {
     void operator()(uint8_t *p) const;
   };
   using OwnedBuffer = std::unique_ptr<uint8_t[], AlignedDelete>; // 64-byte aligned
+  /// Moves every zero-copy tensor into one huge-page mapping, or leaves them mapped
+  /// (populated) and sets hugePagesNote_.
+  void copyToHugePages(uint64_t availableBytes);
 
   const isa::Plan *plan_ = nullptr;
   std::vector<void *> data_;       // by tensor id; nullptr for non-weights
   std::vector<bool> zeroCopy_;     // by tensor id
   std::vector<OwnedBuffer> owned_; // converted copies
+  host::HugePageBuffer hugePages_; // the in-place tensors' copies, 64-byte aligned
+  std::vector<bool> inHugePages_;  // by tensor id
   uint64_t bytes_ = 0;
   uint64_t ownedBytes_ = 0;
+  uint64_t hugePageBytes_ = 0;
+  std::string hugePagesNote_;
 };
 
 } // namespace mk::runtime
