@@ -13,7 +13,8 @@
 #            SHORT-token prompt
 #   prefill: mkrun --prompt-ids <PREFILL ids> -n 1 --workers W -> prefill_ms
 # and prints the medians over the runs of:
-#   GB/s        the read bandwidth (W threads)
+#   GB/s        the read bandwidth (W threads; on 2 MiB pages where the system allows
+#               them, as mkrun's weights are: the report says which pages each had)
 #   ms/tok      decode ms per token
 #   floor_ms    decode_weight_bytes_per_step / the read bandwidth
 #   x_floor     ms/tok / floor_ms, per run (the goal: <= 1.3)
@@ -139,7 +140,7 @@ for w in "${workers_list[@]}"; do
       echo "run $w $m $(jget "$work/d.json" decode_ms_per_token \
         decode_weight_bytes_per_step prefill_ms)" \
         "$(jget "$work/p.json" prefill_ms prefill_tokens)" \
-        "$(jget "$work/d.json" simd_target)" >>"$raw"
+        "$(jget "$work/d.json" simd_target weights_huge_page_bytes)" >>"$raw"
     done
   done
 done
@@ -191,7 +192,8 @@ for line in open(raw):
         runs_of[-1][k] = v
     elif f[0] == "run":
         rows.setdefault((int(f[1]), f[2]), []).append(
-            (float(f[3]), float(f[4]), float(f[5]), float(f[6]), int(f[7]), f[8]))
+            (float(f[3]), float(f[4]), float(f[5]), float(f[6]), int(f[7]), f[8],
+             int(f[9]) > 0))
 
 med = statistics.median
 hdr = (f"{'model':<6}{'W':>3} {'simd':<8}{'GB/s':>7}{'ms/tok':>8}{'floor_ms':>10}"
@@ -226,6 +228,10 @@ for (w, m), rs in sorted(rows.items(), key=lambda kv: (kv[0][1] != "bench", kv[0
 print(f"\n(medians of {len(next(iter(rows.values())))} runs; bench model: "
       f"{models['bench'][0] / 1e6:.1f}M layer parameters, demo: "
       f"{models['demo'][0] / 1e6:.2f}M; prefill of {prefill} tokens, pf4 of {short})")
+pages = sorted({r.get("read_pages", "4K") for rf in roof.values() for r in rf})
+huge = sorted({"2M" if x[6] else "4K" for rs in rows.values() for x in rs})
+print(f"pages: host_roofline's read buffer {'/'.join(pages)}, mkrun's weights "
+      f"{'/'.join(huge)} (2M: transparent huge pages)")
 print("goals (bench model): x_floor <= 1.3, %avx2 >= 40, pf4_steps <= 4:",
       "all met" if not missed else "missed")
 for s in missed:

@@ -9,7 +9,8 @@
 //          one column block after the other, against a plain read-sum of the same
 //          buffer on the same thread; prints both rates and the median over --reps
 //          passes of gemv time / read time (1.00: the dots stream the weights as fast
-//          as a loop that only reads them).
+//          as a loop that only reads them). The weights are on 2 MiB transparent huge
+//          pages where the system allows them, as mkrun's are (--small-pages: 4 KiB).
 // The target is one of the compiled Highway targets this CPU supports (--target, the
 // best by default). Prints key=value lines.
 //===----------------------------------------------------------------------===//
@@ -17,6 +18,7 @@
 #include "kernels/simd_ops.h"
 
 #include "mk/host/bf16.h"
+#include "mk/host/huge_pages.h"
 
 #include <algorithm>
 #include <cctype>
@@ -24,11 +26,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <hwy/highway.h>
 #include <string>
 #include <vector>
-
-#include <hwy/aligned_allocator.h>
-#include <hwy/highway.h>
 
 namespace {
 
@@ -89,12 +89,13 @@ int usage(const char *msg) {
   std::fprintf(
       msg ? stderr : stdout,
       "usage: host_kernels block|gemv [--target T] [--rows R] [--cols C] [--k K]\n"
-      "                    [--calls N] [--mib M] [--reps P]\n"
+      "                    [--calls N] [--mib M] [--reps P] [--small-pages]\n"
       "  block: N dot blocks of R x C x K (defaults 64 x 64 x 1024, N = 2000) on warm\n"
       "         operands: GFLOP/s over thread CPU time, median of P passes (5).\n"
       "  gemv:  dot blocks of R (default 1) x C over M MiB (default 256) of cold\n"
       "         weights against a read-sum of the same buffer: the median ratio of\n"
-      "         their times over P passes (7).\n"
+      "         their times over P passes (7). The weights are on 2 MiB transparent\n"
+      "         huge pages where the system allows them (--small-pages: 4 KiB pages).\n"
       "  --target: a compiled SIMD target this CPU supports (AVX3_DL, AVX3, AVX2, ...;\n"
       "         default: the best).\n");
   return msg ? 2 : 0;
@@ -125,10 +126,15 @@ int main(int argc, char **argv) {
   unsigned long rows = gemv ? 1 : 64, cols = 64, k = 1024, calls = 2000, mib = 256,
                 reps = gemv ? 7 : 5;
   std::string target;
+  bool smallPages = false;
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help")
       return usage(nullptr);
+    if (arg == "--small-pages") {
+      smallPages = true;
+      continue;
+    }
     if (i + 1 >= argc)
       return usage((arg + " needs a value").c_str());
     if (arg == "--target") {
@@ -187,20 +193,23 @@ int main(int argc, char **argv) {
 
   const size_t blockElems = cols * k;
   const size_t blocks = std::max<size_t>(1, (mib << 20) / (blockElems * sizeof(bf16)));
-  hwy::AlignedFreeUniquePtr<bf16[]> w = hwy::AllocateAligned<bf16>(blocks * blockElems);
-  if (!w)
+  const mk::host::HugePageBuffer mapping =
+      mk::host::HugePageBuffer::allocate(blocks * blockElems * sizeof(bf16), !smallPages);
+  if (!mapping)
     return usage("cannot allocate the weights");
-  fill(w.get(), blocks * blockElems, 2);
+  std::printf("pages=%s\n", mapping.hugePages() ? "2M" : "4K");
+  bf16 *const w = reinterpret_cast<bf16 *>(mapping.data());
+  fill(w, blocks * blockElems, 2);
   const double bytes = double(blocks * blockElems * sizeof(bf16));
   std::vector<double> ratios, readRates, gemvRates;
   uint64_t check = 0;
   for (unsigned long p = 0; p < reps; ++p) {
     double t0 = wallSeconds();
-    check += readSum(w.get(), blocks * blockElems);
+    check += readSum(w, blocks * blockElems);
     const double read = wallSeconds() - t0;
     t0 = wallSeconds();
     for (size_t b = 0; b < blocks; ++b) {
-      ops->dotBlockBf16(x.data(), int64_t(k), int64_t(rows), w.get() + b * blockElems,
+      ops->dotBlockBf16(x.data(), int64_t(k), int64_t(rows), w + b * blockElems,
                         int64_t(k), int64_t(cols), k, out.data(), int64_t(cols));
       sink += out[b % out.size()];
     }

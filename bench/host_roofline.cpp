@@ -6,7 +6,10 @@
 //         with aligned full-vector loads into 8 independent accumulators; the rate is
 //         the buffer's bytes over the time from the common start to the last thread's
 //         end (the median of --reps passes, after one untimed pass that faults the
-//         pages in).
+//         pages in). The buffer is on 2 MiB transparent huge pages where the system
+//         allows them (mk/host/huge_pages.h), like mkrun's weights: reads run faster on
+//         them, so this is the floor mkrun's decode is held against (--small-pages
+//         measures 4 KiB pages instead).
 //   fma:  every thread runs 12 independent FMA chains of full vectors (enough to cover
 //         the FMA latency on two pipes); 2 flops per lane per FMA. Measured on every
 //         SIMD target this CPU supports that has FMA.
@@ -14,8 +17,8 @@
 // host kernels are (megakernel/host/kernels/simd_ops.cpp): nothing here depends on the
 // build machine's CPU.
 //
-// Output: key=value lines (threads, read_gbps, fma_gflops_<TARGET>, best_target,
-// fma_gflops_best), which the script reads.
+// Output: key=value lines (threads, best_target, read_pages, read_mib, read_gbps,
+// fma_gflops_<TARGET>, fma_gflops_best), which the script reads.
 //===----------------------------------------------------------------------===//
 
 #ifndef HWY_WANT_AVX3_DL
@@ -26,6 +29,7 @@
 #endif
 
 #include "bench_args.h"
+#include "mk/host/huge_pages.h"
 
 #include <algorithm>
 #include <barrier>
@@ -44,7 +48,6 @@
 #define HWY_TARGET_INCLUDE "host_roofline.cpp"
 #include <hwy/foreach_target.h> // IWYU pragma: keep
 
-#include <hwy/aligned_allocator.h>
 #include <hwy/highway.h>
 
 // Once, though foreach_target.h includes this file once per target.
@@ -180,11 +183,14 @@ int usage(const char *msg) {
   if (msg)
     std::fprintf(stderr, "host_roofline: error: %s\n", msg);
   std::fprintf(msg ? stderr : stdout,
-               "usage: host_roofline [--threads N] [--mib M] [--reps R] [--fma-ms MS]\n"
+               "usage: host_roofline [--threads N] [--mib M] [--reps R] [--fma-ms MS] "
+               "[--small-pages]\n"
                "  Streaming-read bandwidth (N threads summing a buffer of M MiB, default "
-               "1024; median of R passes, default 7) and the FMA peak of every SIMD "
-               "target this CPU supports (N threads, R passes of about MS ms each, "
-               "default 200). Prints key=value lines.\n");
+               "1024, on 2 MiB transparent huge pages where the system allows them, or "
+               "4 KiB pages with --small-pages; median of R passes, default 7) and the "
+               "FMA peak of every SIMD target this CPU supports (N threads, R passes of "
+               "about MS ms each, default 200). Prints key=value lines (read_pages: 2M "
+               "or 4K, what the buffer got).\n");
   return msg ? 2 : 0;
 }
 
@@ -193,10 +199,15 @@ int usage(const char *msg) {
 int run(int argc, char **argv) {
   unsigned long threads = std::max(1u, std::thread::hardware_concurrency());
   unsigned long mib = 1024, reps = 7, fmaMs = 200;
+  bool smallPages = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help")
       return usage(nullptr);
+    if (arg == "--small-pages") {
+      smallPages = true;
+      continue;
+    }
     unsigned long *dst = arg == "--threads"  ? &threads
                          : arg == "--mib"    ? &mib
                          : arg == "--reps"   ? &reps
@@ -221,26 +232,28 @@ int run(int argc, char **argv) {
   const size_t slice = total / threads / 128 * 128;
   if (slice == 0)
     return usage("--mib too small for the threads");
-  hwy::AlignedFreeUniquePtr<float[]> buf = hwy::AllocateAligned<float>(slice * threads);
-  if (!buf)
+  mk::host::HugePageBuffer mapping =
+      mk::host::HugePageBuffer::allocate(slice * threads * sizeof(float), !smallPages);
+  if (!mapping)
     return usage("cannot allocate the read buffer");
+  std::printf("read_pages=%s\n", mapping.hugePages() ? "2M" : "4K");
+  float *const buf = reinterpret_cast<float *>(mapping.data());
   std::vector<float> sinks(threads * 16);
   timePasses(unsigned(threads), 1, [&](unsigned t) {
-    float *p = buf.get() + t * slice;
+    float *p = buf + t * slice;
     for (size_t i = 0; i < slice; ++i)
       p[i] = float(i & 7);
   });
-  timePasses(unsigned(threads), 1, [&](unsigned t) {
-    sinks[t * 16] += best.readSum(buf.get() + t * slice, slice);
-  });
+  timePasses(unsigned(threads), 1,
+             [&](unsigned t) { sinks[t * 16] += best.readSum(buf + t * slice, slice); });
   const std::vector<double> readS =
       timePasses(unsigned(threads), unsigned(reps), [&](unsigned t) {
-        sinks[t * 16] += best.readSum(buf.get() + t * slice, slice);
+        sinks[t * 16] += best.readSum(buf + t * slice, slice);
       });
   const double bytes = double(slice * threads * sizeof(float));
   std::printf("read_mib=%.0f\nread_gbps=%.2f\n", bytes / (1 << 20),
               bytes / bench::median(readS) / 1e9);
-  buf.reset();
+  mapping = {};
 
   // FMA peak per target: size the rounds for about fmaMs on one thread first.
   double bestGflops = 0;
