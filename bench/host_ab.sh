@@ -21,6 +21,12 @@
 #   TOKENS     decode steps [64]
 #   WORK_DIR   the bench model and plan [${TMPDIR:-/tmp}/mk-host-decode]
 #   A_ARGS, B_ARGS   more mkrun flags for one side only []
+#   READ_THREADS     N: before each pair, measure the N-thread read bandwidth
+#              (host_roofline --threads N on 512 MiB, from BIN_DIR [build/bin]); the
+#              report then lists it per pair and gives the pairwise median of the pairs
+#              at or above the median bandwidth too: an effect that needs memory
+#              bandwidth to spare (two workers) shows only when the neighbours leave
+#              some []
 set -euo pipefail
 
 die() {
@@ -41,6 +47,11 @@ work=${WORK_DIR:-${TMPDIR:-/tmp}/mk-host-decode}
 plan=$work/bench-150m.mkp
 model=$work/bench-150m
 [[ -f $plan && -d $model ]] || die "$plan: no bench plan (run bench/host_decode.sh once)"
+read_threads=${READ_THREADS:-}
+roofline=${BIN_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/bin}/host_roofline
+if [[ -n $read_threads ]]; then
+  [[ -x $roofline ]] || die "$roofline: not built (READ_THREADS needs it)"
+fi
 read -r -a a_args <<<"${A_ARGS:-}"
 read -r -a b_args <<<"${B_ARGS:-}"
 
@@ -66,6 +77,10 @@ one() {
 }
 for ((r = 1; r <= runs; r++)); do
   echo "pair $r/$runs" >&2
+  if [[ -n $read_threads ]]; then
+    echo "R $("$roofline" --threads "$read_threads" --mib 512 --reps 3 --fma-ms 1 \
+      2>/dev/null | sed -n 's/^read_gbps=//p')" >>"$values"
+  fi
   one A "$a" "$@" "${a_args[@]}"
   one B "$b" "$@" "${b_args[@]}"
 done
@@ -79,12 +94,24 @@ awk -v unit="$unit" -v key="$key" '
       for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
     return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
   }
+  $1 == "R" { g[++ng] = $2 }
   $1 == "A" { a[++na] = $2 }
   $1 == "B" { b[++nb] = $2 }
   END {
     for (i = 1; i <= na; i++) { r[i] = a[i] / b[i]; lo = i == 1 || r[i] < lo ? r[i] : lo
-                                hi = i == 1 || r[i] > hi ? r[i] : hi; line = line sprintf(" %.2f/%.2f", a[i], b[i]) }
-    printf "%s (%s), %d pairs:%s\n", key, unit, na, line
+                                hi = i == 1 || r[i] > hi ? r[i] : hi
+                                line = line sprintf(" %.2f/%.2f", a[i], b[i])
+                                if (ng) line = line sprintf("@%.0f", g[i]) }
+    # median() sorts its array: pick the ratios of the quiet pairs before r is sorted.
+    if (ng) {
+      for (i = 1; i <= ng; i++) gs[i] = g[i]
+      cut = median(gs, ng)
+      for (i = 1; i <= na; i++) if (g[i] >= cut) q[++nq] = r[i]
+    }
+    printf "%s (%s), %d pairs%s:%s\n", key, unit, na, ng ? " (A/B@read GB/s)" : "", line
     printf "A median %.2f  B median %.2f  A/B pairwise median %.3f (min %.3f, max %.3f)\n",
            median(a, na), median(b, nb), median(r, na), lo, hi
+    if (ng)
+      printf "pairs with the read at or above its median (%.1f GB/s): %d, A/B pairwise median %.3f\n",
+             cut, nq, median(q, nq)
   }' "$values"
