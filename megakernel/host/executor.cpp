@@ -1,6 +1,7 @@
 //===- executor.cpp - The host megakernel: a plan on CPU threads --------------===//
 #include "mk/host/executor.h"
 
+#include "mk/host/lane_order.h"
 #include "mk/isa/executor_checks.h"
 #include "mk/isa/message_text.h"
 #include "mk/isa/protocol.h"
@@ -242,6 +243,9 @@ HostExecutor::HostExecutor(const isa::Plan &plan, ExecutorOptions options, uint3
       refs_[i].data = commBuffers_.back().get();
     }
   }
+  // The order the workers claim in: each phase dealt into one lane per worker.
+  for (const isa::Program &p : plan.programs)
+    orders_.push_back(laneOrder(p, workers_));
   for (const isa::Program &p : plan.programs) {
     const uint16_t id = findTensor(plan, p.name + ".positions");
     positions_.push_back(
@@ -494,7 +498,7 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
   const Pool::Job job = [&](unsigned w) {
     Exec exec(*this, program, programIndex, workers[w], w, stop, completed, recording,
               start, onStep, rankContext, limits, launchSerial);
-    protocol::workerLoop(exec, state, program.tasks.data(), program.order.data(),
+    protocol::workerLoop(exec, state, program.tasks.data(), orders_[programIndex].data(),
                          numTasks, steps);
   };
   pool_->run(job);

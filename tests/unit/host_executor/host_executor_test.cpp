@@ -5,6 +5,7 @@
 // back as a watchdog error naming the task and the event, and profiling must record
 // every task.
 #include "mk/host/executor.h"
+#include "mk/host/lane_order.h"
 #include "mk/isa/plan_file.h"
 #include "mk/isa/plan_verify.h"
 
@@ -167,6 +168,50 @@ TEST(HostExecutor, PlanVerifies) {
   Model m;
   Status s = isa::verifyPlan(m.plan);
   EXPECT_TRUE(s) << s.message();
+}
+
+// The orders the workers claim in: every program's, dealt into 1..5 lanes, is a plan
+// that verifies (a topological queue order) and a permutation of the plan's; one lane
+// changes nothing; with two lanes a gate/up phase's even tickets walk its first half
+// and its odd ones the second.
+TEST(HostExecutor, LaneOrdersVerifyAndDealEachPhaseIntoContiguousLanes) {
+  Model m;
+  for (unsigned lanes = 1; lanes <= 5; ++lanes) {
+    isa::Plan dealt = m.plan;
+    for (size_t p = 0; p < dealt.programs.size(); ++p) {
+      dealt.programs[p].order = laneOrder(m.plan.programs[p], lanes);
+      std::vector<uint32_t> a = dealt.programs[p].order, b = m.plan.programs[p].order;
+      std::sort(a.begin(), a.end());
+      std::sort(b.begin(), b.end());
+      EXPECT_EQ(a, b) << dealt.programs[p].name << ", " << lanes << " lanes";
+      if (lanes == 1) {
+        EXPECT_EQ(dealt.programs[p].order, m.plan.programs[p].order);
+      }
+    }
+    Status s = isa::verifyPlan(dealt);
+    EXPECT_TRUE(s) << lanes << " lanes: " << s.message();
+  }
+  const isa::Program &decode = m.plan.programs[programIndex(m.plan, "decode")];
+  const std::vector<uint32_t> two = laneOrder(decode, 2);
+  // The first gate/up phase, in the plan's order and dealt.
+  auto isGateUp = [&](size_t i) {
+    return decode.tasks[decode.order[i]].kind == uint16_t(isa::TaskKind::GateUp);
+  };
+  size_t begin = 0;
+  while (begin < decode.order.size() && !isGateUp(begin))
+    ++begin;
+  size_t end = begin;
+  while (end < decode.order.size() && isGateUp(end))
+    ++end;
+  const size_t n = end - begin;
+  ASSERT_GE(n, 4u) << "the tiny plan's gate/up phase is too short to deal";
+  ASSERT_EQ(n % 2, 0u) << "the expectation below is for an even phase";
+  for (size_t i = 0; i < n; ++i)
+    EXPECT_EQ(two[begin + i], decode.order[begin + (i % 2) * (n / 2) + i / 2])
+        << "ticket " << i << " of the phase";
+  // The embedding leads and the argmax ends, alone in their phases.
+  EXPECT_EQ(two.front(), decode.order.front());
+  EXPECT_EQ(two.back(), decode.order.back());
 }
 
 TEST(HostExecutor, BitwiseIdenticalForAnyWorkerCountAndRun) {

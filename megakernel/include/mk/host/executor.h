@@ -109,6 +109,7 @@ private:
   std::vector<uint32_t> commSites_; // per program: comm sites per step
   std::vector<uint64_t> commBase_;  // per program: epochs used by past launches
   std::vector<uint16_t> positions_; // per program: its positions tensor, or kNoTensor
+  std::vector<std::vector<uint32_t>> orders_; // per program: laneOrder(workers_)
   std::unique_ptr<Pool> pool_;
   uint64_t lastWeightBytes_ = 0;
   /// Frees what `new (std::align_val_t(64)) uint8_t[n]` allocated (the default
