@@ -1,4 +1,4 @@
-//===- host_kernels.cpp - The host kernels' dot blocks, alone, on one thread ---===//
+//===- host_kernels.cpp - The host kernels' dot blocks, away from the executor ---===//
 //
 // Two measurements of megakernel/host/kernels' dotBlockBf16 on one SIMD target, away
 // from the executor, for changes to the tiles (bench/NOTES.md):
@@ -9,8 +9,10 @@
 //          one column block after the other, against a plain read-sum of the same
 //          buffer on the same thread; prints both rates and the median over --reps
 //          passes of gemv time / read time (1.00: the dots stream the weights as fast
-//          as a loop that only reads them). The weights are on 2 MiB transparent huge
-//          pages where the system allows them, as mkrun's are (--small-pages: 4 KiB).
+//          as a loop that only reads them); with --threads T, T threads each stream
+//          their own part of the buffer, for both loops. The weights are on 2 MiB
+//          transparent huge pages where the system allows them, as mkrun's are
+//          (--small-pages: 4 KiB).
 // The target is one of the compiled Highway targets this CPU supports (--target, the
 // best by default). Prints key=value lines.
 //===----------------------------------------------------------------------===//
@@ -28,6 +30,7 @@
 #include <ctime>
 #include <hwy/highway.h>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -89,12 +92,14 @@ int usage(const char *msg) {
   std::fprintf(
       msg ? stderr : stdout,
       "usage: host_kernels block|gemv [--target T] [--rows R] [--cols C] [--k K]\n"
-      "                    [--calls N] [--mib M] [--reps P] [--small-pages]\n"
+      "                    [--calls N] [--mib M] [--reps P] [--threads T] "
+      "[--small-pages]\n"
       "  block: N dot blocks of R x C x K (defaults 64 x 64 x 1024, N = 2000) on warm\n"
       "         operands: GFLOP/s over thread CPU time, median of P passes (5).\n"
       "  gemv:  dot blocks of R (default 1) x C over M MiB (default 256) of cold\n"
       "         weights against a read-sum of the same buffer: the median ratio of\n"
-      "         their times over P passes (7). The weights are on 2 MiB transparent\n"
+      "         their times over P passes (7); with T threads (1), each streams its own\n"
+      "         part of the buffer, for both. The weights are on 2 MiB transparent\n"
       "         huge pages where the system allows them (--small-pages: 4 KiB pages).\n"
       "  --target: a compiled SIMD target this CPU supports (AVX3_DL, AVX3, AVX2, ...;\n"
       "         default: the best).\n");
@@ -124,7 +129,7 @@ int main(int argc, char **argv) {
     return usage(("unknown mode '" + mode + "'").c_str());
   const bool gemv = mode == "gemv";
   unsigned long rows = gemv ? 1 : 64, cols = 64, k = 1024, calls = 2000, mib = 256,
-                reps = gemv ? 7 : 5;
+                reps = gemv ? 7 : 5, threads = 1;
   std::string target;
   bool smallPages = false;
   for (int i = 2; i < argc; ++i) {
@@ -141,13 +146,14 @@ int main(int argc, char **argv) {
       target = argv[++i];
       continue;
     }
-    unsigned long *dst = arg == "--rows"    ? &rows
-                         : arg == "--cols"  ? &cols
-                         : arg == "--k"     ? &k
-                         : arg == "--calls" ? &calls
-                         : arg == "--mib"   ? &mib
-                         : arg == "--reps"  ? &reps
-                                            : nullptr;
+    unsigned long *dst = arg == "--rows"      ? &rows
+                         : arg == "--cols"    ? &cols
+                         : arg == "--k"       ? &k
+                         : arg == "--calls"   ? &calls
+                         : arg == "--mib"     ? &mib
+                         : arg == "--reps"    ? &reps
+                         : arg == "--threads" ? &threads
+                                              : nullptr;
     if (!dst)
       return usage(("unknown argument '" + arg + "'").c_str());
     if (!bench::parsePositive(argv[++i], *dst))
@@ -155,6 +161,8 @@ int main(int argc, char **argv) {
   }
   if (rows > 4096 || cols > 65536 || k > (1ul << 20))
     return usage("--rows, --cols or --k too large");
+  if (threads > 256)
+    return usage("--threads above 256");
 
   const kernels::SimdOps *ops = &kernels::bestOps();
   if (!target.empty()) {
@@ -201,25 +209,48 @@ int main(int argc, char **argv) {
   bf16 *const w = reinterpret_cast<bf16 *>(mapping.data());
   fill(w, blocks * blockElems, 2);
   const double bytes = double(blocks * blockElems * sizeof(bf16));
+  // One pass of `work(t)` on every thread, timed from before the first starts to after
+  // the last ends. Thread t reads blocks [t * blocks / T, (t + 1) * blocks / T): each
+  // streams its own part, as the read of host_roofline does.
+  auto timed = [&](auto work) {
+    const double t0 = wallSeconds();
+    std::vector<std::thread> pool;
+    for (unsigned long t = 1; t < threads; ++t)
+      pool.emplace_back(work, t);
+    work(0);
+    for (std::thread &th : pool)
+      th.join();
+    return wallSeconds() - t0;
+  };
+  auto first = [&](unsigned long t) { return t * blocks / threads; };
+  std::vector<std::vector<float>> outs(threads, out);
+  std::vector<uint64_t> checks(threads, 0);
+  std::vector<float> sinks(threads, 0);
   std::vector<double> ratios, readRates, gemvRates;
-  uint64_t check = 0;
   for (unsigned long p = 0; p < reps; ++p) {
-    double t0 = wallSeconds();
-    check += readSum(w, blocks * blockElems);
-    const double read = wallSeconds() - t0;
-    t0 = wallSeconds();
-    for (size_t b = 0; b < blocks; ++b) {
-      ops->dotBlockBf16(x.data(), int64_t(k), int64_t(rows), w + b * blockElems,
-                        int64_t(k), int64_t(cols), k, out.data(), int64_t(cols));
-      sink += out[b % out.size()];
-    }
-    const double dots = wallSeconds() - t0;
+    const double read = timed([&](unsigned long t) {
+      checks[t] +=
+          readSum(w + first(t) * blockElems, (first(t + 1) - first(t)) * blockElems);
+    });
+    const double dots = timed([&](unsigned long t) {
+      for (size_t b = first(t); b < first(t + 1); ++b) {
+        ops->dotBlockBf16(x.data(), int64_t(k), int64_t(rows), w + b * blockElems,
+                          int64_t(k), int64_t(cols), k, outs[t].data(), int64_t(cols));
+        sinks[t] += outs[t][b % outs[t].size()];
+      }
+    });
     ratios.push_back(dots / read);
     readRates.push_back(bytes / read);
     gemvRates.push_back(bytes / dots);
   }
-  std::printf("read_gbps=%.1f\ngemv_gbps=%.1f\ngemv_over_read=%.3f\n(checksum %g %llu)\n",
-              bench::median(readRates) * 1e-9, bench::median(gemvRates) * 1e-9,
+  uint64_t check = 0;
+  for (unsigned long t = 0; t < threads; ++t) {
+    check += checks[t];
+    sink += sinks[t];
+  }
+  std::printf("threads=%lu\nread_gbps=%.1f\ngemv_gbps=%.1f\ngemv_over_read=%.3f\n"
+              "(checksum %g %llu)\n",
+              threads, bench::median(readRates) * 1e-9, bench::median(gemvRates) * 1e-9,
               bench::median(ratios), sink, static_cast<unsigned long long>(check));
   return 0;
 }
