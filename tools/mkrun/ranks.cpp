@@ -70,7 +70,7 @@ Status runHostRanks(const RunOptions &options, const isa::Plan &plan,
   runtime::HostRanks ranks(plan, {.workers = workers, .profile = o.gen.profile});
   std::vector<RunResult> results(n);
   Status s = ranks.run([&](uint32_t r, runtime::Session &session) -> Status {
-    if (Status l = loadWeights(o, weights, session); !l)
+    if (Status l = loadWeights(o, weights, session, n); !l)
       return l;
     return generate(o, prompts, session, /*print=*/r == 0, results[r]);
   });

@@ -8,6 +8,7 @@
 
 #include "mk/cuda/executor.h"
 #include "mk/host/executor.h"
+#include "mk/host/huge_pages.h"
 #include "mk/host/simd.h"
 #include "mk/isa/plan_file.h"
 #include "mk/isa/plan_verify.h"
@@ -70,10 +71,13 @@ Status readPlan(const std::string &path, isa::Plan &out) {
 }
 
 Status loadWeights(const RunOptions &o, const runtime::SafetensorsSet &weights,
-                   runtime::Session &session) {
+                   runtime::Session &session, uint32_t ranksHere) {
   // The CUDA executor uploads the weights: a host copy would only cost memory.
-  const runtime::WeightLoadOptions options{.hugePages =
-                                               o.backend == "host" && !o.mapWeights};
+  runtime::WeightLoadOptions options{.hugePages = o.backend == "host" && !o.mapWeights};
+  // Host ranks copy their slices at once: each may use its share of the memory.
+  if (options.hugePages && ranksHere > 1)
+    options.availableBytes =
+        std::max<uint64_t>(host::availableMemoryBytes() / ranksHere, 1);
   return session.load(weights, options);
 }
 

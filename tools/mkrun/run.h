@@ -36,9 +36,10 @@ Status readPlan(const std::string &path, isa::Plan &out);
 Status runPlan(const RunOptions &options, const isa::Plan &plan, const Prompts &prompts,
                RunResult &out);
 
-/// Loads `session`'s weights where --backend and --map-weights put them.
+/// Loads `session`'s weights where --backend and --map-weights put them; `ranksHere`
+/// sessions of this process load theirs at the same time (host ranks).
 Status loadWeights(const RunOptions &options, const runtime::SafetensorsSet &weights,
-                   runtime::Session &session);
+                   runtime::Session &session, uint32_t ranksHere = 1);
 
 /// Generates the prompts on a loaded session into `out` (outputs, stats, profiles,
 /// workers, weight bytes). With `print`, the text goes to stdout as runPlan says (the
