@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 #include "bench_args.h"
 #include "kernels/simd_ops.h"
+#include "read_sum-inl.h"
 
 #include "mk/host/bf16.h"
 #include "mk/host/huge_pages.h"
@@ -59,31 +60,11 @@ void fill(bf16 *p, size_t n, uint32_t seed) {
 }
 
 /// A sum of the bytes of p[0, n) as 64-bit words, with full-vector loads of the
-/// build's baseline target into 8 accumulators: a loop that only streams them.
+/// build's baseline target: a loop that only streams them.
 uint64_t readSum(const bf16 *p, size_t n) {
-  namespace hn = hwy::HWY_NAMESPACE;
-  const hn::ScalableTag<uint64_t> d;
-  const size_t lanes = hn::Lanes(d);
-  const auto *w = reinterpret_cast<const uint64_t *>(p);
-  const size_t words = n * sizeof(bf16) / sizeof(uint64_t);
-  auto s0 = hn::Zero(d), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-  size_t i = 0;
-  for (; i + 8 * lanes <= words; i += 8 * lanes) {
-    s0 = hn::Add(s0, hn::LoadU(d, w + i));
-    s1 = hn::Add(s1, hn::LoadU(d, w + i + lanes));
-    s2 = hn::Add(s2, hn::LoadU(d, w + i + 2 * lanes));
-    s3 = hn::Add(s3, hn::LoadU(d, w + i + 3 * lanes));
-    s4 = hn::Add(s4, hn::LoadU(d, w + i + 4 * lanes));
-    s5 = hn::Add(s5, hn::LoadU(d, w + i + 5 * lanes));
-    s6 = hn::Add(s6, hn::LoadU(d, w + i + 6 * lanes));
-    s7 = hn::Add(s7, hn::LoadU(d, w + i + 7 * lanes));
-  }
-  uint64_t t =
-      hn::GetLane(hn::SumOfLanes(d, hn::Add(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)),
-                                            hn::Add(hn::Add(s4, s5), hn::Add(s6, s7)))));
-  for (; i < words; ++i)
-    t += w[i];
-  return t;
+  return bench::HWY_NAMESPACE::streamSum(hwy::HWY_NAMESPACE::ScalableTag<uint64_t>(),
+                                         reinterpret_cast<const uint64_t *>(p),
+                                         n * sizeof(bf16) / sizeof(uint64_t));
 }
 
 int usage(const char *msg) {

@@ -50,6 +50,8 @@
 
 #include <hwy/highway.h>
 
+#include "read_sum-inl.h"
+
 // Once, though foreach_target.h includes this file once per target.
 #ifndef MK_HOST_ROOFLINE_KERNELS
 #define MK_HOST_ROOFLINE_KERNELS
@@ -76,22 +78,7 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 float ReadSum(const float *p, size_t n) {
-  const hn::ScalableTag<float> d;
-  const size_t N = hn::Lanes(d);
-  auto a0 = hn::Zero(d), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  for (size_t i = 0; i + 8 * N <= n; i += 8 * N) {
-    a0 = hn::Add(a0, hn::Load(d, p + i));
-    a1 = hn::Add(a1, hn::Load(d, p + i + N));
-    a2 = hn::Add(a2, hn::Load(d, p + i + 2 * N));
-    a3 = hn::Add(a3, hn::Load(d, p + i + 3 * N));
-    a4 = hn::Add(a4, hn::Load(d, p + i + 4 * N));
-    a5 = hn::Add(a5, hn::Load(d, p + i + 5 * N));
-    a6 = hn::Add(a6, hn::Load(d, p + i + 6 * N));
-    a7 = hn::Add(a7, hn::Load(d, p + i + 7 * N));
-  }
-  auto s = hn::Add(hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)),
-                   hn::Add(hn::Add(a4, a5), hn::Add(a6, a7)));
-  return hn::GetLane(hn::SumOfLanes(d, s));
+  return bench::HWY_NAMESPACE::streamSum(hn::ScalableTag<float>(), p, n);
 }
 
 double FmaChains(uint64_t iters, float *sink) {
