@@ -254,8 +254,7 @@ Status CudaExecutor::init() {
             r.operand[isa::roleIndex(isa::TaskKind::Argmax, "tokens_out")]);
       }
       // The verifier checked that the sites are 0..sites-1.
-      if (r.kind == uint16_t(isa::TaskKind::AllReduce) ||
-          r.kind == uint16_t(isa::TaskKind::AllGather))
+      if (isa::isCommKind(r.kind))
         pb.commSites = std::max(pb.commSites, r.aux[0] + 1);
     }
     maxEvents = std::max(maxEvents, program.events.size());

@@ -70,10 +70,6 @@ constexpr RowUse rowUse(isa::TaskKind kind) {
   return RowUse::All;
 }
 
-constexpr bool isComm(isa::TaskKind kind) {
-  return kind == isa::TaskKind::AllReduce || kind == isa::TaskKind::AllGather;
-}
-
 /// One iteration of a polling loop: lets another thread of the core run.
 inline void relax() { std::this_thread::yield(); }
 
@@ -260,8 +256,7 @@ HostExecutor::HostExecutor(const isa::Plan &plan, ExecutorOptions options, uint3
   commBase_.assign(plan.programs.size(), 0);
   for (size_t p = 0; p < plan.programs.size(); ++p)
     for (const isa::TaskRecord &r : plan.programs[p].tasks)
-      if (r.kind == uint16_t(isa::TaskKind::AllReduce) ||
-          r.kind == uint16_t(isa::TaskKind::AllGather))
+      if (isa::isCommKind(r.kind))
         commSites_[p] = std::max(commSites_[p], r.aux[0] + 1);
 
   const uint32_t ranks = plan.tensorParallel;
@@ -439,7 +434,7 @@ Status HostExecutor::launch(uint32_t programIndex, uint64_t steps,
         current = {task, index, step, nsSince(start), 0, 0, -1};
       clipped = rows.clip(program.tasks[task]);
       idle = clipped.range[0].begin == clipped.range[0].end &&
-             !isComm(isa::TaskKind(clipped.kind));
+             !isa::isCommKind(isa::TaskKind(clipped.kind));
     }
     // The hooks below use `clipped`, the claimed task (workerLoop passes the record).
     void prefetch(const isa::TaskRecord &, uint32_t, uint64_t step) {

@@ -18,13 +18,6 @@ bool samePhase(const isa::TaskRecord &a, const isa::TaskRecord &b) {
   return true;
 }
 
-/// Comm tasks wait on the same task of every peer rank: they keep the plan's order,
-/// which all ranks share whatever their worker counts.
-bool isComm(uint16_t kind) {
-  return kind == uint16_t(isa::TaskKind::AllReduce) ||
-         kind == uint16_t(isa::TaskKind::AllGather);
-}
-
 /// Whether `t` signals an event that `waiter` waits on in the same step.
 bool feeds(const isa::TaskRecord &t, const isa::TaskRecord &waiter) {
   for (uint32_t s = 0; s < t.numSignals; ++s)
@@ -53,7 +46,9 @@ std::vector<uint32_t> laneOrder(const isa::Program &program, unsigned lanes) {
       ++end;
     }
     const size_t len = end - begin;
-    if (independent && !isComm(first.kind) && len >= 2 * size_t(lanes)) {
+    // Comm tasks wait on the same task of every peer rank: they keep the plan's
+    // order, which all ranks share whatever their worker counts.
+    if (independent && !isa::isCommKind(first.kind) && len >= 2 * size_t(lanes)) {
       // Lane l holds members [l * len / lanes, (l + 1) * len / lanes), in order.
       phase.assign(order.begin() + long(begin), order.begin() + long(end));
       size_t at = begin;

@@ -35,10 +35,6 @@ namespace mk::isa::detail {
 
 namespace {
 
-bool isCommKind(TaskKind kind) {
-  return kind == TaskKind::AllReduce || kind == TaskKind::AllGather;
-}
-
 class CommTaskCheck {
 public:
   CommTaskCheck(const Plan &plan, uint32_t pi, uint32_t t, Violations &v)

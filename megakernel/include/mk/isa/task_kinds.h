@@ -151,6 +151,13 @@ constexpr const TaskKindInfo &taskKindInfo(TaskKind kind) {
 }
 constexpr const char *taskKindName(TaskKind kind) { return taskKindInfo(kind).name; }
 
+/// Whether `kind` is a tensor-parallel collective (it waits on its peers' pushes).
+constexpr bool isCommKind(TaskKind kind) {
+  return kind == TaskKind::AllReduce || kind == TaskKind::AllGather;
+}
+/// The same for a task record's kind field.
+constexpr bool isCommKind(uint16_t kind) { return isCommKind(TaskKind(kind)); }
+
 /// Whether `executor` implements `kind` (the table's executors column).
 constexpr bool implements(TaskKind kind, Executor executor) {
   return (taskKindInfo(kind).executors & uint8_t(executor)) != 0;
