@@ -245,10 +245,8 @@ void WeightStore::copyToHugePages(uint64_t availableBytes) {
     unmapPages(src, bytes);
     data_[i] = dst;
     zeroCopy_[i] = false;
-    inHugePages_[i] = true;
     dst += aligned(bytes);
   }
-  hugePageBytes_ = total;
   hugePages_ = std::move(buffer);
 }
 
@@ -267,7 +265,6 @@ Status WeightStore::load(const isa::Plan &plan, const SafetensorsSet &st, uint32
   w.plan_ = &plan;
   w.data_.assign(plan.tensors.size(), nullptr);
   w.zeroCopy_.assign(plan.tensors.size(), false);
-  w.inHugePages_.assign(plan.tensors.size(), false);
   for (size_t i = 0; i < plan.tensors.size(); ++i) {
     const isa::TensorDesc &d = plan.tensors[i];
     if (d.placement != isa::Placement::Weight)
@@ -350,7 +347,9 @@ bool WeightStore::isZeroCopy(uint16_t tensorId) const {
 }
 
 bool WeightStore::isInHugePages(uint16_t tensorId) const {
-  return tensorId < inHugePages_.size() && inHugePages_[tensorId];
+  const auto *p = static_cast<const uint8_t *>(data(tensorId));
+  return p && hugePages_ && p >= hugePages_.data() &&
+         p < hugePages_.data() + hugePages_.size();
 }
 
 Status WeightStore::bindTo(Executor &exec) const {

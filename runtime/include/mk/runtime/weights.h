@@ -90,7 +90,7 @@ public:
   /// the huge-page copy.
   uint64_t ownedBytes() const { return ownedBytes_; }
   /// Bytes copied into the huge-page mapping (0 unless asked for and possible).
-  uint64_t hugePageBytes() const { return hugePageBytes_; }
+  uint64_t hugePageBytes() const { return hugePages_.size(); }
   /// Why WeightLoadOptions::hugePages was asked for and not done (the weights stayed
   /// in the file mapping); empty otherwise. E.g. "transparent huge pages are 'never'
   /// (/sys/kernel/mm/transparent_hugepage/enabled)".
@@ -110,10 +110,8 @@ private:
   std::vector<bool> zeroCopy_;     // by tensor id
   std::vector<OwnedBuffer> owned_; // converted copies
   host::HugePageBuffer hugePages_; // the in-place tensors' copies, 64-byte aligned
-  std::vector<bool> inHugePages_;  // by tensor id
   uint64_t bytes_ = 0;
   uint64_t ownedBytes_ = 0;
-  uint64_t hugePageBytes_ = 0;
   std::string hugePagesNote_;
 };
 
